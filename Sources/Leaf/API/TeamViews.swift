@@ -1,0 +1,128 @@
+import Foundation
+import Periskop
+import Shared
+
+/// Read-only views of the team's state for the APIs: everything a route needs, computed in one
+/// place so that JSON API, Periskop API, federation and metrics agree.
+struct TeamViews: Sendable {
+    let state: TeamState
+    let scrapes: ScrapeManager<TeamIngest>
+    let discovery: DiscoveryManager
+    let identity: @Sendable () -> LeafIdentity
+
+    enum Sort: String { case lastSeen = "last_seen", count, firstSeen = "first_seen" }
+
+    struct Filter {
+        var severity: Severity?
+        var text: String?
+        var includeResolved = false
+        var sort: Sort = .lastSeen
+    }
+
+    func services() async -> [ServiceSummary] {
+        let groups = await state.snapshot.groups
+        let (total, up) = targetCounts()
+        var summaries: [String: ServiceSummary] = [:]
+        for service in Set(total.keys).union(groups.keys.map(\.service)) {
+            summaries[service] = ServiceSummary(name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: 0, occurrences: 0)
+        }
+        for (id, group) in groups {
+            guard var summary = summaries[id.service] else { continue }
+            summary.groups += 1
+            summary.occurrences += group.total
+            summary.lastSeen = GroupMerge.latest(summary.lastSeen, group.lastSeen)
+            summaries[id.service] = summary
+        }
+        return summaries.values.sorted { $0.name < $1.name }
+    }
+
+    func hasService(_ name: String) async -> Bool {
+        if scrapes.targets.contains(where: { $0.service == name }) { return true }
+        return await state.snapshot.groups.keys.contains { $0.service == name }
+    }
+
+    func groups(of service: String, filter: Filter) async -> [GroupSummary] {
+        let groups = await state.snapshot.groups
+        let instances = await state.instanceCounts()
+        let needle = filter.text?.lowercased()
+        var result: [GroupSummary] = []
+        for (id, group) in groups where id.service == service {
+            if !filter.includeResolved && group.isResolved { continue }
+            if let severity = filter.severity, group.severity != severity { continue }
+            if let needle, !needle.isEmpty, !Self.matches(group, key: id.key, needle: needle) { continue }
+            result.append(summary(id, group, instances: instances[id] ?? 0))
+        }
+        switch filter.sort {
+        case .lastSeen: result.sort { ($0.lastSeen ?? .distantPast, $0.aggregationKey) > ($1.lastSeen ?? .distantPast, $1.aggregationKey) }
+        case .firstSeen: result.sort { ($0.firstSeen ?? .distantPast, $0.aggregationKey) > ($1.firstSeen ?? .distantPast, $1.aggregationKey) }
+        case .count: result.sort { ($0.total, $0.aggregationKey) > ($1.total, $1.aggregationKey) }
+        }
+        return result
+    }
+
+    func group(_ id: GroupID) async -> GroupDetail? {
+        guard let group = await state.group(id) else { return nil }
+        let instances = await state.instances(of: id)
+        let reports = instances.map {
+            InstanceReport(instance: $0.process.instance, url: $0.process.url, targetUUID: $0.process.cursor.identity, count: $0.count, lastSeen: $0.process.lastSeen, current: $0.current)
+        }
+        return GroupDetail(group: summary(id, group, instances: instances.filter(\.current).count), samples: group.samples, instances: reports)
+    }
+
+    func targets() -> TargetsReport {
+        let health = scrapes.allHealth
+        let active = scrapes.targets.sorted { $0.key < $1.key }.map { target in
+            let record = health[target.key] ?? TargetHealth()
+            return TargetReport(
+                service: target.service, url: target.url, labels: target.labels, discoveredLabels: target.discoveredLabels, health: record.state,
+                lastError: record.lastError, lastScrape: record.lastScrape, lastScrapeDurationSeconds: record.lastDurationSeconds,
+                lastBodyBytes: record.lastBodyBytes, scrapeInterval: DurationParser.format(target.settings.interval),
+                scrapeTimeout: DurationParser.format(target.settings.timeout))
+        }
+        let dropped = discovery.dropped.map { DroppedTargetReport(service: $0.service, discoveredLabels: $0.discoveredLabels) }
+        return TargetsReport(active: active, dropped: dropped)
+    }
+
+    func federation() async -> FederationPayload {
+        let groups = await state.snapshot.groups
+        let instances = await state.instanceCounts()
+        let (total, up) = targetCounts()
+        var services: [String: FederatedService] = [:]
+        for service in Set(total.keys).union(groups.keys.map(\.service)) {
+            services[service] = FederatedService(name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: [])
+        }
+        for (id, group) in groups.sorted(by: { $0.key < $1.key }) {
+            services[id.service]?.groups.append(
+                FederatedGroup(
+                    aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
+                    firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples))
+        }
+        return FederationPayload(leaf: identity(), generatedAt: Date(), services: services.values.sorted { $0.name < $1.name })
+    }
+
+    /// Targets per service, and how many of them answered their last scrape.
+    func targetCounts() -> (total: [String: Int], up: [String: Int]) {
+        let health = scrapes.allHealth
+        var total: [String: Int] = [:]
+        var up: [String: Int] = [:]
+        for target in scrapes.targets {
+            total[target.service, default: 0] += 1
+            if health[target.key]?.state == .up { up[target.service, default: 0] += 1 }
+        }
+        return (total, up)
+    }
+
+    private func summary(_ id: GroupID, _ group: GroupState, instances: Int) -> GroupSummary {
+        GroupSummary(
+            service: id.service, aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
+            firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances, resolved: group.isResolved)
+    }
+
+    /// Text search over key, class, message and the newest sample's stack trace.
+    static func matches(_ group: GroupState, key: String, needle: String) -> Bool {
+        if key.lowercased().contains(needle) || group.className.lowercased().contains(needle) || group.message.lowercased().contains(needle) {
+            return true
+        }
+        return group.samples.first?.error.stacktrace.contains { $0.lowercased().contains(needle) } ?? false
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Periskop
+import Shared
+
+/// A group at the leaf: one aggregation key of one service.
+struct GroupID: Hashable, Codable, Sendable, Comparable {
+    var service: String
+    var key: String
+
+    static func < (lhs: GroupID, rhs: GroupID) -> Bool { (lhs.service, lhs.key) < (rhs.service, rhs.key) }
+}
+
+struct GroupState: Codable, Sendable, Equatable {
+    var className: String
+    var message: String
+    var severity: Severity
+    /// Occurrences counted by this leaf: only grows.
+    var total: Int
+    var firstSeen: Date?
+    var lastSeen: Date?
+    /// Newest first, scrubbed.
+    var samples: [ErrorWithContext]
+    /// Set by a resolve through the Periskop API: the group is hidden until its total passes this.
+    var resolvedAtTotal: Int?
+
+    var isResolved: Bool { resolvedAtTotal.map { total <= $0 } ?? false }
+
+    enum CodingKeys: String, CodingKey {
+        case className = "class"
+        case message, severity, total, samples
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case resolvedAtTotal = "resolved_at_total"
+    }
+}
+
+/// One process as the leaf knows it: the counts it reported last, to count on from.
+struct ProcessState: Codable, Sendable, Equatable {
+    var service: String
+    var instance: String
+    var url: String
+    var cursor: SourceCursor
+    var lastSeen: Date
+
+    enum CodingKeys: String, CodingKey {
+        case service, instance, url, cursor
+        case lastSeen = "last_seen"
+    }
+}
+
+/// Everything a leaf counts, as one value: what is persisted and restored. Totals and cursors
+/// live together so that any saved copy is consistent: a leaf restored from it counts on exactly.
+struct TeamSnapshot: Codable, Sendable, Equatable {
+    static let currentVersion = 1
+
+    var version = currentVersion
+    var epoch: String
+    var groups: [GroupID: GroupState] = [:]
+    /// Keyed by process identity: `uuid:<target_uuid>`, or `url:<service> <url>` for clients that send none.
+    var processes: [String: ProcessState] = [:]
+
+    init(epoch: String) { self.epoch = epoch }
+
+    // Groups are stored as a list: JSON objects only have string keys.
+    private struct StoredGroup: Codable {
+        var service: String
+        var key: String
+        var group: GroupState
+    }
+
+    enum CodingKeys: String, CodingKey { case version, epoch, groups, processes }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        epoch = try container.decode(String.self, forKey: .epoch)
+        processes = try container.decode([String: ProcessState].self, forKey: .processes)
+        for stored in try container.decode([StoredGroup].self, forKey: .groups) {
+            groups[GroupID(service: stored.service, key: stored.key)] = stored.group
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(processes, forKey: .processes)
+        try container.encode(groups.sorted { $0.key < $1.key }.map { StoredGroup(service: $0.key.service, key: $0.key.key, group: $0.value) }, forKey: .groups)
+    }
+}
+
+/// The team's aggregates: what every scrape is merged into, and what every view reads.
+actor TeamState {
+    private(set) var snapshot: TeamSnapshot
+    /// Which process each target showed last, so an unchanged body can mark it seen.
+    private var currentProcess: [TargetKey: String] = [:]
+    private(set) var changes = 0
+
+    /// Processes not heard from for this long are forgotten. A process that came back after that
+    /// would be counted again from zero, so this is far longer than any real outage.
+    static let processRetention: TimeInterval = 7 * 86400
+
+    init(snapshot: TeamSnapshot) {
+        self.snapshot = snapshot
+    }
+
+    var epoch: String { snapshot.epoch }
+
+    /// A consistent copy to save, and the change count it includes.
+    func snapshotForSaving() -> (TeamSnapshot, Int) { (snapshot, changes) }
+
+    /// Merges one scrape of one target: adds what each count grew by, merges samples.
+    func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber) {
+        let identity = payload.targetUUID.map { "uuid:\($0)" } ?? "url:\(target.service) \(target.url)"
+        var process = snapshot.processes[identity] ?? ProcessState(
+            service: target.service, instance: target.instance, url: target.url, cursor: SourceCursor(identity: payload.targetUUID), lastSeen: time)
+        var counts: [String: Int] = [:]
+        counts.reserveCapacity(payload.aggregatedErrors.count)
+        for group in payload.aggregatedErrors { counts[group.aggregationKey] = max(counts[group.aggregationKey] ?? 0, group.totalCount) }
+        let increases = process.cursor.advance(identity: payload.targetUUID, counts: counts)
+        process.lastSeen = time
+        process.instance = target.instance
+        snapshot.processes[identity] = process
+        currentProcess[target.key] = identity
+
+        for group in payload.aggregatedErrors {
+            let id = GroupID(service: target.service, key: group.aggregationKey)
+            let increase = increases[group.aggregationKey] ?? 0
+            var state = snapshot.groups[id] ?? GroupState(
+                className: "", message: "", severity: group.severity, total: 0, firstSeen: nil, lastSeen: nil, samples: [])
+            let known = Set(state.samples.map(\.uuid))
+            let fresh = group.latestErrors.lazy.map { GroupMerge.withUUID($0, source: identity) }.filter { !known.contains($0.uuid) }.map(scrubber.scrub)
+            let newest = group.latestErrors.compactMap(\.timestamp).max()
+            state.samples = GroupMerge.samples(state.samples, adding: Array(fresh), limit: sampleLimit)
+            state.total += increase
+            state.severity = max(state.severity, group.severity)
+            state.firstSeen = GroupMerge.earliest(state.firstSeen, GroupMerge.earliest(group.createdAt, group.latestErrors.compactMap(\.timestamp).min()))
+            if increase > 0 {
+                if let newest, newest > (state.lastSeen ?? .distantPast) {
+                    state.lastSeen = newest
+                } else {
+                    state.lastSeen = max(time, state.lastSeen ?? time)
+                }
+                if let resolved = state.resolvedAtTotal, state.total > resolved { state.resolvedAtTotal = nil }
+            }
+            if let latest = state.samples.first {
+                state.className = latest.error.className
+                state.message = latest.error.message
+            } else if state.className.isEmpty {
+                state.className = group.aggregationKey
+            }
+            if state != snapshot.groups[id] { snapshot.groups[id] = state }
+        }
+        changes += 1
+    }
+
+    /// The target answered with the body it gave last time: its process is alive.
+    func markSeen(_ target: ScrapeTarget, at time: Date) {
+        guard let identity = currentProcess[target.key] else { return }
+        snapshot.processes[identity]?.lastSeen = time
+    }
+
+    func targetRemoved(_ target: ScrapeTarget) {
+        currentProcess[target.key] = nil
+    }
+
+    /// Resolves a group (Periskop's DELETE): hidden until its count grows again.
+    func resolve(_ id: GroupID) -> Bool {
+        guard var state = snapshot.groups[id] else { return false }
+        state.resolvedAtTotal = state.total
+        snapshot.groups[id] = state
+        changes += 1
+        return true
+    }
+
+    /// Forgets processes not seen for `processRetention`. Their counts stay in the totals.
+    func forgetStaleProcesses(now: Date) {
+        let before = snapshot.processes.count
+        snapshot.processes = snapshot.processes.filter { now.timeIntervalSince($0.value.lastSeen) < Self.processRetention }
+        if snapshot.processes.count != before { changes += 1 }
+    }
+
+    func group(_ id: GroupID) -> GroupState? { snapshot.groups[id] }
+
+    /// The processes reporting a group, and which of them are the current process of a target.
+    func instances(of id: GroupID) -> [(process: ProcessState, count: Int, current: Bool)] {
+        let current = Set(currentProcess.values)
+        return snapshot.processes.compactMap { identity, process in
+            guard process.service == id.service, let count = process.cursor.counts[id.key] else { return nil }
+            return (process, count, current.contains(identity))
+        }
+        .sorted { $0.process.instance < $1.process.instance }
+    }
+
+    /// How many current processes report each group.
+    func instanceCounts() -> [GroupID: Int] {
+        var counts: [GroupID: Int] = [:]
+        for identity in Set(currentProcess.values) {
+            guard let process = snapshot.processes[identity] else { continue }
+            for key in process.cursor.counts.keys { counts[GroupID(service: process.service, key: key), default: 0] += 1 }
+        }
+        return counts
+    }
+}

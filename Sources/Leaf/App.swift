@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Shared
+
+@main
+struct CanopyLeaf: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "canopy-leaf",
+        abstract: "Discovers a team's services, scrapes their Periskop exception endpoints and serves the team's view.",
+        subcommands: [Serve.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the leaf (the default).")
+
+    @Option(name: .long, help: "YAML config file. Without one the leaf starts with no targets, as team \"local\".")
+    var config: String?
+
+    @Option(name: .long, help: "Address to serve on, HOST:PORT.")
+    var listen = "0.0.0.0:7878"
+
+    @Option(name: .customLong("data-dir"), help: "Where the leaf keeps its counts across restarts.")
+    var dataDir = "data/leaf"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "canopy-leaf")
+        let (host, port) = try parseListen(listen)
+        let leafConfig: LeafConfig
+        if let config {
+            do {
+                leafConfig = try LeafConfig.load(file: config)
+            } catch {
+                FileHandle.standardError.write(Data("canopy-leaf: the config has errors:\n\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        } else {
+            leafConfig = .defaults
+            logger.info("no --config given: starting with no targets as team \"local\"")
+        }
+        let options = LeafServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        let app = try LeafServer(options: options, config: leafConfig, logger: logger).buildApplication()
+        try await app.runService()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file and print each error with its line and key.")
+
+    @Argument(help: "The config file to check.")
+    var file: String
+
+    func run() throws {
+        do {
+            let config = try LeafConfig.load(file: file)
+            print("\(file): OK (team \(config.team), \(config.services.count) service\(config.services.count == 1 ? "" : "s"))")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+func parseListen(_ text: String) throws -> (host: String, port: Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7878, not \(text)")
+    }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    return (host.isEmpty ? "0.0.0.0" : host, port)
+}

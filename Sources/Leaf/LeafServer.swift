@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Everything a running leaf is made of, wired together: state restored from the data dir,
+/// discovery feeding the scrape engine, the scrape engine feeding the team state, the routes.
+struct LeafServer {
+    struct Options {
+        var configFile: String?
+        var host = "0.0.0.0"
+        var port = 7878
+        var dataDir = "data/leaf"
+        /// How often the state is saved when it changed.
+        var saveInterval: Duration = .seconds(1)
+    }
+
+    let options: Options
+    let config: LeafConfig
+    let logger: Logger
+
+    /// Builds the application. `onServerRunning` receives the bound port (useful with port 0).
+    func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let file = StateFile(directory: URL(fileURLWithPath: options.dataDir))
+        let (snapshot, isNew) = try file.load()
+        let state = TeamState(snapshot: snapshot)
+        if isNew {
+            try file.save(snapshot)
+            logger.info("started a new epoch in an empty data dir", metadata: ["leaf.data_dir": "\(options.dataDir)", "leaf.epoch": "\(snapshot.epoch)"])
+        } else {
+            logger.info("restored counts from the data dir", metadata: ["leaf.data_dir": "\(options.dataDir)", "leaf.epoch": "\(snapshot.epoch)", "leaf.groups": "\(snapshot.groups.count)"])
+        }
+
+        let ingest = TeamIngest(state: state)
+        let fetcher = HTTPFetcher(userAgent: "canopy-leaf/\(CanopyVersion.current)")
+        let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
+        let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
+        let apply: @Sendable (LeafConfig) throws -> Void = { config in
+            let builders = try config.services.map { try TargetBuilder(job: $0.job) }
+            ingest.configure(config)
+            discovery.apply(builders)
+        }
+        let reloader = ConfigReloader(file: options.configFile, initial: config, logger: logger, apply: apply)
+        try apply(config)
+
+        let startedAt = Date()
+        let name = ProcessInfo.processInfo.hostName
+        let identity: @Sendable () -> LeafIdentity = {
+            LeafIdentity(name: name, epoch: snapshot.epoch, startedAt: startedAt, externalLabels: reloader.current.externalLabels)
+        }
+        let views = TeamViews(state: state, scrapes: scrapes, discovery: discovery, identity: identity)
+
+        let router = Router()
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        TeamAPI(views: views).addRoutes(to: router)
+        PeriskopAPI(views: views, state: state).addRoutes(to: router)
+        OperationsRoutes(metrics: LeafMetrics(), views: views, reloader: reloader).addRoutes(to: router)
+
+        let services: [any Service] = [
+            PersistenceService(state: state, file: file, interval: options.saveInterval, logger: logger),
+            FetcherShutdown(fetcher: fetcher),
+            scrapes,
+            discovery,
+            ReloadOnHangup(reloader: reloader),
+        ]
+        let logger = self.logger
+        let config = self.config
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-leaf"),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info(
+                    "canopy leaf is serving",
+                    metadata: [
+                        "leaf.api": "http://\(options.host):\(port)/api/v1/", "leaf.team": "\(config.team)",
+                        "leaf.services": "\(config.services.isEmpty ? "none: nothing to scrape" : config.services.map(\.name).joined(separator: ", "))",
+                    ])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+}
+
+/// Shuts the scrape HTTP clients down when the leaf stops (they trap if released running).
+struct FetcherShutdown: Service {
+    let fetcher: HTTPFetcher
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await fetcher.shutdown()
+    }
+}

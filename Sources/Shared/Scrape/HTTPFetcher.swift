@@ -1,0 +1,118 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
+
+/// Fetches a target's body over HTTP with its timeout, credentials, TLS settings and size limit.
+/// Owns the HTTP clients: one shared, plus one per `tls_config.server_name` (AsyncHTTPClient can
+/// only set the TLS server name through a client-wide DNS override).
+public final class HTTPFetcher: Sendable {
+    private let client: HTTPClient
+    private let userAgent: String
+    private let serverNameClients = Mutex<[String: HTTPClient]>([:])
+
+    public init(userAgent: String) {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.userAgent = userAgent
+    }
+
+    /// Must be called once, when the fetcher is no longer used.
+    public func shutdown() async {
+        let clients = serverNameClients.withLock { clients in
+            defer { clients = [:] }
+            return Array(clients.values)
+        }
+        for client in clients + [client] { try? await client.shutdown() }
+    }
+
+    public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: userAgent)
+        request.headers.add(name: "Accept", value: accept)
+        if let auth = settings.auth { request.headers.add(name: "Authorization", value: try auth.headerValue()) }
+        var client = self.client
+        if let tls = settings.tls {
+            request.tlsConfiguration = try Self.tlsConfiguration(tls)
+            if let serverName = tls.serverName {
+                (client, request.url) = try self.client(for: serverName, url: url)
+            }
+        }
+        let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000 + settings.timeout.components.attoseconds / 1_000_000_000)
+        do {
+            let response = try await client.execute(request, deadline: .now() + timeout)
+            guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
+            if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
+                throw ScrapeFailure.contentType(type)
+            }
+            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
+                throw ScrapeFailure.bodyTooLarge(limit: settings.bodySizeLimit)
+            }
+            let body = try await response.body.collect(upTo: settings.bodySizeLimit)
+            return Array(body.readableBytesView)
+        } catch let failure as ScrapeFailure {
+            throw failure
+        } catch is NIOTooManyBytesError {
+            throw .bodyTooLarge(limit: settings.bodySizeLimit)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw .timeout(settings.timeout)
+        } catch let error as HTTPClientError where error == .cancelled {
+            throw .timeout(settings.timeout)
+        } catch let error as NIOSSLError {
+            throw .tls("\(error)")
+        } catch {
+            throw .connection(Self.describe(error))
+        }
+    }
+
+    static func isJSONLike(_ contentType: String) -> Bool {
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return media == "application/json" || media == "text/json" || media == "text/plain" || media.hasSuffix("+json") || media.isEmpty
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError { return error.description }
+        let text = String(describing: error)
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
+    }
+
+    /// A client that connects to the URL's host but presents and verifies `serverName`.
+    private func client(for serverName: String, url: String) throws(ScrapeFailure) -> (HTTPClient, String) {
+        guard var components = URLComponents(string: url), let host = components.host else {
+            throw ScrapeFailure.connection("invalid URL \(url)")
+        }
+        let key = "\(serverName)=\(host)"
+        components.host = serverName
+        let client = serverNameClients.withLock { clients in
+            if let client = clients[key] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.dnsOverride = [serverName: host]
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            clients[key] = client
+            return client
+        }
+        return (client, components.string ?? url)
+    }
+
+    static func tlsConfiguration(_ settings: TLSSettings) throws(ScrapeFailure) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let caFile = settings.caFile {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            }
+            if let certFile = settings.certFile {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
+            }
+            if let keyFile = settings.keyFile {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
+            }
+        } catch {
+            throw .tls("\(error)")
+        }
+        if settings.insecureSkipVerify { configuration.certificateVerification = .none }
+        return configuration
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// What the scrape engine hands its bodies to: the leaf's team state, or the hub's store.
+public protocol ScrapeConsumer: Sendable {
+    associatedtype Payload: Sendable
+
+    /// Decodes a body. Runs in the target's own loop, in parallel with other targets: decoding is
+    /// the expensive part of a scrape, and must not wait behind an actor.
+    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Payload
+
+    /// Takes a decoded payload in. A thrown failure marks the scrape failed, and the same body
+    /// will be decoded and offered again next time.
+    func consume(_ payload: Payload, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure)
+
+    /// The body is byte for byte the one consumed last time: only the target's liveness is news.
+    func unchanged(_ target: ScrapeTarget, at time: Date) async
+
+    /// The target is no longer discovered.
+    func removed(_ target: ScrapeTarget) async
+}
+
+extension ScrapeConsumer {
+    public func unchanged(_ target: ScrapeTarget, at time: Date) async {}
+    public func removed(_ target: ScrapeTarget) async {}
+}

@@ -1,0 +1,220 @@
+/// Redacts credentials from what a leaf keeps of an exception's HTTP context (headers, URL,
+/// body) before any sample leaves the team. Only the secret values change: everything else is
+/// kept byte for byte, so that what a person reads is still what the service sent.
+public struct Scrubber: Sendable {
+    /// What a secret is replaced with.
+    public static let redacted = "[REDACTED]"
+
+    /// Headers always redacted, whatever the extra ones.
+    public static let defaultHeaders = ["Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key"]
+
+    /// A key is sensitive when its normalised form contains one of these (normalised) words.
+    public static let defaultFields = [
+        "password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "accesskey", "privatekey",
+        "credential", "credentials", "auth", "authorization", "session", "sessionid", "cookie",
+    ]
+
+    /// Normalised header names (see `normalisedHeader`).
+    private let headerNames: Set<String>
+    /// Normalised field words (see `normalisedField`), as bytes for scanning.
+    private let fieldWords: [[UInt8]]
+
+    public init(extraHeaders: [String] = [], extraFields: [String] = []) {
+        headerNames = Set((Self.defaultHeaders + extraHeaders).map(Self.normalisedHeader).filter { !$0.isEmpty })
+        var words: [[UInt8]] = []
+        // An empty word would be contained in every key: ignore it rather than redact everything.
+        for word in (Self.defaultFields + extraFields).map({ Self.normalisedField(Array($0.utf8)) }) where !word.isEmpty {
+            if !words.contains(word) { words.append(word) }
+        }
+        fieldWords = words
+    }
+
+    // MARK: - What is sensitive
+
+    /// True for the redacted headers (in any spelling: `X-Api-Key`, `x_api_key`, Rack's
+    /// `HTTP_X_API_KEY`) and for any header whose name holds a sensitive field word.
+    public func isSensitiveHeader(_ name: String) -> Bool {
+        headerNames.contains(Self.normalisedHeader(name)) || isSensitiveField(name)
+    }
+
+    /// True when the key, lowercased and without `-`, `_` and `.`, contains a sensitive word:
+    /// `client_secret`, `refreshToken`, `X-Auth-Token`, `db.password`.
+    public func isSensitiveField(_ name: String) -> Bool {
+        isSensitiveKey(Array(name.utf8)[...])
+    }
+
+    func isSensitiveKey(_ key: ArraySlice<UInt8>) -> Bool {
+        let normalised = Self.normalisedField(key)
+        guard !normalised.isEmpty else { return false }
+        return fieldWords.contains { word in Self.contains(normalised, word) }
+    }
+
+    private static func normalisedHeader(_ name: String) -> String {
+        var name = name.lowercased()
+        if name.hasPrefix("http_") { name.removeFirst(5) }
+        return String(name.map { $0 == "_" ? "-" : $0 })
+    }
+
+    private static func normalisedField<Bytes: Collection<UInt8>>(_ key: Bytes) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(key.count)
+        for byte in key where byte != UInt8(ascii: "-") && byte != UInt8(ascii: "_") && byte != UInt8(ascii: ".") {
+            out.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        return out
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        outer: for start in 0...(haystack.count - needle.count) {
+            for offset in 0..<needle.count where haystack[start + offset] != needle[offset] { continue outer }
+            return true
+        }
+        return false
+    }
+
+    // MARK: - Headers
+
+    /// Sensitive headers' values become `[REDACTED]`; URLs in other headers (`Referer`,
+    /// `Location`) lose their secrets as in `scrubURL`.
+    public func scrubHeaders(_ headers: [String: String]) -> [String: String] {
+        var out: [String: String] = [:]
+        out.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            if isSensitiveHeader(name) {
+                out[name] = value.isEmpty ? value : Self.redacted
+            } else {
+                out[name] = scrubURL(value)
+            }
+        }
+        return out
+    }
+
+    // MARK: - URLs
+
+    /// Sensitive query (and fragment) parameters' values and the userinfo password become
+    /// `[REDACTED]`: `https://u:[REDACTED]@host/p?token=[REDACTED]&x=1`.
+    public func scrubURL(_ url: String) -> String {
+        guard url.contains(where: { $0 == "?" || $0 == "#" || $0 == "@" }) else { return url }
+        let bytes = Array(url.utf8)
+        var edits = Edits()
+        let fragmentStart = bytes.firstIndex(of: ByteCode.hash) ?? bytes.count
+        let queryStart = bytes[..<fragmentStart].firstIndex(of: ByteCode.question)
+        redactUserinfo(bytes, 0..<(queryStart ?? fragmentStart), into: &edits)
+        if let queryStart { redactParameters(bytes, (queryStart + 1)..<fragmentStart, into: &edits) }
+        // OAuth's implicit flow puts `access_token=...` in the fragment.
+        if fragmentStart < bytes.count { redactParameters(bytes, (fragmentStart + 1)..<bytes.count, into: &edits) }
+        return edits.apply(to: bytes, original: url)
+    }
+
+    /// `scheme://user:password@host`: the password of each such authority in `range`.
+    func redactUserinfo(_ bytes: [UInt8], _ range: Range<Int>, into edits: inout Edits) {
+        var i = range.lowerBound
+        while i + 2 < range.upperBound {
+            guard bytes[i] == ByteCode.colon, bytes[i + 1] == ByteCode.slash, bytes[i + 2] == ByteCode.slash else {
+                i += 1
+                continue
+            }
+            let start = i + 3
+            var end = start
+            while end < range.upperBound, !ByteCode.endsAuthority(bytes[end]) { end += 1 }
+            if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
+                colon + 1 < at
+            {
+                edits.add((colon + 1)..<at, Self.redacted)
+            }
+            i = end
+        }
+    }
+
+    /// `a=1&password=x`: values of sensitive names, the names compared once percent-decoded.
+    func redactParameters(_ bytes: [UInt8], _ range: Range<Int>, into edits: inout Edits) {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = bytes[start..<range.upperBound].firstIndex(of: ByteCode.ampersand) ?? range.upperBound
+            if let equals = bytes[start..<end].firstIndex(of: ByteCode.equals), equals + 1 < end,
+                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...])
+            {
+                edits.add((equals + 1)..<end, Self.redacted)
+            }
+            start = end + 1
+        }
+    }
+
+    private static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let byte = bytes[i]
+            if byte == ByteCode.percent, i + 2 < bytes.endIndex, let high = ByteCode.hexValue(bytes[i + 1]), let low = ByteCode.hexValue(bytes[i + 2]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(byte == ByteCode.plus ? ByteCode.space : byte)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    // MARK: - Bodies
+
+    /// JSON (even truncated, or one document a line): the whole value of each sensitive key, at
+    /// any depth, becomes `"[REDACTED]"`, and secrets inside other strings go as in free text.
+    /// Form bodies: as query strings. Anything else: `key=value`, `"key": "value"` and
+    /// `key: value` with sensitive keys, and URL passwords, as a best effort.
+    public func scrubBody(_ body: String) -> String {
+        let bytes = Array(body.utf8)
+        var start = 0
+        var end = bytes.count
+        while start < end, ByteCode.isWhitespace(bytes[start]) { start += 1 }
+        while end > start, ByteCode.isWhitespace(bytes[end - 1]) { end -= 1 }
+        guard start < end else { return body }
+        var edits = Edits()
+        if bytes[start] == ByteCode.openBrace || bytes[start] == ByteCode.openBracket, let json = scanJSON(bytes, start..<end) {
+            edits = json
+        } else if Self.looksFormEncoded(bytes[start..<end]) {
+            redactParameters(bytes, start..<end, into: &edits)
+        } else {
+            scanText(bytes, 0..<bytes.count, insideJSONString: false, into: &edits)
+        }
+        return edits.apply(to: bytes, original: body)
+    }
+
+    /// `a=1&b=2`: one line with no spaces and an `=`, not starting like JSON, a quote or markup.
+    private static func looksFormEncoded(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less].contains(first) else { return false }
+        return bytes.contains(ByteCode.equals) && !bytes.contains(where: ByteCode.isWhitespace)
+    }
+}
+
+extension Scrubber {
+    /// Replacements of byte ranges, applied in one pass at the end so that scanning never shifts
+    /// offsets.
+    struct Edits {
+        private var items: [(range: Range<Int>, replacement: String)] = []
+
+        var isEmpty: Bool { items.isEmpty }
+
+        mutating func add(_ range: Range<Int>, _ replacement: String) {
+            items.append((range, replacement))
+        }
+
+        /// Overlapping edits (a URL password inside an already redacted value) keep the first and
+        /// widest one.
+        func apply(to bytes: [UInt8], original: String) -> String {
+            guard !items.isEmpty else { return original }
+            let sorted = items.sorted { $0.range.lowerBound != $1.range.lowerBound ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var position = 0
+            for item in sorted where item.range.lowerBound >= position {
+                out += bytes[position..<item.range.lowerBound]
+                out += item.replacement.utf8
+                position = item.range.upperBound
+            }
+            out += bytes[position...]
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}

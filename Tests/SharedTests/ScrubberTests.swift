@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+
+@testable import Shared
+
+@Suite struct ScrubberTests {
+    let scrubber = Scrubber()
+    let redacted = Scrubber.redacted
+
+    // MARK: - Headers
+
+    @Test(arguments: [
+        "Authorization", "authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "x-api-key",
+        "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "HTTP_COOKIE", "HTTP_SET_COOKIE", "HTTP_X_API_KEY", "X_API_KEY",
+        "X-Auth-Token", "HTTP_X_AUTH_TOKEN", "X-Session-Id", "X-Client-Secret",
+    ])
+    func sensitiveHeadersAreRedacted(name: String) {
+        let out = scrubber.scrubHeaders([name: "Bearer s3cr3t-value", "Accept": "application/json", "User-Agent": "curl/8.5.0"])
+        #expect(out[name] == redacted)
+        #expect(out["Accept"] == "application/json")
+        #expect(out["User-Agent"] == "curl/8.5.0")
+        #expect(out.count == 3)
+    }
+
+    @Test func extraHeadersInAnySpelling() {
+        let scrubber = Scrubber(extraHeaders: ["X-Internal-Signature"])
+        let out = scrubber.scrubHeaders(["X-Internal-Signature": "abc", "HTTP_X_INTERNAL_SIGNATURE": "def", "X-Request-Id": "r-1"])
+        #expect(out == ["X-Internal-Signature": redacted, "HTTP_X_INTERNAL_SIGNATURE": redacted, "X-Request-Id": "r-1"])
+        // Without the extra name the header is kept.
+        #expect(Scrubber().scrubHeaders(["X-Internal-Signature": "abc"]) == ["X-Internal-Signature": "abc"])
+    }
+
+    @Test func urlsInOtherHeadersLoseTheirSecrets() {
+        let out = scrubber.scrubHeaders(["Referer": "https://app.example.com/cb?code=1&access_token=xyz", "Host": "api.example.com"])
+        #expect(out == ["Referer": "https://app.example.com/cb?code=1&access_token=\(redacted)", "Host": "api.example.com"])
+    }
+
+    // MARK: - URLs
+
+    @Test func queryParameters() {
+        #expect(scrubber.scrubURL("/search?token=abc&x=1") == "/search?token=\(redacted)&x=1")
+        #expect(
+            scrubber.scrubURL("https://api.example.com/v1/items?page=2&api_key=K3Y&sort=desc&client_secret=s#top")
+                == "https://api.example.com/v1/items?page=2&api_key=\(redacted)&sort=desc&client_secret=\(redacted)#top"
+        )
+        // Percent-encoded and camel-case names are recognised; empty values stay empty.
+        #expect(scrubber.scrubURL("/a?refreshToken=r1&pass%77ord=p&token=&q=hello+world") == "/a?refreshToken=\(redacted)&pass%77ord=\(redacted)&token=&q=hello+world")
+    }
+
+    @Test func fragmentParameters() {
+        #expect(scrubber.scrubURL("https://app/cb#access_token=abc&state=xyz") == "https://app/cb#access_token=\(redacted)&state=xyz")
+    }
+
+    @Test func userinfoPassword() {
+        #expect(scrubber.scrubURL("https://user:pass@host.example.com/path?x=1") == "https://user:\(redacted)@host.example.com/path?x=1")
+        #expect(scrubber.scrubURL("postgres://app:p%40ss@db:5432/app") == "postgres://app:\(redacted)@db:5432/app")
+        // A user with no password and `@` in the path are left alone.
+        #expect(scrubber.scrubURL("https://user@host/p") == "https://user@host/p")
+        #expect(scrubber.scrubURL("https://host/users/@me:x") == "https://host/users/@me:x")
+    }
+
+    @Test func urlsWithoutSecretsAreUnchanged() {
+        for url in ["https://example.com/a/b?x=1&y=two#frag", "/plain/path", "https://example.com/?q=author", "http://[::1]:8080/x?a"] {
+            #expect(scrubber.scrubURL(url) == url)
+        }
+    }
+
+    // MARK: - JSON bodies
+
+    @Test func nestedJSONKeepsTextAndOrder() throws {
+        let body = """
+            {"user": "alice", "password": "hunter2", "profile": {"age": 42, "api_key": "K-1", "prefs": {"theme": "dark", "refreshToken": "r-2"}},
+             "items": [{"id": 1, "token": 12345}, {"id": 2, "secret": {"a": [1, 2]}}], "pin": 7, "ok": true}
+            """
+        let out = scrubber.scrubBody(body)
+        let expected = """
+            {"user": "alice", "password": "\(redacted)", "profile": {"age": 42, "api_key": "\(redacted)", "prefs": {"theme": "dark", "refreshToken": "\(redacted)"}},
+             "items": [{"id": 1, "token": "\(redacted)"}, {"id": 2, "secret": "\(redacted)"}], "pin": 7, "ok": true}
+            """
+        #expect(out == expected)
+        for secret in ["hunter2", "K-1", "r-2", "12345", "[1, 2]"] { #expect(!out.contains(secret)) }
+        // Still valid JSON.
+        _ = try JSONSerialization.jsonObject(with: Data(out.utf8))
+    }
+
+    @Test func jsonValuesOfEveryKind() {
+        let body = #"{"token":null,"Session":false,"credentials":["a","b"],"db.password":-1.5e3,"name":"x"}"#
+        #expect(
+            scrubber.scrubBody(body)
+                == #"{"token":"[REDACTED]","Session":"[REDACTED]","credentials":"[REDACTED]","db.password":"[REDACTED]","name":"x"}"#
+        )
+    }
+
+    @Test func jsonArraysAtTopLevelAndPerLine() {
+        let body = "[{\"password\":\"a\"},{\"n\":1}]\n{\"token\":\"b\",\"m\":2}\n"
+        #expect(scrubber.scrubBody(body) == "[{\"password\":\"\(redacted)\"},{\"n\":1}]\n{\"token\":\"\(redacted)\",\"m\":2}\n")
+    }
+
+    @Test func secretsInsideJSONStrings() throws {
+        let body = #"{"url":"https://u:pw@h/x?token=abc&y=1","raw":"{\"password\":\"p1\",\"k\":\"v\"}","log":"login password=p2 user=bob"}"#
+        let out = scrubber.scrubBody(body)
+        #expect(
+            out == #"{"url":"https://u:[REDACTED]@h/x?token=[REDACTED]&y=1","raw":"{\"password\":\"[REDACTED]\",\"k\":\"v\"}","log":"login password=[REDACTED] user=bob"}"#
+        )
+        _ = try JSONSerialization.jsonObject(with: Data(out.utf8))
+    }
+
+    @Test func truncatedJSONDoesNotLeak() {
+        let cut = #"{"user":"bob","password":"hunter2","token":"abcdef"#
+        let out = scrubber.scrubBody(cut)
+        #expect(out == #"{"user":"bob","password":"[REDACTED]","token":"[REDACTED]""#)
+        let cutObject = #"{"a":1,"secret":{"k":"hunter2","#
+        #expect(scrubber.scrubBody(cutObject) == #"{"a":1,"secret":"[REDACTED]""#)
+        // Broken beyond parsing: found as free text.
+        let broken = #"{"user":"bob", oops "password":"hunter2", "note":"x"}"#
+        #expect(scrubber.scrubBody(broken) == #"{"user":"bob", oops "password":"[REDACTED]", "note":"x"}"#)
+    }
+
+    @Test func nonSensitiveBodiesAreByteIdentical() {
+        let bodies = [
+            "{\n  \"user\" : \"alice\",\n  \"n\": [1, 2.5, true, null],\n  \"nested\": {\"k\": \"v\", \"url\": \"https://x.org/?q=1\"}\n}",
+            "a=1&b=two&c=",
+            "just some text: with a colon, and = signs",
+            "   ",
+            "[]",
+            "{}",
+        ]
+        for body in bodies { #expect(scrubber.scrubBody(body) == body) }
+    }
+
+    // MARK: - Form and text bodies
+
+    @Test func formBodies() {
+        #expect(scrubber.scrubBody("a=1&password=x&user%5Bpassword%5D=y&b=2") == "a=1&password=\(redacted)&user%5Bpassword%5D=\(redacted)&b=2")
+        // Raw commas and semicolons in a value do not end it.
+        #expect(scrubber.scrubBody("token=ab,cd;ef&next=1") == "token=\(redacted)&next=1")
+    }
+
+    @Test func freeTextPatterns() {
+        let text = """
+            POST /login password=hunter2 user=bob
+            Authorization: Bearer abc.def.ghi
+            Cookie: sid=1; theme=dark
+            config = {'api_key': 'k-123', "name": 'svc'}
+            conn=postgres://svc:pa55@db/app ok
+            header X-Auth-Token=Bearer t0k3n done
+            """
+        let expected = """
+            POST /login password=\(redacted) user=bob
+            Authorization: \(redacted)
+            Cookie: \(redacted)
+            config = {'api_key': '\(redacted)', "name": 'svc'}
+            conn=postgres://svc:\(redacted)@db/app ok
+            header X-Auth-Token=\(redacted) done
+            """
+        #expect(scrubber.scrubBody(text) == expected)
+    }
+
+    // MARK: - Field names
+
+    @Test func fieldMatching() {
+        for name in ["password", "client_secret", "refreshToken", "X-Auth-Token", "db.password", "API-KEY", "sessionId", "private_key", "AccessKeyID"] {
+            #expect(scrubber.isSensitiveField(name), "\(name)")
+        }
+        for name in ["user", "email", "id", "page", "name"] {
+            #expect(!scrubber.isSensitiveField(name), "\(name)")
+        }
+    }
+
+    @Test func extraFieldNames() {
+        let scrubber = Scrubber(extraFields: ["ssn", "card_number"])
+        #expect(
+            scrubber.scrubBody(#"{"ssn":"123-45-6789","cardNumber":"4111","name":"x"}"#)
+                == #"{"ssn":"[REDACTED]","cardNumber":"[REDACTED]","name":"x"}"#
+        )
+        #expect(scrubber.scrubURL("/p?SSN=1&x=2") == "/p?SSN=\(redacted)&x=2")
+        #expect(Scrubber().scrubBody(#"{"ssn":"1"}"#) == #"{"ssn":"1"}"#)
+        // An extra name that normalises to nothing does not make every key sensitive.
+        #expect(Scrubber(extraFields: ["_-."]).scrubBody(#"{"a":"1"}"#) == #"{"a":"1"}"#)
+    }
+}
