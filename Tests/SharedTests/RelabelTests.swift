@@ -141,7 +141,8 @@ import Testing
     }
 
     @Test func labelkeepAndLabeldrop() throws {
-        #expect(try process(["a": "foo", "b1": "bar", "b2": "baz"], RelabelConfig(regex: "(b.*)", action: .labelkeep)) == ["b1": "bar", "b2": "baz"])
+        #expect(
+            try process(["a": "foo", "b1": "bar", "b2": "baz"], RelabelConfig(regex: "(b.*)", action: .labelkeep)) == ["b1": "bar", "b2": "baz"])
         #expect(try process(["a": "foo", "b1": "bar", "b2": "baz"], RelabelConfig(regex: "(b.*)", action: .labeldrop)) == ["a": "foo"])
     }
 

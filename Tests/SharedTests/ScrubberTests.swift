@@ -44,7 +44,9 @@ import Testing
                 == "https://api.example.com/v1/items?page=2&api_key=\(redacted)&sort=desc&client_secret=\(redacted)#top"
         )
         // Percent-encoded and camel-case names are recognised; empty values stay empty.
-        #expect(scrubber.scrubURL("/a?refreshToken=r1&pass%77ord=p&token=&q=hello+world") == "/a?refreshToken=\(redacted)&pass%77ord=\(redacted)&token=&q=hello+world")
+        #expect(
+            scrubber.scrubURL("/a?refreshToken=r1&pass%77ord=p&token=&q=hello+world")
+                == "/a?refreshToken=\(redacted)&pass%77ord=\(redacted)&token=&q=hello+world")
     }
 
     @Test func fragmentParameters() {
@@ -60,7 +62,10 @@ import Testing
     }
 
     @Test func urlsWithoutSecretsAreUnchanged() {
-        for url in ["https://example.com/a/b?x=1&y=two#frag", "/plain/path", "https://example.com/?q=author", "http://[::1]:8080/x?a"] {
+        for url in [
+            "https://example.com/a/b?x=1&y=two#frag", "/plain/path", "https://example.com/?q=author", "http://[::1]:8080/x?a", "http://[::1]",
+            "https://host:8443",
+        ] {
             #expect(scrubber.scrubURL(url) == url)
         }
     }
@@ -100,7 +105,8 @@ import Testing
         let body = #"{"url":"https://u:pw@h/x?token=abc&y=1","raw":"{\"password\":\"p1\",\"k\":\"v\"}","log":"login password=p2 user=bob"}"#
         let out = scrubber.scrubBody(body)
         #expect(
-            out == #"{"url":"https://u:[REDACTED]@h/x?token=[REDACTED]&y=1","raw":"{\"password\":\"[REDACTED]\",\"k\":\"v\"}","log":"login password=[REDACTED] user=bob"}"#
+            out
+                == #"{"url":"https://u:[REDACTED]@h/x?token=[REDACTED]&y=1","raw":"{\"password\":\"[REDACTED]\",\"k\":\"v\"}","log":"login password=[REDACTED] user=bob"}"#
         )
         _ = try JSONSerialization.jsonObject(with: Data(out.utf8))
     }
@@ -109,6 +115,7 @@ import Testing
         let cut = #"{"user":"bob","password":"hunter2","token":"abcdef"#
         let out = scrubber.scrubBody(cut)
         #expect(out == #"{"user":"bob","password":"[REDACTED]","token":"[REDACTED]""#)
+        #expect(scrubber.scrubBody("GET https://svc:hunter2") == "GET https://svc:\(redacted)")
         let cutObject = #"{"a":1,"secret":{"k":"hunter2","#
         #expect(scrubber.scrubBody(cutObject) == #"{"a":1,"secret":"[REDACTED]""#)
         // Broken beyond parsing: found as free text.
@@ -159,7 +166,9 @@ import Testing
     // MARK: - Field names
 
     @Test func fieldMatching() {
-        for name in ["password", "client_secret", "refreshToken", "X-Auth-Token", "db.password", "API-KEY", "sessionId", "private_key", "AccessKeyID"] {
+        for name in [
+            "password", "client_secret", "refreshToken", "X-Auth-Token", "db.password", "API-KEY", "sessionId", "private_key", "AccessKeyID",
+        ] {
             #expect(scrubber.isSensitiveField(name), "\(name)")
         }
         for name in ["user", "email", "id", "page", "name"] {

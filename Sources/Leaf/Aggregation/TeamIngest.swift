@@ -32,6 +32,9 @@ final class TeamIngest: ScrapeConsumer {
         do {
             return try PayloadDecoder(limits: limits).decode(body)
         } catch {
+            if case .tooManyGroups(let limit, let found) = error.kind {
+                throw .rejected("target reported \(found) groups, more than aggregate_limit \(limit)")
+            }
             throw .invalidPayload(error.description)
         }
     }

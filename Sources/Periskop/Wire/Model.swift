@@ -74,8 +74,11 @@ public struct ErrorWithContext: Sendable, Equatable, Codable {
     /// Identifies the occurrence across scrapes; "" where the client sent none, so that the
     /// merger can derive one.
     public var uuid: String
+    /// Nil where the client sent none (or Go's zero time): such samples sort as the oldest.
     public var timestamp: Date?
+    /// The sample's own, or its group's where the client wrote none.
     public var severity: Severity
+    /// Nil outside a request.
     public var httpContext: HTTPContext?
 
     public init(

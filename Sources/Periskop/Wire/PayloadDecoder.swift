@@ -7,6 +7,7 @@ import Foundation
 /// of a scrape, and the parser knows where it is, so errors can say `aggregated_errors[2].total_count`
 /// and `invalid JSON at byte 1234`.
 public struct PayloadDecoder: Sendable {
+    /// Set per target from the scrape config; the defaults suit any client that behaves.
     public var limits: PayloadLimits
 
     public init(limits: PayloadLimits = .init()) {
@@ -29,19 +30,19 @@ public struct PayloadDecoder: Sendable {
     }
 }
 
-private extension UInt8 {
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let openBrace = UInt8(ascii: "{")
-    static let closeBrace = UInt8(ascii: "}")
-    static let openBracket = UInt8(ascii: "[")
-    static let closeBracket = UInt8(ascii: "]")
-    static let comma = UInt8(ascii: ",")
-    static let colon = UInt8(ascii: ":")
-    static let minus = UInt8(ascii: "-")
+extension UInt8 {
+    fileprivate static let quote = UInt8(ascii: "\"")
+    fileprivate static let backslash = UInt8(ascii: "\\")
+    fileprivate static let openBrace = UInt8(ascii: "{")
+    fileprivate static let closeBrace = UInt8(ascii: "}")
+    fileprivate static let openBracket = UInt8(ascii: "[")
+    fileprivate static let closeBracket = UInt8(ascii: "]")
+    fileprivate static let comma = UInt8(ascii: ",")
+    fileprivate static let colon = UInt8(ascii: ":")
+    fileprivate static let minus = UInt8(ascii: "-")
 
-    var isDigit: Bool { self &- 48 < 10 }
-    var isHexDigit: Bool { isDigit || (self | 0x20) &- 97 < 6 }
+    fileprivate var isDigit: Bool { self &- 48 < 10 }
+    fileprivate var isHexDigit: Bool { isDigit || (self | 0x20) &- 97 < 6 }
 }
 
 /// A single pass over the bytes that builds the payload directly, with no intermediate tree.
@@ -73,7 +74,9 @@ struct PayloadParser {
             if self.key(key, is: "aggregated_errors") {
                 groups = try at(.key("aggregated_errors")) { () throws(PayloadError) in try self.parseGroups() }
             } else if self.key(key, is: "target_uuid") {
-                targetUUID = try at(.key("target_uuid")) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) }
+                targetUUID = try at(.key("target_uuid")) { () throws(PayloadError) in
+                    try self.parseOptionalString(limit: self.limits.maxStringLength)
+                }
             } else {
                 try skipValue()
             }
@@ -201,7 +204,7 @@ struct PayloadParser {
             if self.key(key, is: "error") {
                 error = try at(.key("error")) { () throws(PayloadError) in try self.parseErrorInstance(depth: 0) }
             } else if self.key(key, is: "uuid") {
-                uuid = try at(.key("uuid")) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) } ?? ""
+                uuid = try optionalText(at: "uuid")
             } else if self.key(key, is: "timestamp") {
                 timestamp = try at(.key("timestamp")) { () throws(PayloadError) in try self.parseTimestamp() }
             } else if self.key(key, is: "severity") {
@@ -227,9 +230,9 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "class") {
-                className = try at(.key("class")) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) } ?? ""
+                className = try optionalText(at: "class")
             } else if self.key(key, is: "message") {
-                message = try at(.key("message")) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) } ?? ""
+                message = try optionalText(at: "message")
             } else if self.key(key, is: "stacktrace") {
                 stacktrace = try at(.key("stacktrace")) { () throws(PayloadError) in try self.parseStacktrace() }
             } else if self.key(key, is: "cause"), depth < maxCauseDepth {
@@ -272,13 +275,9 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "request_method") {
-                context.requestMethod = try at(.key("request_method")) { () throws(PayloadError) in
-                    try self.parseOptionalString(limit: self.limits.maxStringLength)
-                } ?? ""
+                context.requestMethod = try optionalText(at: "request_method")
             } else if self.key(key, is: "request_url") {
-                context.requestURL = try at(.key("request_url")) { () throws(PayloadError) in
-                    try self.parseOptionalString(limit: self.limits.maxStringLength)
-                } ?? ""
+                context.requestURL = try optionalText(at: "request_url")
             } else if self.key(key, is: "request_headers") {
                 context.requestHeaders = try at(.key("request_headers")) { () throws(PayloadError) in try self.parseHeaders() }
             } else if self.key(key, is: "request_body") {
@@ -300,12 +299,21 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             let name = string(key, limit: limits.maxStringLength)
-            headers[name] = try at(.key(name)) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) } ?? ""
+            let value = try at(.key(name)) { () throws(PayloadError) in
+                try self.parseOptionalString(limit: self.limits.maxStringLength)
+            }
+            headers[name] = value ?? ""
         }
         return headers
     }
 
     // MARK: - Values
+
+    /// A string field where null means "" (absent is "" too: callers start from it).
+    private mutating func optionalText(at key: String) throws(PayloadError) -> String {
+        let text = try at(.key(key)) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) }
+        return text ?? ""
+    }
 
     private mutating func parseString(limit: Int) throws(PayloadError) -> String {
         guard position < input.count, input[position] == .quote else { throw mismatch("a string") }

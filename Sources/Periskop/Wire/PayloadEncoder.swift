@@ -7,12 +7,14 @@ import Foundation
 public struct PayloadEncoder: Sendable {
     public init() {}
 
+    /// Bytes, ready for a response body; encoding cannot fail, since every value has a JSON form.
     public func encode(_ payload: ExceptionsPayload) -> [UInt8] {
         var writer = Writer()
         writer.payload(payload)
         return writer.out
     }
 
+    /// The same bytes as `encode(_:)`, for APIs that take `Data`.
     public func encodeData(_ payload: ExceptionsPayload) -> Data {
         Data(encode(payload))
     }

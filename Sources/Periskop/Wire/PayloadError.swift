@@ -51,7 +51,9 @@ public struct PayloadError: Error, CustomStringConvertible, Sendable, Equatable 
             case .index(let index):
                 text += "[\(index)]"
             case .key(let key):
-                if !key.isEmpty, key.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) {
+                if !key.isEmpty,
+                    key.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) })
+                {
                     text += text.isEmpty ? key : ".\(key)"
                 } else {
                     text += "[\(JSONText.quoted(key))]"

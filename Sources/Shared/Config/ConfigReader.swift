@@ -10,6 +10,14 @@ public final class ConfigReader {
 
     public init(file: String) { self.file = file }
 
+    /// Relative paths in a config (file_sd files, TLS files, password files) are relative to the
+    /// config file's directory, as in Prometheus, so a config works from any working directory.
+    public func resolvePath(_ path: String) -> String {
+        guard !path.hasPrefix("/") else { return path }
+        let directory = (file as NSString).deletingLastPathComponent
+        return directory.isEmpty ? path : (directory as NSString).appendingPathComponent(path)
+    }
+
     /// Parses `text` and returns its root, or nil (with an issue) if the YAML itself is broken.
     public func root(of text: String) -> ConfigValue? {
         do {
@@ -240,6 +248,11 @@ public final class ConfigMapping {
             return (pair.key, value.child(pair.value, key: pair.key))
         }
     }
+
+    /// Where `key` itself is written, to point at a key that is wrong in itself.
+    public func keyMark(_ key: String) -> Mark? { pairs.first { $0.key == key }?.keyNode.mark }
+
+    public func path(of key: String) -> String { value.path.isEmpty ? key : "\(value.path).\(key)" }
 
     /// Marks a key as known but not acted upon (accepted for compatibility).
     public func ignore(_ key: String) { read.insert(key) }

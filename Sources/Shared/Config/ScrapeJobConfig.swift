@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// The settings every scrape job shares, leaf services and hub leaves alike: where targets come
 /// from, how they are relabelled, and how they are scraped.
@@ -117,7 +118,7 @@ extension ConfigReader {
         }
         for entry in mapping.optional("file_sd_configs")?.sequence() ?? [] {
             guard let config = entry.mapping() else { continue }
-            let files = config.required("files")?.stringList() ?? []
+            let files = (config.required("files")?.stringList() ?? []).map(resolvePath)
             for (index, file) in files.enumerated() where file.split(separator: "/").dropLast().contains(where: { $0.contains("*") || $0.contains("?") }) {
                 issue("files[\(index)]: a glob is only allowed in the last path segment: \(file)", at: entry)
             }
@@ -137,7 +138,7 @@ extension ConfigReader {
         }
         for key in mapping.keys where unsupportedDiscoveryKeys.contains(key) {
             mapping.ignore(key)
-            issue("\(key) is not supported (use static_configs, dns_sd_configs, file_sd_configs or http_sd_configs)", at: mapping.optional(key)!)
+            issue("\(key) is not supported (use static_configs, dns_sd_configs, file_sd_configs or http_sd_configs)", path: mapping.path(of: key), mark: mapping.keyMark(key))
         }
         if let entries = mapping.optional("relabel_configs")?.sequence() {
             job.relabelConfigs = entries.compactMap { relabelConfig($0) }
@@ -191,9 +192,9 @@ extension ConfigReader {
         guard let mapping = value.mapping() else { return nil }
         defer { mapping.finish() }
         var settings = TLSSettings()
-        settings.caFile = mapping.optional("ca_file")?.nonEmptyString()
-        settings.certFile = mapping.optional("cert_file")?.nonEmptyString()
-        settings.keyFile = mapping.optional("key_file")?.nonEmptyString()
+        settings.caFile = mapping.optional("ca_file")?.nonEmptyString().map(resolvePath)
+        settings.certFile = mapping.optional("cert_file")?.nonEmptyString().map(resolvePath)
+        settings.keyFile = mapping.optional("key_file")?.nonEmptyString().map(resolvePath)
         settings.serverName = mapping.optional("server_name")?.nonEmptyString()
         settings.insecureSkipVerify = mapping.optional("insecure_skip_verify")?.bool() ?? false
         if (settings.certFile == nil) != (settings.keyFile == nil) {
@@ -232,7 +233,7 @@ extension ConfigReader {
 
     private func secret(_ mapping: ConfigMapping, inline: String, file: String, at value: ConfigValue) -> Secret? {
         let text = mapping.optional(inline)?.string()
-        let path = mapping.optional(file)?.nonEmptyString()
+        let path = mapping.optional(file)?.nonEmptyString().map(resolvePath)
         if text != nil && path != nil {
             issue("\(inline) and \(file) are mutually exclusive", at: value)
         }

@@ -103,12 +103,17 @@ final class RelabelRegex: @unchecked Sendable {
         return (name, number, rest)
     }
 
+    /// Go's capture names: ASCII letters, digits and `_`.
+    private static func isNameScalar(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "_"
+    }
+
     /// Rewrites a Go (RE2) pattern for ICU: named groups become plain groups (recording their
     /// numbers). Escapes, `\Q...\E` and character classes are skipped so that their brackets
     /// are not taken for groups.
     private static func translate(_ pattern: String) throws(SyntaxError) -> (String, [String: Int]) {
-        let chars = Array(pattern)
-        var output = ""
+        let chars = Array(pattern.unicodeScalars)
+        var output = String.UnicodeScalarView()
         var names: [String: Int] = [:]
         var groups = 0
         var i = 0
@@ -121,11 +126,11 @@ final class RelabelRegex: @unchecked Sendable {
                     var j = i + 2
                     while j < chars.count, !(chars[j] == "\\" && j + 1 < chars.count && chars[j + 1] == "E") { j += 1 }
                     let end = min(j + 2, chars.count)
-                    output += String(chars[i..<end])
+                    output.append(contentsOf: chars[i..<end])
                     i = end
                     continue
                 }
-                output += String(chars[i..<min(i + 2, chars.count)])
+                output.append(contentsOf: chars[i..<min(i + 2, chars.count)])
                 i += 2
                 continue
             }
@@ -135,7 +140,7 @@ final class RelabelRegex: @unchecked Sendable {
                     var j = i + 2
                     while j + 1 < chars.count, !(chars[j] == ":" && chars[j + 1] == "]") { j += 1 }
                     let end = min(j + 2, chars.count)
-                    output += String(chars[i..<end])
+                    output.append(contentsOf: chars[i..<end])
                     i = end
                     continue
                 }
@@ -150,11 +155,11 @@ final class RelabelRegex: @unchecked Sendable {
                 i += 1
                 // A `]` right after `[` or `[^` is a literal member.
                 if i < chars.count, chars[i] == "^" {
-                    output.append("^")
+                    output.append("^" as Unicode.Scalar)
                     i += 1
                 }
                 if i < chars.count, chars[i] == "]" {
-                    output.append("]")
+                    output.append("]" as Unicode.Scalar)
                     i += 1
                 }
                 continue
@@ -170,14 +175,15 @@ final class RelabelRegex: @unchecked Sendable {
                     if let nameStart {
                         var j = nameStart
                         while j < chars.count, chars[j] != ">" { j += 1 }
-                        let name = String(chars[nameStart..<min(j, chars.count)])
-                        guard j < chars.count, !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                        var name = ""
+                        name.unicodeScalars.append(contentsOf: chars[nameStart..<min(j, chars.count)])
+                        guard j < chars.count, !name.isEmpty, name.unicodeScalars.allSatisfy(Self.isNameScalar) else {
                             throw SyntaxError(message: "invalid named capture group")
                         }
                         groups += 1
                         guard names[name] == nil else { throw SyntaxError(message: "duplicate capture group name \"\(name)\"") }
                         names[name] = groups
-                        output.append("(")
+                        output.append("(" as Unicode.Scalar)
                         i = j + 1
                         continue
                     }
@@ -188,6 +194,6 @@ final class RelabelRegex: @unchecked Sendable {
             output.append(c)
             i += 1
         }
-        return (output, names)
+        return (String(output), names)
     }
 }

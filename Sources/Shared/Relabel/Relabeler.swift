@@ -130,22 +130,24 @@ public struct Relabeler: Sendable {
             throw fail("replacement", "\(quoted(config.replacement)) is not a valid replacement for action \(action)")
         }
         if config.action == .keepequal || config.action == .dropequal {
-            let extra: String? =
-                if config.regex != defaults.regex { "regex" }
-                else if (config.modulus ?? 0) != 0 { "modulus" }
-                else if config.separator != defaults.separator { "separator" }
-                else { nil }
-            if let extra { throw fail(extra, "action \(action) takes only source_labels and target_label, not \(extra)") }
+            let extras = [
+                ("regex", config.regex != defaults.regex),
+                ("modulus", (config.modulus ?? 0) != 0),
+                ("separator", config.separator != defaults.separator),
+            ]
+            if let (extra, _) = extras.first(where: { $0.1 }) {
+                throw fail(extra, "action \(action) takes only source_labels and target_label, not \(extra)")
+            }
         }
         if config.action == .labeldrop || config.action == .labelkeep {
-            let extra: String? =
-                if !config.sourceLabels.isEmpty { "source_labels" }
-                else if !target.isEmpty { "target_label" }
-                else if (config.modulus ?? 0) != 0 { "modulus" }
-                else if config.separator != defaults.separator { "separator" }
-                else if config.replacement != defaults.replacement { "replacement" }
-                else { nil }
-            if let extra { throw fail(extra, "action \(action) takes only regex, not \(extra)") }
+            let extras = [
+                ("source_labels", !config.sourceLabels.isEmpty),
+                ("target_label", !target.isEmpty),
+                ("modulus", (config.modulus ?? 0) != 0),
+                ("separator", config.separator != defaults.separator),
+                ("replacement", config.replacement != defaults.replacement),
+            ]
+            if let (extra, _) = extras.first(where: { $0.1 }) { throw fail(extra, "action \(action) takes only regex, not \(extra)") }
         }
         return Step(config: config, regex: regex)
     }
@@ -157,47 +159,45 @@ public struct Relabeler: Sendable {
 }
 
 extension Relabeler {
-/// `[a-zA-Z_][a-zA-Z0-9_]*`: Prometheus's (legacy) label name.
-static func isValidLabelName(_ name: String) -> Bool {
-    var first = true
-    for byte in name.utf8 {
-        let isLetter = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || byte == 0x5F
-        let isDigit = byte >= 0x30 && byte <= 0x39
-        guard isLetter || (isDigit && !first) else { return false }
-        first = false
-    }
-    return !first
-}
-}
-
-extension Relabeler {
-/// Prometheus's `relabelTarget`, `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$`: word characters
-/// and `$name` / `${name}` references, not starting with a digit.
-private static func isValidTemplate(_ template: String) -> Bool {
-    let bytes = Array(template.utf8)
-    func isWord(_ byte: UInt8) -> Bool {
-        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F
-    }
-    guard let first = bytes.first, first == UInt8(ascii: "$") || (isWord(first) && !(first >= 0x30 && first <= 0x39)) else { return false }
-    var i = 0
-    while i < bytes.count {
-        if bytes[i] == UInt8(ascii: "$") {
-            i += 1
-            if i < bytes.count, bytes[i] == UInt8(ascii: "{") {
-                let start = i + 1
-                var j = start
-                while j < bytes.count, isWord(bytes[j]) { j += 1 }
-                guard j > start, j < bytes.count, bytes[j] == UInt8(ascii: "}") else { return false }
-                i = j + 1
-            } else {
-                guard i < bytes.count, isWord(bytes[i]) else { return false }
-                while i < bytes.count, isWord(bytes[i]) { i += 1 }
-            }
-        } else {
-            guard isWord(bytes[i]) else { return false }
-            i += 1
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`: Prometheus's (legacy) label name.
+    static func isValidLabelName(_ name: String) -> Bool {
+        var first = true
+        for byte in name.utf8 {
+            let isLetter = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || byte == 0x5F
+            let isDigit = byte >= 0x30 && byte <= 0x39
+            guard isLetter || (isDigit && !first) else { return false }
+            first = false
         }
+        return !first
     }
-    return true
-}
+
+    /// Prometheus's `relabelTarget`, `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$`: word characters
+    /// and `$name` / `${name}` references, not starting with a digit.
+    private static func isValidTemplate(_ template: String) -> Bool {
+        let bytes = Array(template.utf8)
+        func isWord(_ byte: UInt8) -> Bool {
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x5F
+        }
+        guard let first = bytes.first, first == UInt8(ascii: "$") || (isWord(first) && !(first >= 0x30 && first <= 0x39)) else { return false }
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "$") {
+                i += 1
+                if i < bytes.count, bytes[i] == UInt8(ascii: "{") {
+                    let start = i + 1
+                    var j = start
+                    while j < bytes.count, isWord(bytes[j]) { j += 1 }
+                    guard j > start, j < bytes.count, bytes[j] == UInt8(ascii: "}") else { return false }
+                    i = j + 1
+                } else {
+                    guard i < bytes.count, isWord(bytes[i]) else { return false }
+                    while i < bytes.count, isWord(bytes[i]) { i += 1 }
+                }
+            } else {
+                guard isWord(bytes[i]) else { return false }
+                i += 1
+            }
+        }
+        return true
+    }
 }

@@ -169,13 +169,14 @@ extension Scrubber {
             }
             guard isSensitiveKey(bytes[keyStart..<keyEnd]) else { continue }
             while j < end, bytes[j] == ByteCode.space || bytes[j] == ByteCode.tab { j += 1 }
-            if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString) {
+            if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString)
+            {
                 let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
                 edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
                 i = resume
             }
         }
-        redactUserinfo(bytes, range, into: &edits)
+        redactUserinfo(bytes, range, mayBeCut: true, into: &edits)
     }
 
     /// Auth schemes whose credential follows after a space: `Authorization=Bearer abc`.

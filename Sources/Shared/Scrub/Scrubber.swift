@@ -107,8 +107,9 @@ public struct Scrubber: Sendable {
         return edits.apply(to: bytes, original: url)
     }
 
-    /// `scheme://user:password@host`: the password of each such authority in `range`.
-    func redactUserinfo(_ bytes: [UInt8], _ range: Range<Int>, into edits: inout Edits) {
+    /// `scheme://user:password@host`: the password of each such authority in `range`. With
+    /// `mayBeCut` (a body, which may be truncated), text ending inside `user:pass` counts too.
+    func redactUserinfo(_ bytes: [UInt8], _ range: Range<Int>, mayBeCut: Bool = false, into edits: inout Edits) {
         var i = range.lowerBound
         while i + 2 < range.upperBound {
             guard bytes[i] == ByteCode.colon, bytes[i + 1] == ByteCode.slash, bytes[i + 2] == ByteCode.slash else {
@@ -122,6 +123,12 @@ public struct Scrubber: Sendable {
                 colon + 1 < at
             {
                 edits.add((colon + 1)..<at, Self.redacted)
+            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
+                let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
+                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+            {
+                // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
+                edits.add((colon + 1)..<end, Self.redacted)
             }
             i = end
         }
@@ -146,7 +153,8 @@ public struct Scrubber: Sendable {
         var i = bytes.startIndex
         while i < bytes.endIndex {
             let byte = bytes[i]
-            if byte == ByteCode.percent, i + 2 < bytes.endIndex, let high = ByteCode.hexValue(bytes[i + 1]), let low = ByteCode.hexValue(bytes[i + 2]) {
+            if byte == ByteCode.percent, i + 2 < bytes.endIndex, let high = ByteCode.hexValue(bytes[i + 1]), let low = ByteCode.hexValue(bytes[i + 2])
+            {
                 out.append(high << 4 | low)
                 i += 3
             } else {
@@ -204,7 +212,9 @@ extension Scrubber {
         /// widest one.
         func apply(to bytes: [UInt8], original: String) -> String {
             guard !items.isEmpty else { return original }
-            let sorted = items.sorted { $0.range.lowerBound != $1.range.lowerBound ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count }
+            let sorted = items.sorted {
+                $0.range.lowerBound != $1.range.lowerBound ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count
+            }
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count)
             var position = 0

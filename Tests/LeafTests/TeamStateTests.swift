@@ -1,0 +1,145 @@
+import Foundation
+import Periskop
+import Shared
+import Testing
+
+@testable import Leaf
+
+/// The counting and merge rules of ARCHITECTURE.md, applied to the team state directly.
+@Suite struct TeamStateTests {
+    static let settings = ScrapeSettings(interval: .seconds(15), timeout: .seconds(10), bodySizeLimit: 1 << 20)
+
+    static func target(_ url: String, service: String = "api") -> ScrapeTarget {
+        ScrapeTarget(service: service, url: url, labels: ["instance": url], discoveredLabels: [:], settings: settings)
+    }
+
+    static func sample(_ uuid: String, at seconds: TimeInterval, severity: Severity = .error, headers: [String: String] = [:]) -> ErrorWithContext {
+        ErrorWithContext(
+            error: ErrorInstance(className: "E", message: "m\(uuid)", stacktrace: ["a"], cause: nil), uuid: uuid,
+            timestamp: Date(timeIntervalSince1970: seconds), severity: severity,
+            httpContext: headers.isEmpty ? nil : HTTPContext(requestMethod: "GET", requestURL: "http://x/?token=abc", requestHeaders: headers, requestBody: nil))
+    }
+
+    static func payload(_ uuid: String?, _ groups: [(String, Int, [ErrorWithContext])], severity: Severity = .error, createdAt: Date? = nil) -> ExceptionsPayload {
+        ExceptionsPayload(
+            targetUUID: uuid,
+            aggregatedErrors: groups.map { AggregatedError(aggregationKey: $0.0, totalCount: $0.1, severity: severity, createdAt: createdAt, latestErrors: $0.2) })
+    }
+
+    func apply(_ state: TeamState, _ payload: ExceptionsPayload, _ target: ScrapeTarget, at seconds: TimeInterval = 1000, sampleLimit: Int = 10) async {
+        await state.apply(payload, from: target, at: Date(timeIntervalSince1970: seconds), sampleLimit: sampleLimit, scrubber: Scrubber())
+    }
+
+    func total(_ state: TeamState, _ key: String, service: String = "api") async -> Int? {
+        await state.group(GroupID(service: service, key: key))?.total
+    }
+
+    @Test func sameBodyTwiceAddsNothing() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        let body = Self.payload("p1", [("k", 5, [])])
+        await apply(state, body, Self.target("a"))
+        await apply(state, body, Self.target("a"))
+        #expect(await total(state, "k") == 5)
+    }
+
+    @Test func newTargetUUIDAddsWholeCountAndOldProcessKeepsItsShare() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload("p1", [("k", 5, [])]), Self.target("a"))
+        await apply(state, Self.payload("p1", [("k", 7, [])]), Self.target("a"))
+        await apply(state, Self.payload("p2", [("k", 1, [])]), Self.target("a"))
+        #expect(await total(state, "k") == 8)
+        // A restart whose count already passed the old one is still a restart: 8 + 9.
+        await apply(state, Self.payload("p3", [("k", 9, [])]), Self.target("a"))
+        #expect(await total(state, "k") == 17)
+    }
+
+    @Test func fallingCountWithoutUUIDIsARestartForTheWholeTarget() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload(nil, [("k", 10, []), ("j", 2, [])]), Self.target("a"))
+        // k fell, so the process restarted: j's 3 is all new too.
+        await apply(state, Self.payload(nil, [("k", 4, []), ("j", 3, [])]), Self.target("a"))
+        #expect(await total(state, "k") == 14)
+        #expect(await total(state, "j") == 5)
+    }
+
+    @Test func sameProcessSeenThroughTwoAddressesIsCountedOnce() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload("p1", [("k", 5, [])]), Self.target("a"))
+        await apply(state, Self.payload("p1", [("k", 5, [])]), Self.target("a-alias"))
+        #expect(await total(state, "k") == 5)
+    }
+
+    @Test func samplesMergeByUUIDNewestFirstCapped() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        let first = (0..<4).map { Self.sample("s\($0)", at: Double($0)) }
+        await apply(state, Self.payload("p1", [("k", 4, first)]), Self.target("a"), sampleLimit: 3)
+        // The same samples again plus a newer one from another instance.
+        await apply(state, Self.payload("p2", [("k", 1, [Self.sample("s9", at: 9)])]), Self.target("b"), sampleLimit: 3)
+        await apply(state, Self.payload("p1", [("k", 4, first)]), Self.target("a"), sampleLimit: 3)
+        let group = await state.group(GroupID(service: "api", key: "k"))
+        #expect(group?.samples.map(\.uuid) == ["s9", "s3", "s2"])
+        #expect(group?.total == 5)
+        #expect(group?.message == "ms9")
+    }
+
+    @Test func severityIsTheMostSevereAndTimesAreFirstAndLast() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload("p1", [("k", 1, [Self.sample("a", at: 500)])], severity: .info, createdAt: Date(timeIntervalSince1970: 400)), Self.target("a"))
+        await apply(state, Self.payload("p2", [("k", 1, [Self.sample("b", at: 700)])], severity: .warning), Self.target("b"))
+        await apply(state, Self.payload("p1", [("k", 1, [Self.sample("a", at: 500)])], severity: .info), Self.target("a"))
+        let group = await state.group(GroupID(service: "api", key: "k"))
+        #expect(group?.severity == .warning)
+        #expect(group?.firstSeen == Date(timeIntervalSince1970: 400))
+        #expect(group?.lastSeen == Date(timeIntervalSince1970: 700))
+        // A count that grows without a newer sample is last seen at the scrape.
+        await apply(state, Self.payload("p1", [("k", 2, [Self.sample("a", at: 500)])], severity: .info), Self.target("a"), at: 2000)
+        #expect(await state.group(GroupID(service: "api", key: "k"))?.lastSeen == Date(timeIntervalSince1970: 2000))
+    }
+
+    @Test func resolvedGroupIsHiddenUntilItGrows() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload("p1", [("k", 2, [])]), Self.target("a"))
+        #expect(await state.resolve(GroupID(service: "api", key: "k")))
+        #expect(await state.group(GroupID(service: "api", key: "k"))?.isResolved == true)
+        await apply(state, Self.payload("p1", [("k", 2, [])]), Self.target("a"))
+        #expect(await state.group(GroupID(service: "api", key: "k"))?.isResolved == true)
+        await apply(state, Self.payload("p1", [("k", 3, [])]), Self.target("a"))
+        #expect(await state.group(GroupID(service: "api", key: "k"))?.isResolved == false)
+        #expect(await state.resolve(GroupID(service: "api", key: "nope")) == false)
+    }
+
+    @Test func samplesAreScrubbedBeforeTheyAreKept() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        let sample = Self.sample("s", at: 1, headers: ["Authorization": "Bearer hunter2", "Accept": "json"])
+        await apply(state, Self.payload("p1", [("k", 1, [sample])]), Self.target("a"))
+        let kept = await state.group(GroupID(service: "api", key: "k"))?.samples.first?.httpContext
+        #expect(kept?.requestHeaders["Authorization"] == Scrubber.redacted)
+        #expect(kept?.requestHeaders["Accept"] == "json")
+        #expect(kept?.requestURL.contains("abc") == false)
+    }
+
+    @Test func savedStateRestoresExactly() async throws {
+        let directory = URL(fileURLWithPath: LeafHarness.temporaryDirectory())
+        let file = StateFile(directory: directory)
+        let (fresh, isNew) = try file.load()
+        #expect(isNew)
+        let state = TeamState(snapshot: fresh)
+        await apply(state, Self.payload("p1", [("k/with slash", 5, [Self.sample("s", at: 3)])]), Self.target("a"))
+        try file.save(await state.snapshot)
+        let (restored, isNewAgain) = try file.load()
+        #expect(!isNewAgain)
+        #expect(restored == (await state.snapshot))
+        #expect(restored.epoch == fresh.epoch)
+        // Counting on from the restored state adds only the growth.
+        let again = TeamState(snapshot: restored)
+        await apply(again, Self.payload("p1", [("k/with slash", 6, [])]), Self.target("a"))
+        #expect(await total(again, "k/with slash") == 6)
+    }
+
+    @Test func corruptStateFileIsRefusedNotReplaced() throws {
+        let directory = LeafHarness.temporaryDirectory()
+        FileManager.default.createFile(atPath: directory + "/state.json", contents: Data("{\"version\": 1, \"epo".utf8))
+        let error = try #require(throws: StateFile.Failure.self) { try StateFile(directory: URL(fileURLWithPath: directory)).load() }
+        #expect(error.description.contains("move it away to start a new epoch"))
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+@testable import Periskop
+
+@Suite struct RoundTripTests {
+    /// Every field set, the awkward characters, and times at micro- and millisecond precision.
+    static func fullPayload() throws -> ExceptionsPayload {
+        let cause = ErrorInstance(className: "Root", message: "line1\nline2\t\"quoted\" \\ \u{01}", stacktrace: ["r:1"])
+        let sample = ErrorWithContext(
+            error: ErrorInstance(className: "Outer$Inner", message: "Ошибка 💥", stacktrace: ["a:1", "\tb: c()"], cause: cause),
+            uuid: "41b2c83c-60b3-4e21-802c-c01966fd6ee8",
+            timestamp: try utc(2021, 9, 3, 13, 58, 15, microseconds: 932_289),
+            severity: .warning,
+            httpContext: HTTPContext(
+                requestMethod: "POST",
+                requestURL: "http://example.com/a?b=c&d=é",
+                requestHeaders: ["Accept": "*/*", "X-Trace": "1", "Cache-Control": "no-cache"],
+                requestBody: #"{"id":"#
+            )
+        )
+        let bare = ErrorWithContext(error: ErrorInstance(className: "", message: "only a message"), uuid: "", timestamp: nil, severity: .info)
+        return ExceptionsPayload(
+            targetUUID: "t-1",
+            aggregatedErrors: [
+                AggregatedError(
+                    aggregationKey: "java.lang.Run/ time@1 $x",
+                    totalCount: 260,
+                    severity: .warning,
+                    createdAt: try utc(2020, 10, 8, 12, 46, 25, microseconds: 595_000),
+                    latestErrors: [sample, bare]
+                ),
+                AggregatedError(aggregationKey: "empty", totalCount: 0, severity: .error, createdAt: nil, latestErrors: []),
+            ]
+        )
+    }
+
+    @Test func encodeThenDecodeGivesTheSamePayload() throws {
+        let payload = try Self.fullPayload()
+        #expect(try PayloadDecoder().decode(PayloadEncoder().encode(payload)) == payload)
+        #expect(try PayloadDecoder().decode(PayloadEncoder().encodeData(payload)) == payload)
+    }
+
+    @Test func encodingIsCanonical() throws {
+        let payload = ExceptionsPayload(
+            targetUUID: "t",
+            aggregatedErrors: [
+                AggregatedError(
+                    aggregationKey: "k",
+                    totalCount: 2,
+                    severity: .info,
+                    createdAt: try utc(2021, 9, 3, 13, 58, 15, microseconds: 932_000),
+                    latestErrors: [
+                        ErrorWithContext(
+                            error: ErrorInstance(className: "E", message: "m", stacktrace: ["s"]),
+                            uuid: "u",
+                            timestamp: try utc(2021, 9, 3, 13, 58, 16),
+                            severity: .info,
+                            httpContext: HTTPContext(requestMethod: "GET", requestURL: "/", requestHeaders: ["b": "2", "a": "1"])
+                        )
+                    ]
+                )
+            ]
+        )
+        let expected =
+            #"{"target_uuid":"t","aggregated_errors":[{"aggregation_key":"k","total_count":2,"severity":"info","created_at":"2021-09-03T13:58:15.932Z","#
+            + #""latest_errors":[{"error":{"class":"E","message":"m","stacktrace":["s"],"cause":null},"uuid":"u","timestamp":"2021-09-03T13:58:16.000Z","#
+            + #""severity":"info","http_context":{"request_method":"GET","request_url":"/","request_headers":{"a":"1","b":"2"},"request_body":null}}]}]}"#
+        #expect(String(decoding: PayloadEncoder().encode(payload), as: UTF8.self) == expected)
+    }
+
+    @Test func sameDataGivesSameBytes() throws {
+        // Header order in a dictionary varies; the bytes must not, since scrapers hash them.
+        let payload = try Self.fullPayload()
+        let reordered = try PayloadDecoder().decode(PayloadEncoder().encode(payload))
+        #expect(PayloadEncoder().encode(reordered) == PayloadEncoder().encode(payload))
+    }
+
+    @Test func decodedNanosecondsSurviveAnotherRoundTrip() throws {
+        let payload = try Fixtures.decode("pushgateway_GET-dash-errors_response.json")
+        let encoded = String(decoding: PayloadEncoder().encode(payload), as: UTF8.self)
+        #expect(encoded.contains(#""timestamp":"2021-09-03T13:58:15.932289Z""#))
+        #expect(try PayloadDecoder().decode(Array(encoded.utf8)) == payload)
+    }
+
+    @Test func codableRoundTripsWhateverTheDateStrategy() throws {
+        let payload = try Self.fullPayload()
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        let data = try encoder.encode(payload)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#""created_at":"2020-10-08T12:46:25.595Z""#))
+        #expect(text.contains(#""cause":null"#))
+        #expect(text.contains(#""http_context":null"#))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        #expect(try decoder.decode(ExceptionsPayload.self, from: data) == payload)
+        // The Codable form is the wire format: the payload decoder reads it too.
+        #expect(try PayloadDecoder().decode(data) == payload)
+    }
+
+    @Test func codableSampleUsesTheWireFormat() throws {
+        let sample = try #require(Self.fullPayload().aggregatedErrors.first?.latestErrors.first)
+        let data = try JSONEncoder().encode(sample)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["timestamp"] as? String == "2021-09-03T13:58:15.932289Z")
+        #expect((object["http_context"] as? [String: Any])?["request_url"] as? String == "http://example.com/a?b=c&d=é")
+        #expect((object["error"] as? [String: Any])?["class"] as? String == "Outer$Inner")
+        #expect(try JSONDecoder().decode(ErrorWithContext.self, from: data) == sample)
+    }
+
+    @Test func codableIsTolerantLikeThePayloadDecoder() throws {
+        let json = #"""
+            {"aggregated_errors": [{"aggregation_key": "k", "total_count": 1, "severity": "", "createdAt": 1630677495.5,
+              "latest_errors": [{"error": {"message": null, "cause": null}, "http_context": {"request_headers": null}}]}]}
+            """#
+        let viaCodable = try JSONDecoder().decode(ExceptionsPayload.self, from: Data(json.utf8))
+        #expect(viaCodable == (try decode(json)))
+        #expect(viaCodable.aggregatedErrors.first?.createdAt == (try utc(2021, 9, 3, 13, 58, 15, microseconds: 500_000)))
+        #expect(viaCodable.aggregatedErrors.first?.latestErrors.first?.httpContext?.requestHeaders == [:])
+    }
+
+    @Test func codableRejectsWhatThePayloadDecoderRejects() {
+        let negative = #"{"aggregated_errors": [{"aggregation_key": "k", "total_count": -3}]}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ExceptionsPayload.self, from: Data(negative.utf8)) }
+        let badTime = #"{"aggregated_errors": [{"aggregation_key": "k", "total_count": 1, "created_at": "yesterday"}]}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ExceptionsPayload.self, from: Data(badTime.utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ExceptionsPayload.self, from: Data(#"{"target_uuid": "t"}"#.utf8)) }
+    }
+}
