@@ -50,7 +50,8 @@ struct LeafServer {
         let identity: @Sendable () -> LeafIdentity = {
             LeafIdentity(name: name, epoch: snapshot.epoch, startedAt: startedAt, externalLabels: reloader.current.externalLabels)
         }
-        let views = TeamViews(state: state, scrapes: scrapes, discovery: discovery, identity: identity)
+        let views = TeamViews(
+            state: state, scrapes: scrapes, discovery: discovery, identity: identity, configuredServices: { reloader.current.services.map(\.name) })
 
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))

@@ -19,7 +19,7 @@ import Testing
         let trickle = FakeTarget()
         let crowded = FakeTarget()
         slow.behaviour = .slow(.seconds(5))
-        huge.behaviour = .huge(bytes: 4096)
+        huge.behaviour = .huge(bytes: 64 * 1024)
         negative.behaviour = .raw(#"{"aggregated_errors": [{"aggregation_key": "k", "total_count": -3, "latest_errors": []}]}"#)
         truncated.behaviour = .raw(#"{"aggregated_errors": [{"aggregation_key": "k", "total_co"#)
         html.behaviour = .contentType("text/html")
@@ -46,7 +46,7 @@ import Testing
                 - name: hostile
                   static_configs: [{targets: [\((addresses + [dead]).map { "'\($0)'" }.joined(separator: ", "))]}]
                   scraper: {endpoint: /-/exceptions}
-                  body_size_limit: 1KB
+                  body_size_limit: 4KB
                   aggregate_limit: 2
                 """)
             good.report("fine", total: 3)
@@ -56,7 +56,7 @@ import Testing
                 }
                 let expected: [(String, String)] = [
                     (addresses[0], "scrape timed out after 300ms"),
-                    (addresses[1], "body exceeds body_size_limit of 1024 bytes"),
+                    (addresses[1], "body exceeds body_size_limit of 4096 bytes"),
                     (addresses[2], "invalid payload: aggregated_errors[0].total_count"),
                     (addresses[3], "invalid payload: "),
                     (addresses[4], "unexpected content type \"text/html\""),
@@ -66,9 +66,9 @@ import Testing
                     (dead, "connection failed"),
                 ]
                 for (address, message) in expected {
-                    try await expectEventually("\(address) should fail with \(message)") {
-                        try await error(of: address)?.contains(message) == true
-                    }
+                    let found = try await eventually { try await error(of: address)?.contains(message) == true }
+                    let actual = "\(try await leaf.target("http://\(address)/-/exceptions") ?? [:])"
+                    #expect(found, "\(address) should fail with \(message), has \(actual)")
                 }
                 // Meanwhile the good target is up and counted exactly, and keeps being scraped.
                 try await expectEventually { try await leaf.totals(of: "good") == ["fine": 3] }

@@ -1,13 +1,12 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import Shared
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -16,11 +15,11 @@ import Darwin
 /// installed (`apt-get install dnsmasq`); the tests fail, not skip, without it.
 final class Dnsmasq {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
 
     var nameserver: String { "127.0.0.1:\(port)" }
 
-    private init(port: Int, process: Process) {
+    private init(port: Int, process: ChildProcess) {
         self.port = port
         self.process = process
     }
@@ -39,21 +38,16 @@ final class Dnsmasq {
         guard let executable else { throw StartError(description: "dnsmasq is not installed (apt-get install dnsmasq)") }
         var lastError = ""
         for _ in 0..<5 {
-            let port = try freeUDPPort()
+            let port = try await freeUDPPort()
             let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-dnsmasq-\(UUID().uuidString).log").path
-            FileManager.default.createFile(atPath: logPath, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: logPath) }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
             // --no-daemon also keeps dnsmasq from writing a pid file or changing user, so it runs as root too.
-            process.arguments = [
-                "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--port=\(port)",
-                "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/canopy.test/",
-            ] + records
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle(forWritingAtPath: logPath)
-            try process.run()
-            let server = Dnsmasq(port: port, process: process)
+            let arguments =
+                [
+                    "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--port=\(port)",
+                    "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/canopy.test/",
+                ] + records
+            let server = Dnsmasq(port: port, process: try ChildProcess(executable, arguments, stderrPath: logPath))
             if await server.answers(within: .seconds(5)) { return server }
             server.stop()
             lastError = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -74,13 +68,77 @@ final class Dnsmasq {
 
     /// Makes dnsmasq read its --addn-hosts files again.
     func reload() {
-        kill(process.processIdentifier, SIGHUP)
+        process.signal(SIGHUP)
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.stop()
+    }
+}
+
+/// A child process started with posix_spawn. Not Foundation's `Process`: its children inherit the
+/// test runner's blocked signals, so dnsmasq would never see SIGTERM or SIGHUP, and its
+/// `waitUntilExit` blocks threads of the concurrency pool.
+final class ChildProcess {
+    let pid: pid_t
+    private var exited = false
+
+    init(_ executable: String, _ arguments: [String], stderrPath: String) throws {
+        let attributes = UnsafeMutablePointer<posix_spawnattr_t>.allocate(capacity: 1)
+        let actions = UnsafeMutablePointer<posix_spawn_file_actions_t>.allocate(capacity: 1)
+        let noSignals = UnsafeMutablePointer<sigset_t>.allocate(capacity: 1)
+        let defaultSignals = UnsafeMutablePointer<sigset_t>.allocate(capacity: 1)
+        posix_spawnattr_init(attributes)
+        posix_spawn_file_actions_init(actions)
+        defer {
+            posix_spawnattr_destroy(attributes)
+            posix_spawn_file_actions_destroy(actions)
+            attributes.deallocate()
+            actions.deallocate()
+            noSignals.deallocate()
+            defaultSignals.deallocate()
+        }
+        sigemptyset(noSignals)
+        sigemptyset(defaultSignals)
+        for signal in [SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(defaultSignals, signal) }
+        posix_spawnattr_setsigmask(attributes, noSignals)
+        posix_spawnattr_setsigdefault(attributes, defaultSignals)
+        posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, actions, attributes, argv, environ)
+        guard result == 0 else { throw Dnsmasq.StartError(description: "posix_spawn \(executable) failed: errno \(result)") }
+        self.pid = pid
+    }
+
+    deinit { stop() }
+
+    var isRunning: Bool {
+        guard !exited else { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+        return !exited
+    }
+
+    func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there after a second; always reaps the child.
+    func stop() {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<100 where isRunning { usleep(10_000) }
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = true
     }
 }
 
@@ -94,42 +152,25 @@ func withDnsmasq<R>(_ records: [String], _ body: (Dnsmasq) async throws -> R) as
 /// A UDP socket on 127.0.0.1 that receives queries and never answers them.
 final class SilentUDPServer {
     let port: Int
-    private let descriptor: Int32
+    private let channel: any Channel
 
-    init() throws {
-        (descriptor, port) = try boundUDPSocket()
+    private init(port: Int, channel: any Channel) {
+        self.port = port
+        self.channel = channel
     }
 
-    deinit { close(descriptor) }
+    static func start() async throws -> SilentUDPServer {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        return SilentUDPServer(port: try #require(channel.localAddress?.port), channel: channel)
+    }
+
+    deinit { channel.close(promise: nil) }
 }
 
 /// A port on 127.0.0.1 that nothing listens on (free a moment ago).
-func freeUDPPort() throws -> Int {
-    let (descriptor, port) = try boundUDPSocket()
-    close(descriptor)
-    return port
-}
-
-private func boundUDPSocket() throws -> (Int32, Int) {
-    #if canImport(Darwin)
-    let descriptor = socket(AF_INET, SOCK_DGRAM, 0)
-    #else
-    let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    #endif
-    guard descriptor >= 0 else { throw Dnsmasq.StartError(description: "socket() failed: errno \(errno)") }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-            bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-        }
-    }
-    guard bound else {
-        close(descriptor)
-        throw Dnsmasq.StartError(description: "bind() failed: errno \(errno)")
-    }
-    return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+func freeUDPPort() async throws -> Int {
+    let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port
+    try await channel.close()
+    return try #require(port)
 }

@@ -6,11 +6,13 @@ import Testing
 @Suite struct DNSMessageTests {
     @Test func queryHasTheIdRecursionDesiredAndOneQuestion() throws {
         let query = try DNSMessage.query(id: 0x1234, name: "a.bc.", type: .srv)
-        #expect(Array(buffer: query) == [
-            0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-            1, UInt8(ascii: "a"), 2, UInt8(ascii: "b"), UInt8(ascii: "c"), 0,
-            0, 33, 0, 1,
-        ])
+        #expect(
+            Array(buffer: query) == [
+                0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+                1, UInt8(ascii: "a"), 2, UInt8(ascii: "b"), UInt8(ascii: "c"), 0,
+                0, 33, 0, 1,
+            ]
+        )
     }
 
     @Test(arguments: ["", "a..b", String(repeating: "x", count: 64) + ".test", Array(repeating: "abcdefgh", count: 30).joined(separator: ".")])
@@ -39,10 +41,12 @@ import Testing
         #expect(!message.isTruncated)
         #expect(message.responseCode == .noError)
         #expect(message.questions.map(\.name) == ["_x._tcp.ex.test."])
-        #expect(message.answers.map(\.data) == [
-            .srv(priority: 10, weight: 5, port: 8081, target: "h1.ex.test."),
-            .srv(priority: 20, weight: 0, port: 8082, target: "h2.ex.test."),
-        ])
+        #expect(
+            message.answers.map(\.data) == [
+                .srv(priority: 10, weight: 5, port: 8081, target: "h1.ex.test."),
+                .srv(priority: 20, weight: 0, port: 8082, target: "h2.ex.test."),
+            ]
+        )
         #expect(message.answers.map(\.name) == ["_x._tcp.ex.test.", "_x._tcp.ex.test."])
     }
 

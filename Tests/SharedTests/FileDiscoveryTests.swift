@@ -9,7 +9,11 @@ import Testing
     }
 
     private func discoverer(_ files: [String], log: DiscoveryLogRecorder = DiscoveryLogRecorder()) -> FileDiscoverer {
-        FileDiscoverer(config: FileDiscoveryConfig(files: files, refreshInterval: .seconds(3600)), logger: log.logger, pollInterval: .milliseconds(100))
+        FileDiscoverer(
+            config: FileDiscoveryConfig(files: files, refreshInterval: .seconds(3600)),
+            logger: log.logger,
+            pollInterval: .milliseconds(100)
+        )
     }
 
     @Test func readsJSONAndYAMLFilesThroughGlobs() async throws {
@@ -23,9 +27,11 @@ import Testing
                 let groups = try #require(await updates.first())
                 #expect(groups.map(\.source) == ["\(dir)/one.json:0", "\(dir)/one.json:1", "\(dir)/three.yaml:0", "\(dir)/two.yml:0"])
                 #expect(addresses(groups) == ["a:1", "b:2", "c:3", "e:5", "d:4"])
-                #expect(groups.map { $0.labels[FileDiscoverer.filepathLabel] } == [
-                    "\(dir)/one.json", "\(dir)/one.json", "\(dir)/three.yaml", "\(dir)/two.yml",
-                ])
+                #expect(
+                    groups.map { $0.labels[FileDiscoverer.filepathLabel] } == [
+                        "\(dir)/one.json", "\(dir)/one.json", "\(dir)/three.yaml", "\(dir)/two.yml",
+                    ]
+                )
                 #expect(groups[0].labels["env"] == "prod")
                 #expect(groups[3].labels["env"] == "dev")
             }
@@ -36,7 +42,8 @@ import Testing
         try await withTemporaryDirectory { dir in
             try write(#"[{"targets": ["a:1"]}]"#, to: "\(dir)/a.json")
             try await withRunningDiscoverer(discoverer(["\(dir)/*.json"])) { updates in
-                #expect(try #require(await updates.first()).flatMap(\.targets) == [[LabelName.address: "a:1"]])
+                let first = try #require(await updates.first())
+                #expect(first.flatMap(\.targets) == [[LabelName.address: "a:1"]])
 
                 try write(#"[{"targets": ["a:2"]}]"#, to: "\(dir)/a.json")
                 let changed = await updates.latest(within: .seconds(2)) { addresses($0) == ["a:2"] }
@@ -92,7 +99,8 @@ import Testing
             try write(#"[{"targets": ["a:1"]}]"#, to: "\(dir)/a.json")
             try write("- targets: [b:1]\n", to: "\(dir)/b.yaml")
             try await withRunningDiscoverer(discoverer(["\(dir)/*.json", "\(dir)/b.yaml"])) { updates in
-                #expect(addresses(try #require(await updates.first())) == ["a:1", "b:1"])
+                let first = try #require(await updates.first())
+                #expect(addresses(first) == ["a:1", "b:1"])
                 try FileManager.default.removeItem(atPath: "\(dir)/b.yaml")
                 #expect(await updates.latest(within: .seconds(2)) { addresses($0) == ["a:1"] } != nil)
                 try FileManager.default.removeItem(atPath: "\(dir)/a.json")
@@ -107,7 +115,10 @@ import Testing
             try write("[{", to: path)
             let log = DiscoveryLogRecorder()
             let discoverer = FileDiscoverer(
-                config: FileDiscoveryConfig(files: [path], refreshInterval: .milliseconds(300)), logger: log.logger, pollInterval: .milliseconds(100))
+                config: FileDiscoveryConfig(files: [path], refreshInterval: .milliseconds(300)),
+                logger: log.logger,
+                pollInterval: .milliseconds(100)
+            )
             try await withRunningDiscoverer(discoverer) { _ in
                 _ = try #require(await log.problem(within: .seconds(2)))
                 log.clear()
@@ -121,7 +132,7 @@ import Testing
     @Test func oversizedFilesAndUnknownExtensionsAreRefused() async throws {
         try await withTemporaryDirectory { dir in
             let big = "\(dir)/big.json"
-            FileManager.default.createFile(atPath: big, contents: nil)
+            _ = FileManager.default.createFile(atPath: big, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: big))
             try handle.truncate(atOffset: UInt64(FileDiscoverer.maxFileSize + 1))
             try handle.close()
@@ -139,7 +150,8 @@ import Testing
             try write(#"[{"targets": ["a:1"]}]"#, to: "\(dir)/sub/a.json")
             let log = DiscoveryLogRecorder()
             try await withRunningDiscoverer(discoverer(["\(dir)/*/a.json"], log: log)) { updates in
-                #expect(try #require(await updates.first()).isEmpty)
+                let first = try #require(await updates.first())
+                #expect(first.isEmpty)
                 let problem = await log.problem(within: .seconds(2)) { $0.metadata["discovery.file"] == "\(dir)/*/a.json" }
                 #expect(problem != nil)
             }

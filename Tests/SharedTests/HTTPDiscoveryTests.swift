@@ -43,7 +43,11 @@ import Testing
 
     private func discoverer(_ url: String, log: DiscoveryLogRecorder, timeout: Duration = .seconds(5)) -> HTTPDiscoverer {
         HTTPDiscoverer(
-            config: HTTPDiscoveryConfig(url: url, refreshInterval: .milliseconds(100)), httpClient: .shared, logger: log.logger, timeout: timeout)
+            config: HTTPDiscoveryConfig(url: url, refreshInterval: .milliseconds(100)),
+            httpClient: .shared,
+            logger: log.logger,
+            timeout: timeout
+        )
     }
 
     static let twoGroups = #"[{"targets": ["a:1", "b:2"], "labels": {"env": "prod"}}, {"targets": ["c:3"]}]"#
@@ -112,7 +116,8 @@ import Testing
         let log = DiscoveryLogRecorder()
         try await withSDServer(answer) { url in
             try await withRunningDiscoverer(discoverer(url, log: log)) { updates in
-                #expect(try #require(await updates.first()).isEmpty)
+                let first = try #require(await updates.first())
+                #expect(first.isEmpty)
                 answer.set {
                     $0.status = .ok
                     $0.body = Self.twoGroups

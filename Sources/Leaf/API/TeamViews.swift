@@ -9,6 +9,8 @@ struct TeamViews: Sendable {
     let scrapes: ScrapeManager<TeamIngest>
     let discovery: DiscoveryManager
     let identity: @Sendable () -> LeafIdentity
+    /// The services of the config in force: a service exists even before it has targets.
+    let configuredServices: @Sendable () -> [String]
 
     enum Sort: String { case lastSeen = "last_seen", count, firstSeen = "first_seen" }
 
@@ -23,7 +25,7 @@ struct TeamViews: Sendable {
         let groups = await state.snapshot.groups
         let (total, up) = targetCounts()
         var summaries: [String: ServiceSummary] = [:]
-        for service in Set(total.keys).union(groups.keys.map(\.service)) {
+        for service in Set(total.keys).union(groups.keys.map(\.service)).union(configuredServices()) {
             summaries[service] = ServiceSummary(name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: 0, occurrences: 0)
         }
         for (id, group) in groups {
@@ -37,7 +39,7 @@ struct TeamViews: Sendable {
     }
 
     func hasService(_ name: String) async -> Bool {
-        if scrapes.targets.contains(where: { $0.service == name }) { return true }
+        if configuredServices().contains(name) || scrapes.targets.contains(where: { $0.service == name }) { return true }
         return await state.snapshot.groups.keys.contains { $0.service == name }
     }
 
@@ -88,7 +90,7 @@ struct TeamViews: Sendable {
         let instances = await state.instanceCounts()
         let (total, up) = targetCounts()
         var services: [String: FederatedService] = [:]
-        for service in Set(total.keys).union(groups.keys.map(\.service)) {
+        for service in Set(total.keys).union(groups.keys.map(\.service)).union(configuredServices()) {
             services[service] = FederatedService(name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: [])
         }
         for (id, group) in groups.sorted(by: { $0.key < $1.key }) {

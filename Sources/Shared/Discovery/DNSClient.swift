@@ -63,7 +63,7 @@ struct DNSClient: Sendable {
 
     /// A connected UDP socket: the kernel drops datagrams from anyone but the server, and a
     /// closed port fails at once (ICMP port unreachable) instead of waiting for the timeout.
-    private static func exchangeUDP(_ query: ByteBuffer, id: UInt16, server: SocketAddress, group: any EventLoopGroup) async throws -> DNSMessage {
+    static func exchangeUDP(_ query: ByteBuffer, id: UInt16, server: SocketAddress, group: any EventLoopGroup) async throws -> DNSMessage {
         let channel = try await DatagramBootstrap(group: group).connect(to: server) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)

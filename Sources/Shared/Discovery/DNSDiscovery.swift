@@ -39,7 +39,10 @@ public struct DNSDiscoverer: Discoverer {
                     case .failure(let error):
                         logger.warning(
                             "DNS lookup failed; keeping the last good targets",
-                            metadata: ["discovery.dns.name": "\(name)", "discovery.dns.type": "\(config.type.rawValue)", "discovery.error": "\(error)"]
+                            metadata: [
+                                "discovery.dns.name": "\(name)", "discovery.dns.type": "\(config.type.rawValue)",
+                                "discovery.error": "\(error)",
+                            ]
                         )
                     }
                 }

@@ -59,19 +59,13 @@ struct DNSMessageError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// One DNS message: building a query and reading the answer section of a response.
-struct DNSMessage: Equatable, Sendable {
+struct DNSMessage: Sendable {
     var id: UInt16
     var isResponse: Bool
     var isTruncated: Bool
     var responseCode: DNSResponseCode
     var questions: [(name: String, type: UInt16)]
     var answers: [DNSResourceRecord]
-
-    static func == (lhs: DNSMessage, rhs: DNSMessage) -> Bool {
-        lhs.id == rhs.id && lhs.isResponse == rhs.isResponse && lhs.isTruncated == rhs.isTruncated
-            && lhs.responseCode == rhs.responseCode && lhs.answers == rhs.answers
-            && lhs.questions.map(\.name) == rhs.questions.map(\.name) && lhs.questions.map(\.type) == rhs.questions.map(\.type)
-    }
 
     /// A standard query for one name, recursion desired, without EDNS: a response longer than
     /// 512 bytes comes back truncated and is asked again over TCP.
@@ -105,18 +99,6 @@ struct DNSMessage: Equatable, Sendable {
         buffer.writeInteger(UInt8(0))
     }
 
-    init(
-        id: UInt16, isResponse: Bool, isTruncated: Bool, responseCode: DNSResponseCode,
-        questions: [(name: String, type: UInt16)], answers: [DNSResourceRecord]
-    ) {
-        self.id = id
-        self.isResponse = isResponse
-        self.isTruncated = isTruncated
-        self.responseCode = responseCode
-        self.questions = questions
-        self.answers = answers
-    }
-
     /// Parses a message (its header, questions and answers; authority and additional records are
     /// not needed). Every length and pointer is checked: the bytes come from the network.
     init(parsing bytes: [UInt8]) throws(DNSMessageError) {
@@ -141,12 +123,17 @@ struct DNSMessage: Equatable, Sendable {
         answers = []
         do {
             try Self.readAnswers(count: answerCount, from: &reader, into: &answers)
-        } catch where isTruncated {
+        } catch {
             // A truncated answer may end mid-record; it is asked again over TCP anyway.
+            guard isTruncated else { throw error }
         }
     }
 
-    private static func readAnswers(count answerCount: UInt16, from reader: inout Reader, into answers: inout [DNSResourceRecord]) throws(DNSMessageError) {
+    private static func readAnswers(
+        count answerCount: UInt16,
+        from reader: inout Reader,
+        into answers: inout [DNSResourceRecord]
+    ) throws(DNSMessageError) {
         let bytes = reader.bytes
         for _ in 0..<answerCount {
             let name = try reader.name()

@@ -1,9 +1,11 @@
 import Foundation
 import Prometheus
+import Synchronization
 
 /// The standard `process_*` metrics, read from /proc/self on each `/metrics` request.
-public struct ProcessMetrics: Sendable {
-    private let cpu: Gauge
+public final class ProcessMetrics: Sendable {
+    private let cpu: Counter
+    private let cpuSeen = Mutex(0.0)
     private let resident: Gauge
     private let virtual: Gauge
     private let openFDs: Gauge
@@ -11,9 +13,7 @@ public struct ProcessMetrics: Sendable {
     private let startTime: Gauge
 
     public init(registry: PrometheusCollectorRegistry) {
-        // cpu is a gauge set to the kernel's figure, as client_golang exposes it as a counter;
-        // Prometheus accepts either type for `process_cpu_seconds_total`.
-        cpu = registry.makeGauge(descriptor: .init(metricName: "process_cpu", unitName: "seconds_total", helpText: "Total user and system CPU time spent in seconds."))
+        cpu = registry.makeCounter(descriptor: .init(metricName: "process_cpu_seconds", unitName: "total", helpText: "Total user and system CPU time spent in seconds."))
         resident = registry.makeGauge(descriptor: .init(metricName: "process_resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes."))
         virtual = registry.makeGauge(descriptor: .init(metricName: "process_virtual_memory", unitName: "bytes", helpText: "Virtual memory size in bytes."))
         openFDs = registry.makeGauge(descriptor: .init(metricName: "process_open_fds", unitName: "", helpText: "Number of open file descriptors."))
@@ -31,7 +31,13 @@ public struct ProcessMetrics: Sendable {
             // Fields after "(comm)": state is field 3; utime 14, stime 15, vsize 23, rss 24.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]), let vsize = Double(fields[20]), let rss = Double(fields[21]) {
-                cpu.set((utime + stime) / ticks)
+                // A counter only grows: add what the kernel's figure grew by since the last read.
+                let seconds = (utime + stime) / ticks
+                let growth = cpuSeen.withLock { seen in
+                    defer { seen = max(seen, seconds) }
+                    return seconds - seen
+                }
+                if growth > 0 { cpu.increment(by: growth) }
                 virtual.set(vsize)
                 resident.set(rss * pageSize)
             }

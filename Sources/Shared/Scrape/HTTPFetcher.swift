@@ -29,7 +29,31 @@ public final class HTTPFetcher: Sendable {
         for client in clients + [client] { try? await client.shutdown() }
     }
 
+    /// Fetches `url`. The timeout bounds the whole exchange, body included: a target that sends
+    /// its headers at once and then trickles its body is cut off like one that never answers.
     public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
+        let result = await withTaskGroup(of: Result<[UInt8], ScrapeFailure>?.self) { group in
+            group.addTask {
+                do throws(ScrapeFailure) {
+                    return .success(try await self.fetchWithinDeadline(url, settings: settings, accept: accept))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                // nil when cancelled because the fetch finished first.
+                (try? await Task.sleep(for: settings.timeout)).map { .failure(.timeout(settings.timeout)) }
+            }
+            defer { group.cancelAll() }
+            while let next = await group.next() {
+                if let next { return next }
+            }
+            return .failure(.timeout(settings.timeout))
+        }
+        return try result.get()
+    }
+
+    private func fetchWithinDeadline(_ url: String, settings: ScrapeSettings, accept: String) async throws(ScrapeFailure) -> [UInt8] {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: userAgent)
         request.headers.add(name: "Accept", value: accept)
