@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "Periskop", targets: ["Periskop"]),
         .executable(name: "canopy-leaf", targets: ["Leaf"]),
+        .executable(name: "canopy-bench", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -54,6 +55,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `swift run -c release canopy-bench`: the leaf's scrape cost, measured on the release binary.
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "Periskop",
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,7 @@
+import Periskop
+import Shared
+
+@main
+struct Bench {
+    static func main() {}
+}

@@ -1,0 +1,162 @@
+import Foundation
+import NIOHTTP1
+import Periskop
+import Shared
+import Testing
+
+@testable import Leaf
+
+/// The leaf's HTTP surface against real targets: filters and sorting, keys that need encoding,
+/// resolve through the Periskop API, targets with relabelling, credentials, and the federation
+/// payload with its samples scrubbed.
+@Suite struct LeafAPITests {
+    static let oddKeys = ["java.lang.Run/ timeException@123", "Ünïcode key $1 & ?x=1", "plain"]
+
+    @Test func groupsFilterSortAndRoundTripAnyKey() async throws {
+        let target = FakeTarget()
+        try await withServices([target.makeApplication()]) {
+            target.report(Self.oddKeys[0], total: 5, severity: .error, message: "connection reset")
+            target.report(Self.oddKeys[1], total: 9, severity: .warning, message: "slow query")
+            target.report(Self.oddKeys[2], total: 1, severity: .info, message: "cache miss")
+            let config = try LeafHarness.config(
+                """
+                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}
+                services:
+                - name: api
+                  static_configs: [{targets: ['\(await target.address())']}]
+                  scraper: {endpoint: /-/exceptions}
+                """)
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                try await expectEventually { try await leaf.totals(of: "api").count == 3 }
+                func keys(_ query: String) async throws -> [String] {
+                    let groups = try await leaf.json("/api/v1/services/api/errors\(query)") as? [[String: Any]] ?? []
+                    return groups.map { $0["aggregation_key"] as! String }
+                }
+                #expect(try await keys("?sort=count") == [Self.oddKeys[1], Self.oddKeys[0], Self.oddKeys[2]])
+                #expect(try await keys("?severity=warning") == [Self.oddKeys[1]])
+                #expect(try await keys("?q=RESET") == [Self.oddKeys[0]])
+                #expect(try await keys("?q=app.swift%3A9") == [Self.oddKeys[1]])  // stack trace text
+                #expect(try await leaf.get("/api/v1/services/api/errors?severity=fatal").status == 400)
+                #expect(try await leaf.get("/api/v1/services/nope/errors").status == 404)
+
+                for key in Self.oddKeys {
+                    let encoded = key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                    let detail = try #require(try await leaf.json("/api/v1/services/api/errors/\(encoded)") as? [String: Any])
+                    let group = try #require(detail["group"] as? [String: Any])
+                    #expect(group["aggregation_key"] as? String == key)
+                    let instances = try #require(detail["instances"] as? [[String: Any]])
+                    #expect(instances.count == 1)
+                    #expect(instances.first?["instance"] as? String == (await target.address()))
+                    #expect(instances.first?["target_uuid"] as? String == target.payload.targetUUID)
+                    #expect(instances.first?["current"] as? Bool == true)
+                    #expect((detail["samples"] as? [Any])?.count == 1)
+                }
+                #expect(try await leaf.get("/api/v1/services/api/errors/missing").status == 404)
+
+                // Resolve through the Periskop API: hidden until it occurs again.
+                let encoded = Self.oddKeys[0].addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                #expect(try await leaf.request("/services/api/errors/\(encoded)/", method: .DELETE).status == 204)
+                #expect(try await leaf.request("/services/api/errors/nothing/", method: .DELETE).status == 404)
+                #expect(try await leaf.periskopTotals(of: "api").keys.sorted() == [Self.oddKeys[1], Self.oddKeys[2]].sorted())
+                #expect(try await keys("?resolved=true").count == 3)
+                target.report(Self.oddKeys[0], total: 6)
+                try await expectEventually { try await leaf.periskopTotals(of: "api")[Self.oddKeys[0]] == 6 }
+
+                // The Periskop shapes: a list of names, times as Unix seconds, endpoints per service.
+                #expect(try await leaf.json("/services/") as? [String] == ["api"])
+                let aggregates = try #require(try await leaf.json("/services/api/errors/") as? [[String: Any]])
+                #expect(aggregates.allSatisfy { $0["created_at"] is Int })
+                let sample = try #require((aggregates.first?["latest_errors"] as? [[String: Any]])?.first)
+                #expect(sample["timestamp"] is Int)
+                let targets = try #require(try await leaf.json("/targets/") as? [String: [[String: String]]])
+                #expect(targets["api"]?.first?["endpoint"] == "http://\(await target.address())/-/exceptions")
+            }
+        }
+    }
+
+    @Test func fileDiscoveryAndRelabellingShowOnTheTargetsPage() async throws {
+        let kept = FakeTarget()
+        let dropped = FakeTarget()
+        let directory = LeafHarness.temporaryDirectory()
+        try await withServices([kept.makeApplication(), dropped.makeApplication()]) {
+            try """
+            - targets: ['\(await kept.address())']
+              labels: {env: prod}
+            - targets: ['\(await dropped.address())']
+              labels: {env: staging}
+            """.write(toFile: directory + "/api.yml", atomically: true, encoding: .utf8)
+            let config = try LeafConfig.parse(
+                """
+                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}
+                services:
+                - name: api
+                  file_sd_configs: [{files: ['*.yml']}]
+                  scraper: {endpoint: /-/exceptions}
+                  basic_auth: {username: canopy, password: opensesame}
+                  labels: {tier: web}
+                  relabel_configs:
+                  - {source_labels: [env], regex: staging, action: drop}
+                  - {source_labels: [__meta_filepath], regex: '.*/(.*)\\.yml', target_label: source}
+                """, file: directory + "/leaf.yml")
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                let report = try await eventually { try await (leaf.json("/api/v1/targets") as? [String: Any])?["active_targets"] as? [[String: Any]] != nil }
+                #expect(report)
+                try await expectEventually { try await leaf.target("http://\(await kept.address())/-/exceptions")?["health"] as? String == "up" }
+                let target = try #require(try await leaf.target("http://\(await kept.address())/-/exceptions"))
+                #expect(target["labels"] as? [String: String] == ["instance": await kept.address(), "service": "api", "env": "prod", "tier": "web", "source": "api"])
+                #expect((target["discovered_labels"] as? [String: String])?["__meta_filepath"] == directory + "/api.yml")
+                let all = try #require(try await leaf.json("/api/v1/targets") as? [String: Any])
+                #expect((all["active_targets"] as? [Any])?.count == 1)
+                let droppedTargets = try #require(all["dropped_targets"] as? [[String: Any]])
+                #expect(droppedTargets.map { ($0["discovered_labels"] as? [String: String])?["__address__"] } == [await dropped.address()])
+                // Credentials reach the target.
+                #expect(kept.lastHeaders["authorization"] == "Basic " + Data("canopy:opensesame".utf8).base64EncodedString())
+                #expect(dropped.requests == 0)
+            }
+        }
+    }
+
+    @Test func federationCarriesTheTeamAndScrubbedSamples() async throws {
+        let target = FakeTarget()
+        try await withServices([target.makeApplication()]) {
+            let context = HTTPContext(
+                requestMethod: "POST", requestURL: "https://shop/pay?card=1&api_key=k3y",
+                requestHeaders: ["Authorization": "Bearer t0ken", "Cookie": "session=abc", "X-Request-Id": "r1", "X-Session-Id": "s1"],
+                requestBody: #"{"user": "ann", "password": "hunter2", "card_number": "4111"}"#)
+            target.report("PaymentError@1", total: 2, message: "card declined", httpContext: context)
+            let config = try LeafHarness.config(
+                """
+                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: payments, region: eu}}
+                scrub: {headers: [X-Session-Id], fields: [card_number]}
+                services:
+                - name: checkout
+                  static_configs: [{targets: ['\(await target.address())']}]
+                  scraper: {endpoint: /-/exceptions}
+                """)
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                try await expectEventually { try await leaf.totals(of: "checkout") == ["PaymentError@1": 2] }
+                let federation = try await leaf.get("/api/v1/federate").body
+                for secret in ["t0ken", "session=abc", "hunter2", "4111", "k3y", "s1\""] {
+                    #expect(!federation.contains(secret), "\(secret) leaked into the federation payload")
+                }
+                let payload = try CanopyJSON.decoder().decode(FederationPayload.self, from: Data(federation.utf8))
+                #expect(payload.leaf.team == "payments")
+                #expect(payload.leaf.externalLabels == ["team": "payments", "region": "eu"])
+                let group = try #require(payload.services.first { $0.name == "checkout" }?.groups.first)
+                #expect(group.total == 2)
+                #expect(group.instances == 1)
+                #expect(group.message == "card declined")
+                let kept = try #require(group.samples.first?.httpContext)
+                #expect(kept.requestHeaders["X-Request-Id"] == "r1")
+                #expect(kept.requestHeaders["Authorization"] == Scrubber.redacted)
+                #expect(kept.requestBody?.contains("\"user\": \"ann\"") == true)
+                #expect(kept.requestURL.hasPrefix("https://shop/pay?card=1&api_key="))
+                #expect(payload.services.first?.targetsTotal == 1)
+                #expect(payload.services.first?.targetsUp == 1)
+                // The epoch stays across restarts of the same data dir.
+                let again = try CanopyJSON.decoder().decode(FederationPayload.self, from: Data(try await leaf.get("/api/v1/federate").body.utf8))
+                #expect(again.leaf.epoch == payload.leaf.epoch)
+            }
+        }
+    }
+}
