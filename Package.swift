@@ -77,7 +77,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LeafTests",
-            dependencies: ["Leaf", "Shared", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "Leaf", "Shared",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -159,4 +159,32 @@ import Testing
             }
         }
     }
+
+    @Test func reloadAppliesANewConfigAndKeepsUnchangedTargetsRunning() async throws {
+        let first = FakeTarget()
+        let second = FakeTarget()
+        let directory = LeafHarness.temporaryDirectory()
+        let file = directory + "/leaf.yml"
+        try await withServices([first.makeApplication(), second.makeApplication()]) {
+            func service(_ name: String, _ address: String) -> String {
+                "- name: \(name)\n  static_configs: [{targets: ['\(address)']}]\n  scraper: {endpoint: /-/exceptions}\n"
+            }
+            let header = "global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}\nservices:\n"
+            try (header + service("one", await first.address())).write(toFile: file, atomically: true, encoding: .utf8)
+            first.report("a", total: 1)
+            second.report("b", total: 2)
+            try await LeafHarness.run(try LeafConfig.load(file: file), dataDir: directory + "/data", configFile: file) { leaf in
+                try await expectEventually { try await leaf.totals(of: "one") == ["a": 1] }
+                try (header + service("one", await first.address()) + service("two", await second.address())).write(toFile: file, atomically: true, encoding: .utf8)
+                #expect(try await leaf.request("/-/reload", method: .POST).status == 200)
+                try await expectEventually { try await leaf.totals(of: "two") == ["b": 2] }
+                #expect(try await leaf.target("http://\(await first.address())/-/exceptions")?["health"] as? String == "up")
+                // Dropping a service stops its target; its counts stay.
+                try (header + service("two", await second.address())).write(toFile: file, atomically: true, encoding: .utf8)
+                #expect(try await leaf.request("/-/reload", method: .POST).status == 200)
+                try await expectEventually { try await leaf.target("http://\(await first.address())/-/exceptions") == nil }
+                #expect(try await leaf.totals(of: "one") == ["a": 1])
+            }
+        }
+    }
 }

@@ -69,6 +69,14 @@ import Testing
         #expect(await total(state, "k") == 5)
     }
 
+    @Test func sameProcessScrapedByTwoServicesCountsInEach() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        await apply(state, Self.payload("p1", [("k", 5, [])]), Self.target("a", service: "api"))
+        await apply(state, Self.payload("p1", [("k", 5, [])]), Self.target("a", service: "worker"))
+        #expect(await total(state, "k", service: "api") == 5)
+        #expect(await total(state, "k", service: "worker") == 5)
+    }
+
     @Test func samplesMergeByUUIDNewestFirstCapped() async {
         let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
         let first = (0..<4).map { Self.sample("s\($0)", at: Double($0)) }

@@ -56,7 +56,7 @@ struct TeamSnapshot: Codable, Sendable, Equatable {
     var version = currentVersion
     var epoch: String
     var groups: [GroupID: GroupState] = [:]
-    /// Keyed by process identity: `uuid:<target_uuid>`, or `url:<service> <url>` for clients that send none.
+    /// Keyed by process identity: `<service> uuid:<target_uuid>`, or `<service> url:<url>` for clients that send none.
     var processes: [String: ProcessState] = [:]
 
     init(epoch: String) { self.epoch = epoch }
@@ -111,7 +111,8 @@ actor TeamState {
 
     /// Merges one scrape of one target: adds what each count grew by, merges samples.
     func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber) {
-        let identity = payload.targetUUID.map { "uuid:\($0)" } ?? "url:\(target.service) \(target.url)"
+        // A process scraped by two services counts in each; within a service, once.
+        let identity = payload.targetUUID.map { "\(target.service) uuid:\($0)" } ?? "\(target.service) url:\(target.url)"
         var process = snapshot.processes[identity] ?? ProcessState(
             service: target.service, instance: target.instance, url: target.url, cursor: SourceCursor(identity: payload.targetUUID), lastSeen: time)
         var counts: [String: Int] = [:]

@@ -16,6 +16,8 @@ public final class DiscoveryManager: Service, Sendable {
         var generation = 0
         /// Groups per (job index, mechanism index) of the running generation.
         var groups: [[[TargetGroup]]] = []
+        /// The jobs the groups belong to, to carry them over to a config that keeps a job as it was.
+        var jobs: [ScrapeJobConfig] = []
         var dropped: [DroppedTarget] = []
     }
 
@@ -47,7 +49,14 @@ public final class DiscoveryManager: Service, Sendable {
             guard let generation = await cancelOnGracefulShutdown({ await self.generations.take() }) ?? nil else { continue }
             await withTaskGroup(of: Void.self) { group in
                 state.withLock { state in
-                    state.groups = generation.builders.map { Array(repeating: [], count: Self.mechanisms(of: $0.job).count) }
+                    // A job the new config keeps unchanged keeps its targets (and their loops run on)
+                    // while its discovery starts again; a changed job starts from nothing.
+                    let previous = Dictionary(zip(state.jobs, state.groups).map { ($0.0.name, ($0.0, $0.1)) }, uniquingKeysWith: { first, _ in first })
+                    state.groups = generation.builders.map { builder in
+                        if let (job, groups) = previous[builder.job.name], job == builder.job { return groups }
+                        return Array(repeating: [], count: Self.mechanisms(of: builder.job).count)
+                    }
+                    state.jobs = generation.builders.map(\.job)
                 }
                 publish(generation)
                 for (jobIndex, builder) in generation.builders.enumerated() {

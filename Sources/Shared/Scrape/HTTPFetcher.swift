@@ -67,7 +67,10 @@ public final class HTTPFetcher: Sendable {
         }
         let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000 + settings.timeout.components.attoseconds / 1_000_000_000)
         do {
-            let response = try await client.execute(request, deadline: .now() + timeout)
+            // AsyncHTTPClient keeps retrying a failing connection until its deadline and then
+            // reports why it failed (a TLS error, a refused connection): give it most of the time,
+            // so that the reason, not our overall timeout, is what the targets page shows.
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds * 9 / 10))
             guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
             if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
                 throw ScrapeFailure.contentType(type)
@@ -87,6 +90,12 @@ public final class HTTPFetcher: Sendable {
             throw .timeout(settings.timeout)
         } catch let error as NIOSSLError {
             throw .tls("\(error)")
+        } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
+            throw .tls("the certificate is not for the host scraped (set tls_config.server_name to the name it is for): \(error)")
+        } catch let error as NIOSSLExtraError {
+            throw .tls("\(error)")
+        } catch where String(reflecting: type(of: error)).contains("NIOSSL") || "\(error)".hasPrefix("sslError") {
+            throw .tls("handshake failed: \(error)")
         } catch {
             throw .connection(Self.describe(error))
         }
@@ -134,7 +143,7 @@ public final class HTTPFetcher: Sendable {
                 configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
             }
         } catch {
-            throw .tls("\(error)")
+            throw .tls("cannot load certificates: \(error)")
         }
         if settings.insecureSkipVerify { configuration.certificateVerification = .none }
         return configuration

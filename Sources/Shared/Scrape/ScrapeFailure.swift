@@ -20,7 +20,7 @@ public enum ScrapeFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .contentType(let type): "unexpected content type \"\(type)\" (expected application/json)"
         case .bodyTooLarge(let limit): "body exceeds body_size_limit of \(limit) bytes"
         case .credentials(let reason): reason
-        case .tls(let reason): "TLS configuration: \(reason)"
+        case .tls(let reason): "TLS: \(reason)"
         case .invalidPayload(let reason): "invalid payload: \(reason)"
         case .rejected(let reason): reason
         }

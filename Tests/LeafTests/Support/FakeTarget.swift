@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Periskop
@@ -71,6 +72,10 @@ final class FakeTarget: Sendable {
     }
 
     func makeApplication() -> some ApplicationProtocol {
+        makeApplication(server: .http1())
+    }
+
+    func makeApplication(server: HTTPServerBuilder) -> some ApplicationProtocol {
         let router = Router()
         router.get("-/exceptions") { request, _ -> Response in
             let (payload, behaviour) = self.state.withLock { state in
@@ -108,7 +113,7 @@ final class FakeTarget: Sendable {
         var logger = Logger(label: "fake-target")
         logger.logLevel = .warning
         return Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, server: server, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in self.port.fulfil(channel.localAddress?.port ?? 0) }, logger: logger)
     }
 

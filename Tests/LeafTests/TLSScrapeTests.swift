@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import NIOSSL
+import Testing
+
+@testable import Leaf
+
+/// `scheme: https` with `tls_config`, against real TLS targets with certificates made by openssl:
+/// a private CA, the server name a certificate is for, client certificates, and skipping checks.
+@Suite struct TLSScrapeTests {
+    /// A CA, a server certificate for `target.canopy.test`, and a client certificate.
+    struct Certificates {
+        let directory: String
+        var ca: String { directory + "/ca.pem" }
+        var serverCert: String { directory + "/server.pem" }
+        var serverKey: String { directory + "/server-key.pem" }
+        var clientCert: String { directory + "/client.pem" }
+        var clientKey: String { directory + "/client-key.pem" }
+
+        init() throws {
+            directory = LeafHarness.temporaryDirectory()
+            let script = """
+                set -e
+                cd '\(directory)'
+                openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=canopy-test-ca 2>/dev/null
+                openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=target.canopy.test 2>/dev/null
+                printf 'subjectAltName=DNS:target.canopy.test\\n' > server.ext
+                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
+                openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj /CN=canopy-leaf 2>/dev/null
+                openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client.pem -days 2 2>/dev/null
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script]
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw TestFailure("openssl failed to make test certificates") }
+        }
+
+        func serverTLS(requireClientCertificate: Bool) throws -> TLSConfiguration {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(serverCert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: serverKey, format: .pem)))
+            if requireClientCertificate {
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+            }
+            return configuration
+        }
+    }
+
+    @Test func tlsSettingsDecideWhichTargetsAreUp() async throws {
+        let certificates = try Certificates()
+        let plain = FakeTarget()
+        let mutual = FakeTarget()
+        plain.report("tls-ok", total: 2)
+        mutual.report("mtls-ok", total: 3)
+        try await withServices([
+            plain.makeApplication(server: try .tls(tlsConfiguration: certificates.serverTLS(requireClientCertificate: false))),
+            mutual.makeApplication(server: try .tls(tlsConfiguration: certificates.serverTLS(requireClientCertificate: true))),
+        ]) {
+            let plainAddress = await plain.address()
+            let mutualAddress = await mutual.address()
+            func service(_ name: String, _ address: String, _ tls: String) -> String {
+                """
+                - name: \(name)
+                  static_configs: [{targets: ['\(address)']}]
+                  scraper: {endpoint: /-/exceptions}
+                  scheme: https
+                  tls_config: \(tls)
+                """
+            }
+            let ca = certificates.ca
+            let config = try LeafHarness.config(
+                """
+                global: {scrape_interval: 200ms, scrape_timeout: 200ms, external_labels: {team: sec}}
+                services:
+                \(service("named", plainAddress, "{ca_file: '\(ca)', server_name: target.canopy.test}"))
+                \(service("unnamed", plainAddress, "{ca_file: '\(ca)'}"))
+                \(service("untrusted", plainAddress, "{server_name: target.canopy.test}"))
+                \(service("insecure", plainAddress, "{insecure_skip_verify: true}"))
+                \(service("client", mutualAddress, "{ca_file: '\(ca)', server_name: target.canopy.test, cert_file: '\(certificates.clientCert)', key_file: '\(certificates.clientKey)'}"))
+                \(service("anonymous", mutualAddress, "{ca_file: '\(ca)', server_name: target.canopy.test}"))
+                """)
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                func health(_ service: String, _ address: String) async throws -> (String?, String?) {
+                    let report = try await leaf.json("/api/v1/targets") as? [String: Any]
+                    let target = (report?["active_targets"] as? [[String: Any]])?.first { $0["service"] as? String == service }
+                    return (target?["health"] as? String, target?["last_error"] as? String)
+                }
+                for (name, address) in [("named", plainAddress), ("insecure", plainAddress), ("client", mutualAddress)] {
+                    try await expectEventually("\(name) should be up") { try await health(name, address).0 == "up" }
+                }
+                for (name, address) in [("unnamed", plainAddress), ("untrusted", plainAddress), ("anonymous", mutualAddress)] {
+                    try await expectEventually("\(name) should be down") { try await health(name, address).0 == "down" }
+                    let error = try await health(name, address).1 ?? ""
+                    #expect(error.hasPrefix("TLS") && !error.contains("timed out"), "\(name): \(error)")
+                }
+                #expect(try await leaf.totals(of: "named") == ["tls-ok": 2])
+                #expect(try await leaf.totals(of: "client") == ["mtls-ok": 3])
+            }
+        }
+    }
+}
