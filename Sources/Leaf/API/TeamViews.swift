@@ -99,7 +99,7 @@ struct TeamViews: Sendable {
                     aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
                     firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples))
         }
-        return FederationPayload(leaf: identity(), generatedAt: Date(), services: services.values.sorted { $0.name < $1.name })
+        return FederationPayload(leaf: identity(), services: services.values.sorted { $0.name < $1.name })
     }
 
     /// Targets per service, and how many of them answered their last scrape.

@@ -2,25 +2,24 @@ import Foundation
 import Periskop
 
 /// What a leaf serves at `/api/v1/federate` and the hub scrapes: the team's aggregates, with
-/// per-instance detail left at the leaf (ARCHITECTURE.md, "Leaf to hub").
+/// per-instance detail left at the leaf (ARCHITECTURE.md, "Leaf to hub"). It holds no time of its
+/// own making (the HTTP `Date` header says when it was made): a leaf with nothing new serves the
+/// same bytes again, and the hub skips them unread.
 public struct FederationPayload: Codable, Sendable, Equatable {
     public static let currentVersion = 1
 
     public var version: Int
     public var leaf: LeafIdentity
-    public var generatedAt: Date
     public var services: [FederatedService]
 
-    public init(leaf: LeafIdentity, generatedAt: Date, services: [FederatedService]) {
+    public init(leaf: LeafIdentity, services: [FederatedService]) {
         self.version = Self.currentVersion
         self.leaf = leaf
-        self.generatedAt = generatedAt
         self.services = services
     }
 
     enum CodingKeys: String, CodingKey {
         case version, leaf, services
-        case generatedAt = "generated_at"
     }
 }
 

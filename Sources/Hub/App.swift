@@ -1,0 +1,7 @@
+import PostgresNIO
+import Shared
+
+@main
+struct CanopyHub {
+    static func main() {}
+}
