@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Periskop
 import ServiceLifecycle
 import Shared
 import UnixSignals

@@ -1,5 +1,4 @@
 import Foundation
-import Periskop
 import ServiceLifecycle
 import Shared
 import Synchronization

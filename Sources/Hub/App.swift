@@ -1,7 +1,76 @@
-import PostgresNIO
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
 import Shared
 
 @main
-struct CanopyHub {
-    static func main() {}
+struct CanopyHub: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "canopy-hub",
+        abstract: "Scrapes every team's leaf, merges across teams, and keeps history in PostgreSQL.",
+        subcommands: [Serve.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the hub (the default).")
+
+    @Option(name: .long, help: "YAML config file. Without one the hub starts with no leaves on a private PostgreSQL.")
+    var config: String?
+
+    @Option(name: .long, help: "Address to serve on, HOST:PORT.")
+    var listen = "0.0.0.0:7979"
+
+    @Option(name: .customLong("data-dir"), help: "Where the hub keeps its private PostgreSQL (when no database.url is set).")
+    var dataDir = "data/hub"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "canopy-hub")
+        let (host, port) = try ListenAddress.parse(listen)
+        let hubConfig: HubConfig
+        if let config {
+            do {
+                hubConfig = try HubConfig.load(file: config)
+            } catch {
+                FileHandle.standardError.write(Data("canopy-hub: the config has errors:\n\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        } else {
+            var defaults = HubConfig.defaults
+            if let url = ProcessInfo.processInfo.environment["CANOPY_DATABASE_URL"], !url.isEmpty { defaults.databaseURL = url }
+            hubConfig = defaults
+            logger.info("no --config given: starting with no leaves")
+        }
+        let options = HubServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        let app = try await HubServer(options: options, config: hubConfig, logger: logger).buildApplication()
+        try await app.runService()
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file and print each error with its line and key.")
+
+    @Argument(help: "The config file to check.")
+    var file: String
+
+    func run() throws {
+        do {
+            let config = try HubConfig.load(file: file)
+            print("\(file): OK (\(config.leaves.count) leaves job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"))")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
 }

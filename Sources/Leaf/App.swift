@@ -37,7 +37,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "canopy-leaf")
-        let (host, port) = try parseListen(listen)
+        let (host, port) = try ListenAddress.parse(listen)
         let leafConfig: LeafConfig
         if let config {
             do {
@@ -71,13 +71,4 @@ struct CheckConfig: ParsableCommand {
             throw ExitCode(1)
         }
     }
-}
-
-func parseListen(_ text: String) throws -> (host: String, port: Int) {
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-        throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7878, not \(text)")
-    }
-    var host = String(text[..<colon])
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    return (host.isEmpty ? "0.0.0.0" : host, port)
 }

@@ -37,13 +37,21 @@ struct LeafServer {
         let fetcher = HTTPFetcher(userAgent: "canopy-leaf/\(CanopyVersion.current)")
         let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
         let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
-        let apply: @Sendable (LeafConfig) throws -> Void = { config in
+        let apply: @Sendable (LeafConfig, LeafConfig) throws -> Void = { config, old in
+            guard config.team == old.team else {
+                throw ConfigError(issues: [
+                    ConfigIssue(
+                        file: options.configFile ?? "", line: nil, column: nil, path: "global.external_labels.team",
+                        message: "the team cannot change on reload (was \(old.team), now \(config.team)): restart the leaf")
+                ])
+            }
             let builders = try config.services.map { try TargetBuilder(job: $0.job) }
             ingest.configure(config)
             discovery.apply(builders)
         }
-        let reloader = ConfigReloader(file: options.configFile, initial: config, logger: logger, apply: apply)
-        try apply(config)
+        let reloader = ConfigReloader(
+            file: options.configFile, initial: config, logger: logger, load: { try LeafConfig.load(file: $0) }, apply: apply)
+        try apply(config, config)
 
         let startedAt = Date()
         let name = ProcessInfo.processInfo.hostName
@@ -61,7 +69,7 @@ struct LeafServer {
 
         let services: [any Service] = [
             PersistenceService(state: state, file: file, interval: options.saveInterval, logger: logger),
-            FetcherShutdown(fetcher: fetcher),
+            fetcher,
             scrapes,
             discovery,
             ReloadOnHangup(reloader: reloader),
@@ -84,15 +92,5 @@ struct LeafServer {
             },
             logger: logger
         )
-    }
-}
-
-/// Shuts the scrape HTTP clients down when the leaf stops (they trap if released running).
-struct FetcherShutdown: Service {
-    let fetcher: HTTPFetcher
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await fetcher.shutdown()
     }
 }

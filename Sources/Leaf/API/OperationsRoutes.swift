@@ -5,7 +5,7 @@ import Shared
 struct OperationsRoutes<Context: RequestContext> {
     let metrics: LeafMetrics
     let views: TeamViews
-    let reloader: ConfigReloader
+    let reloader: ConfigReloader<LeafConfig>
 
     func addRoutes(to router: Router<Context>) {
         router.get("metrics") { _, _ in

@@ -129,10 +129,20 @@ actor TeamState {
             let increase = increases[group.aggregationKey] ?? 0
             var state = snapshot.groups[id] ?? GroupState(
                 className: "", message: "", severity: group.severity, total: 0, firstSeen: nil, lastSeen: nil, samples: [])
-            let known = Set(state.samples.map(\.uuid))
-            let fresh = group.latestErrors.lazy.map { GroupMerge.withUUID($0, source: identity) }.filter { !known.contains($0.uuid) }.map(scrubber.scrub)
             let newest = group.latestErrors.compactMap(\.timestamp).max()
-            state.samples = GroupMerge.samples(state.samples, adding: Array(fresh), limit: sampleLimit)
+            // Samples change only with new occurrences: a process whose count did not grow shows
+            // the samples it showed before. And once a group is full, a sample older than the
+            // oldest kept one would be dropped at once: neither is scrubbed or merged.
+            if increase > 0 {
+                let known = Set(state.samples.map(\.uuid))
+                let oldestKept = state.samples.count >= sampleLimit ? state.samples.last?.timestamp : nil
+                let fresh = group.latestErrors.lazy
+                    .filter { sample in oldestKept.map { (sample.timestamp ?? .distantPast) > $0 } ?? true }
+                    .map { GroupMerge.withUUID($0, source: identity) }
+                    .filter { !known.contains($0.uuid) }
+                    .map(scrubber.scrub)
+                state.samples = GroupMerge.samples(state.samples, adding: Array(fresh), limit: sampleLimit)
+            }
             state.total += increase
             state.severity = max(state.severity, group.severity)
             state.firstSeen = GroupMerge.earliest(state.firstSeen, GroupMerge.earliest(group.createdAt, group.latestErrors.compactMap(\.timestamp).min()))

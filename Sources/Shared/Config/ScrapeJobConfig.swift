@@ -46,8 +46,8 @@ let unsupportedDiscoveryKeys: Set<String> = [
 
 extension ConfigReader {
     /// Reads `global:`; `extra` reads the keys that only one server has (like `external_labels`).
-    public func globalScrapeConfig(_ mapping: ConfigMapping?) -> GlobalScrapeConfig {
-        var global = GlobalScrapeConfig()
+    public func globalScrapeConfig(_ mapping: ConfigMapping?, defaults: GlobalScrapeConfig = GlobalScrapeConfig()) -> GlobalScrapeConfig {
+        var global = defaults
         guard let mapping else { return global }
         if let value = mapping.optional("scrape_interval")?.duration() { global.scrapeInterval = value }
         if let value = mapping.optional("scrape_timeout")?.duration() { global.scrapeTimeout = value }

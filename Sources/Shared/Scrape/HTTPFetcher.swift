@@ -3,12 +3,13 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ServiceLifecycle
 import Synchronization
 
 /// Fetches a target's body over HTTP with its timeout, credentials, TLS settings and size limit.
 /// Owns the HTTP clients: one shared, plus one per `tls_config.server_name` (AsyncHTTPClient can
 /// only set the TLS server name through a client-wide DNS override).
-public final class HTTPFetcher: Sendable {
+public final class HTTPFetcher: Service, Sendable {
     private let client: HTTPClient
     private let userAgent: String
     private let serverNameClients = Mutex<[String: HTTPClient]>([:])
@@ -18,6 +19,13 @@ public final class HTTPFetcher: Sendable {
         configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.userAgent = userAgent
+    }
+
+    /// Runs until the server shuts down, then shuts the HTTP clients down (they trap if released
+    /// while running). List it before the scrape manager, so that it stops after it.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
     }
 
     /// Must be called once, when the fetcher is no longer used.

@@ -17,9 +17,13 @@ public protocol ScrapeConsumer: Sendable {
 
     /// The target is no longer discovered.
     func removed(_ target: ScrapeTarget) async
+
+    /// Every scrape ends here, with the target's updated health: for a log of scrapes.
+    func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async
 }
 
 extension ScrapeConsumer {
     public func unchanged(_ target: ScrapeTarget, at time: Date) async {}
     public func removed(_ target: ScrapeTarget) async {}
+    public func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async {}
 }

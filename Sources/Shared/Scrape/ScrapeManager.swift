@@ -130,8 +130,10 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         if let failure {
             logger.debug("scrape failed", metadata: ["scrape.target": "\(target.url)", "scrape.service": "\(target.service)", "scrape.error": "\(failure)"])
         }
-        state.withLock { state in
-            guard state.running[target.key]?.stop === stop else { return }
+        var wasUnchanged = false
+        if failure == nil, let lastBody, let result, lastBody == result { wasUnchanged = true }
+        let recorded = state.withLock { state -> TargetHealth? in
+            guard state.running[target.key]?.stop === stop else { return nil }
             var health = state.health[target.key] ?? TargetHealth()
             health.state = failure == nil ? .up : .down
             health.lastError = failure?.description
@@ -141,7 +143,9 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
             health.scrapes += 1
             if failure != nil { health.failures += 1 }
             state.health[target.key] = health
+            return health
         }
+        if let recorded { await consumer.scraped(target, health: recorded, unchanged: wasUnchanged) }
         return result
     }
 

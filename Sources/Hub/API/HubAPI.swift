@@ -1,0 +1,195 @@
+import Foundation
+import Hummingbird
+import Periskop
+import Shared
+
+/// The hub's JSON API under `/api/v1`.
+struct HubAPI<Context: RequestContext> {
+    let queries: HubQueries
+    let leaves: LeafHealth
+    let writeGuard: WriteGuard
+
+    func addRoutes(to router: Router<Context>) {
+        let api = router.group("api/v1")
+        api.get("teams") { _, _ in try JSONResponse.make(try await queries.teams()) }
+        api.get("teams/:team/services") { _, context in
+            let team = try context.parameters.require("team")
+            let services = try await queries.services(team: team)
+            let teams = try await queries.teams()
+            guard !services.isEmpty || teams.contains(where: { $0.name == team }) else {
+                throw HTTPError(.notFound, message: "no team named \(team)")
+            }
+            return try JSONResponse.make(services)
+        }
+        api.get("groups") { request, _ in try JSONResponse.make(try await queries.groups(try Self.filter(request))) }
+        api.get("groups/:id") { _, context in
+            let id = try Self.groupID(context)
+            guard let group = try await queries.group(id: id) else { throw HTTPError(.notFound, message: "no group \(id)") }
+            return try JSONResponse.make(group)
+        }
+        api.get("groups/:id/occurrences") { request, context in
+            let id = try Self.groupID(context)
+            let now = Date()
+            let range = try request.query("range").map { try Self.duration($0, name: "range") } ?? .seconds(86400)
+            let to = try request.query("to").map { try Self.time($0, name: "to") } ?? now
+            let from = try request.query("from").map { try Self.time($0, name: "from") } ?? to.addingTimeInterval(-Double(range.components.seconds))
+            let defaultStep = Duration.seconds(max(60, Int64(to.timeIntervalSince(from)) / 120 / 60 * 60))
+            let step = try request.query("step").map { try Self.duration($0, name: "step") } ?? defaultStep
+            guard from < to else { throw HTTPError(.badRequest, message: "from must be before to") }
+            guard step >= .seconds(60) else { throw HTTPError(.badRequest, message: "step must be at least 1m: history is kept per minute") }
+            guard to.timeIntervalSince(from) / Double(step.components.seconds) <= 10_000 else {
+                throw HTTPError(.badRequest, message: "more than 10000 steps: use a larger step")
+            }
+            guard try await queries.group(id: id) != nil else { throw HTTPError(.notFound, message: "no group \(id)") }
+            return try JSONResponse.make(try await queries.occurrences(id: id, from: from, to: to, step: step))
+        }
+        api.post("groups/:id/status") { request, context in
+            let actor = try writeGuard.authorise(request)
+            let id = try Self.groupID(context)
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let change: StatusBody
+            do {
+                change = try JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView))
+            } catch {
+                throw HTTPError(.badRequest, message: "body must be JSON like {\"status\": \"resolved\"}: \(error)")
+            }
+            let statusRequest = try change.request(now: Date())
+            guard let group = try await queries.setStatus(id: id, statusRequest, actor: change.actor ?? actor, comment: change.comment) else {
+                throw HTTPError(.notFound, message: "no group \(id)")
+            }
+            return try JSONResponse.make(group)
+        }
+        api.get("leaves") { _, _ in try JSONResponse.make(try await leaves.reports()) }
+        api.get("scrapes") { request, _ in
+            let limit = min(1000, max(1, Int(request.query("limit") ?? "") ?? 100))
+            let before = request.query("before").flatMap { Int64($0) }
+            return try JSONResponse.make(try await queries.scrapes(leaf: request.query("leaf"), limit: limit, before: before))
+        }
+    }
+
+    static func groupID(_ context: Context) throws -> Int64 {
+        let text = try context.parameters.require("id")
+        guard let id = Int64(text) else { throw HTTPError(.badRequest, message: "group id must be a number, not \(text)") }
+        return id
+    }
+
+    static func time(_ text: String, name: String) throws -> Date {
+        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+        guard let date = CanopyJSON.parse(text) else { throw HTTPError(.badRequest, message: "\(name) must be RFC 3339 or Unix seconds, not \(text)") }
+        return date
+    }
+
+    static func duration(_ text: String, name: String) throws -> Duration {
+        do {
+            return try DurationParser.parse(text)
+        } catch {
+            throw HTTPError(.badRequest, message: "\(name): \(error)")
+        }
+    }
+
+    static func filter(_ request: Request) throws -> HubQueries.GroupFilter {
+        var filter = HubQueries.GroupFilter()
+        func value(_ name: String) -> String? { request.query(name).flatMap { $0.isEmpty ? nil : $0 } }
+        filter.team = value("team")
+        filter.service = value("service")
+        if let severity = value("severity") {
+            guard let parsed = Severity(rawValue: severity.lowercased()) else {
+                throw HTTPError(.badRequest, message: "severity must be info, warning or error, not \(severity)")
+            }
+            filter.severity = parsed
+        }
+        if let status = value("status") {
+            guard ["unresolved", "resolved", "regressed", "ignored"].contains(status) else {
+                throw HTTPError(.badRequest, message: "status must be unresolved, resolved, regressed or ignored, not \(status)")
+            }
+            filter.status = status
+        }
+        filter.className = value("class")
+        filter.text = value("q")
+        filter.firstSeenFrom = try value("first_seen_from").map { try time($0, name: "first_seen_from") }
+        filter.firstSeenTo = try value("first_seen_to").map { try time($0, name: "first_seen_to") }
+        filter.lastSeenFrom = try value("last_seen_from").map { try time($0, name: "last_seen_from") }
+        filter.lastSeenTo = try value("last_seen_to").map { try time($0, name: "last_seen_to") }
+        if let sort = value("sort") {
+            guard let parsed = HubQueries.Sort(rawValue: sort) else {
+                throw HTTPError(.badRequest, message: "sort must be last_seen, first_seen, total or window, not \(sort)")
+            }
+            filter.sort = parsed
+        }
+        if let window = value("window") { filter.window = try duration(window, name: "window") }
+        if let limit = value("limit") {
+            guard let parsed = Int(limit), (1...500).contains(parsed) else { throw HTTPError(.badRequest, message: "limit must be 1 to 500") }
+            filter.limit = parsed
+        }
+        if let cursor = value("cursor") {
+            guard let parsed = HubQueries.PageCursor(token: cursor) else { throw HTTPError(.badRequest, message: "cursor is not one this API gave out") }
+            filter.cursor = parsed
+        }
+        return filter
+    }
+}
+
+/// `POST /api/v1/groups/{id}/status`.
+struct StatusBody: Decodable {
+    var status: String
+    /// With `ignored`: a duration (`2h`), a time, or a number of further occurrences; none: until reopened.
+    var ignoreFor: String?
+    var ignoreUntil: String?
+    var ignoreOccurrences: Int64?
+    var actor: String?
+    var comment: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, actor, comment
+        case ignoreFor = "ignore_for"
+        case ignoreUntil = "ignore_until"
+        case ignoreOccurrences = "ignore_occurrences"
+    }
+
+    func request(now: Date) throws -> HubQueries.StatusRequest {
+        switch status {
+        case "resolved": return .resolve
+        case "unresolved": return .reopen
+        case "ignored":
+            var until: Date?
+            if let ignoreFor {
+                let duration = try HubAPI<BasicRequestContext>.duration(ignoreFor, name: "ignore_for")
+                until = now.addingTimeInterval(Double(duration.components.seconds))
+            }
+            if let ignoreUntil { until = try HubAPI<BasicRequestContext>.time(ignoreUntil, name: "ignore_until") }
+            if let ignoreOccurrences, ignoreOccurrences < 1 { throw HTTPError(.badRequest, message: "ignore_occurrences must be at least 1") }
+            return .ignore(until: until, additionalOccurrences: ignoreOccurrences)
+        default:
+            throw HTTPError(.badRequest, message: "status must be resolved, unresolved or ignored, not \(status)")
+        }
+    }
+}
+
+/// Write actions need the bearer token from the config, when one is set.
+struct WriteGuard: Sendable {
+    let token: @Sendable () -> Secret?
+
+    /// Returns who is acting, or throws 401.
+    func authorise(_ request: Request) throws -> String {
+        guard let secret = token() else { return "api" }
+        let expected: String
+        do {
+            expected = try secret.read()
+        } catch {
+            throw HTTPError(.internalServerError, message: "cannot read the API token: \(error)")
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            Self.constantTimeEqual(Array(header.dropFirst(7).utf8), Array(expected.utf8))
+        else {
+            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "this action needs the API token (Authorization: Bearer ...)")
+        }
+        return "token"
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Periskop
+import Shared
+
+/// The JSON shapes of the hub's `/api/v1`.
+struct TeamSummary: Encodable, Sendable {
+    var name: String
+    var leaves: Int
+    var services: Int
+    var groups: Int
+    var occurrences: Int64
+}
+
+struct HubServiceSummary: Encodable, Sendable {
+    var name: String
+    var targetsTotal: Int
+    var targetsUp: Int
+    var groups: Int
+    var occurrences: Int64
+    var lastSeen: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name, groups, occurrences
+        case targetsTotal = "targets_total"
+        case targetsUp = "targets_up"
+        case lastSeen = "last_seen"
+    }
+}
+
+struct HubGroup: Encodable, Sendable {
+    var id: Int64
+    var team: String
+    var service: String
+    var aggregationKey: String
+    var className: String
+    var message: String
+    var severity: Severity
+    var firstSeen: Date?
+    var lastSeen: Date?
+    var total: Int64
+    var status: String
+    var occurrencesInWindow: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, team, service, message, severity, total, status
+        case aggregationKey = "aggregation_key"
+        case className = "class"
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case occurrencesInWindow = "occurrences_in_window"
+    }
+}
+
+struct GroupPage: Encodable, Sendable {
+    var groups: [HubGroup]
+    var nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case groups
+        case nextCursor = "next_cursor"
+    }
+}
+
+struct StatusChange: Encodable, Sendable {
+    var at: Date
+    var actor: String
+    var from: String
+    var to: String
+    var ignoredUntil: Date?
+    var ignoredUntilTotal: Int64?
+    var comment: String?
+
+    enum CodingKeys: String, CodingKey {
+        case at, actor, from, to, comment
+        case ignoredUntil = "ignored_until"
+        case ignoredUntilTotal = "ignored_until_total"
+    }
+}
+
+/// A leaf that reports a group, with the total it last reported for it.
+struct GroupLeaf: Encodable, Sendable {
+    var leaf: String
+    var url: String
+    var total: Int64
+}
+
+struct HubGroupDetail: Encodable, Sendable {
+    var group: HubGroup
+    var statusChangedAt: Date?
+    var statusChangedBy: String?
+    var ignoredUntil: Date?
+    var ignoredUntilTotal: Int64?
+    var samples: [ErrorWithContext]
+    var statusChanges: [StatusChange]
+    var leaves: [GroupLeaf]
+
+    enum CodingKeys: String, CodingKey {
+        case group, samples, leaves
+        case statusChangedAt = "status_changed_at"
+        case statusChangedBy = "status_changed_by"
+        case ignoredUntil = "ignored_until"
+        case ignoredUntilTotal = "ignored_until_total"
+        case statusChanges = "status_changes"
+    }
+}
+
+struct OccurrencePoint: Encodable, Sendable, Equatable {
+    var time: Date
+    var count: Int64
+}
+
+struct LeafRow: Sendable {
+    var id: Int64
+    var job: String
+    var url: String
+    var name: String
+    var team: String
+    var epoch: String
+    var startedAt: Date?
+    var lastApplied: Date?
+}
+
+struct LeafReport: Encodable, Sendable {
+    var leaf: String
+    var url: String
+    var team: String
+    var name: String
+    var epoch: String
+    var health: TargetHealth.State
+    var lastError: String?
+    var lastScrape: Date?
+    var lastScrapeDurationSeconds: Double
+    var lastApplied: Date?
+    /// The leaf is down, so what the hub shows of it is what it last sent.
+    var stale: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case leaf, url, team, name, epoch, health, stale
+        case lastError = "last_error"
+        case lastScrape = "last_scrape"
+        case lastScrapeDurationSeconds = "last_scrape_duration_seconds"
+        case lastApplied = "last_applied"
+    }
+}
+
+struct ScrapeLogEntry: Encodable, Sendable {
+    var id: Int64
+    var leaf: String
+    var url: String
+    var time: Date
+    var durationSeconds: Double
+    var outcome: String
+    var error: String?
+    var epoch: String?
+    var groupsChanged: Int
+    var occurrencesAdded: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, leaf, url, time, outcome, error, epoch
+        case durationSeconds = "duration_seconds"
+        case groupsChanged = "groups_changed"
+        case occurrencesAdded = "occurrences_added"
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Hummingbird
+import Periskop
+import Shared
+
+/// The Periskop server API on the hub, so that tools built for Periskop work against it. A
+/// service is named `team:service`, since the same service name can exist in two teams.
+struct HubPeriskopAPI<Context: RequestContext> {
+    let queries: HubQueries
+    let scrapes: ScrapeManager<HubIngest>
+    let writeGuard: WriteGuard
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("services/") { _, _ in
+            var names: [String] = []
+            for team in try await queries.teams() {
+                names += try await queries.services(team: team.name).map { "\(team.name):\($0.name)" }
+            }
+            return try JSONResponse.make(names)
+        }
+        router.get("services/:name/errors/") { _, context in
+            let (team, service) = try Self.split(try context.parameters.require("name"))
+            var aggregates: [HubPeriskopAggregate] = []
+            var filter = HubQueries.GroupFilter()
+            filter.team = team
+            filter.service = service
+            filter.limit = 500
+            repeat {
+                let page = try await queries.groups(filter)
+                for summary in page.groups where summary.status != "resolved" && summary.status != "ignored" {
+                    guard let detail = try await queries.group(id: summary.id) else { continue }
+                    aggregates.append(HubPeriskopAggregate(detail))
+                }
+                filter.cursor = page.nextCursor.flatMap(HubQueries.PageCursor.init(token:))
+            } while filter.cursor != nil && aggregates.count < 5000
+            return try JSONResponse.make(aggregates)
+        }
+        router.delete("services/:name/errors/**") { request, _ in
+            let actor = try writeGuard.authorise(request)
+            let segments = RawPath.segments(of: request)
+            guard segments.count > 3, let key = RawPath.tail(of: request, from: 3) else { throw HTTPError(.notFound) }
+            let (team, service) = try Self.split(segments[1])
+            var filter = HubQueries.GroupFilter()
+            filter.team = team
+            filter.service = service
+            filter.text = nil
+            filter.limit = 500
+            var id: Int64?
+            repeat {
+                let page = try await queries.groups(filter)
+                id = page.groups.first { $0.aggregationKey == key }?.id
+                filter.cursor = id == nil ? page.nextCursor.flatMap(HubQueries.PageCursor.init(token:)) : nil
+            } while id == nil && filter.cursor != nil
+            guard let id, try await queries.setStatus(id: id, .resolve, actor: actor, comment: "resolved through the Periskop API") != nil else {
+                throw HTTPError(.notFound, message: "error not found")
+            }
+            return Response(status: .noContent)
+        }
+        router.get("targets/") { _, _ in
+            var targets: [String: [[String: String]]] = [:]
+            for target in scrapes.targets { targets[target.service, default: []].append(["endpoint": target.url]) }
+            return try JSONResponse.make(targets)
+        }
+    }
+
+    static func split(_ name: String) throws -> (team: String, service: String) {
+        guard let colon = name.firstIndex(of: ":") else {
+            throw HTTPError(.notFound, message: "services on the hub are named team:service")
+        }
+        return (String(name[..<colon]), String(name[name.index(after: colon)...]))
+    }
+}
+
+struct HubPeriskopAggregate: Encodable {
+    var aggregationKey: String
+    var totalCount: Int64
+    var severity: Severity
+    var latestErrors: [PeriskopWireSample]
+    var createdAt: Int64
+
+    init(_ detail: HubGroupDetail) {
+        aggregationKey = detail.group.aggregationKey
+        totalCount = detail.group.total
+        severity = detail.group.severity
+        latestErrors = detail.samples.reversed().map(PeriskopWireSample.init)
+        createdAt = Int64(detail.group.firstSeen?.timeIntervalSince1970 ?? 0)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case severity
+        case aggregationKey = "aggregation_key"
+        case totalCount = "total_count"
+        case latestErrors = "latest_errors"
+        case createdAt = "created_at"
+    }
+}
+
+/// A sample as the Periskop server answers it: Unix seconds, `request_body` a string.
+struct PeriskopWireSample: Encodable {
+    var error: ErrorInstance
+    var uuid: String
+    var timestamp: Int64
+    var severity: Severity
+    var httpContext: [String: AnyEncodableValue]?
+
+    init(_ sample: ErrorWithContext) {
+        error = sample.error
+        uuid = sample.uuid
+        timestamp = Int64(sample.timestamp?.timeIntervalSince1970 ?? 0)
+        severity = sample.severity
+        httpContext = sample.httpContext.map {
+            [
+                "request_method": .string($0.requestMethod), "request_url": .string($0.requestURL),
+                "request_headers": .map($0.requestHeaders), "request_body": .string($0.requestBody ?? ""),
+            ]
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case error, uuid, timestamp, severity
+        case httpContext = "http_context"
+    }
+}
+
+enum AnyEncodableValue: Encodable {
+    case string(String)
+    case map([String: String])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .map(let value): try container.encode(value)
+        }
+    }
+}

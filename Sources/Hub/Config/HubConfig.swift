@@ -1,0 +1,129 @@
+import Foundation
+import Shared
+
+/// The hub's configuration: the leaves to scrape (any discovery mechanism a leaf has), where
+/// the database is, how long history is kept, and the token that guards write actions.
+struct HubConfig: Sendable, Equatable {
+    var global = GlobalScrapeConfig()
+    var leaves: [ScrapeJobConfig] = []
+    /// `postgres://user:password@host:port/database?sslmode=...`; nil runs a private PostgreSQL.
+    var databaseURL: String?
+    var maxConnections = 10
+    var retention: Duration = .seconds(30 * 86400)
+    var samplesPerGroup = 20
+    var apiToken: Secret?
+
+    static let defaultEndpoint = "/api/v1/federate"
+
+    /// What a hub runs with when given no config file: no leaves, a private database.
+    static var defaults: HubConfig {
+        var config = HubConfig()
+        config.global.bodySizeLimit = 256 << 20
+        return config
+    }
+}
+
+extension HubConfig {
+    static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> HubConfig {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "cannot read the file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "not UTF-8 text")])
+        }
+        return try parse(text, file: file, environment: environment)
+    }
+
+    static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> HubConfig {
+        let reader = ConfigReader(file: file)
+        var config = HubConfig.defaults
+        if let root = reader.root(of: text), let top = root.mapping() {
+            let global = top.optional("global")?.mapping()
+            var defaults = GlobalScrapeConfig()
+            defaults.bodySizeLimit = config.global.bodySizeLimit
+            config.global = reader.globalScrapeConfig(global, defaults: defaults)
+            global?.finish()
+            if let database = top.optional("database")?.mapping() {
+                if let url = database.optional("url") {
+                    if let text = url.nonEmptyString() {
+                        if DatabaseURL(text) == nil {
+                            reader.issue("not a PostgreSQL URL (postgres://user:password@host:5432/database)", at: url)
+                        }
+                        config.databaseURL = text
+                    }
+                }
+                if let value = database.optional("max_connections")?.int(in: 1...1000) { config.maxConnections = value }
+                database.finish()
+            }
+            if let storage = top.optional("storage")?.mapping() {
+                if let value = storage.optional("retention")?.duration() {
+                    config.retention = value
+                    if value < .seconds(3600) { reader.issue("retention must be at least 1h", at: storage.optional("retention")!) }
+                }
+                if let value = storage.optional("samples_per_group")?.int(in: 1...1000) { config.samplesPerGroup = value }
+                storage.finish()
+            }
+            if let api = top.optional("api")?.mapping() {
+                let token = api.optional("token")?.nonEmptyString()
+                let file = api.optional("token_file")?.nonEmptyString().map(reader.resolvePath)
+                if token != nil && file != nil { reader.issue("token and token_file are mutually exclusive", at: api.value) }
+                if let file, !FileManager.default.isReadableFile(atPath: file) {
+                    reader.issue("token_file: cannot read \(file)", at: api.optional("token_file")!)
+                }
+                config.apiToken = file.map(Secret.file) ?? token.map(Secret.inline)
+                api.finish()
+            }
+            var names: Set<String> = []
+            for entry in top.optional("leaves")?.sequence() ?? [] {
+                guard let mapping = entry.mapping() else { continue }
+                let job = reader.scrapeJob(mapping, global: config.global, defaultEndpoint: defaultEndpoint)
+                mapping.finish()
+                guard let job else { continue }
+                if !names.insert(job.name).inserted {
+                    reader.issue("duplicate leaves name \"\(job.name)\"", at: mapping.optional("name") ?? entry)
+                }
+                do {
+                    _ = try TargetBuilder(job: job, jobLabel: "leaf")
+                } catch {
+                    let entries = entry.mapping()?.optional("relabel_configs")?.sequence() ?? []
+                    reader.issue(error.reason, at: error.index < entries.count ? entries[error.index] : entry)
+                }
+                config.leaves.append(job)
+            }
+            top.finish()
+        }
+        try reader.finish()
+        if let url = environment["CANOPY_DATABASE_URL"], !url.isEmpty, config.databaseURL == nil {
+            guard DatabaseURL(url) != nil else {
+                throw ConfigError(issues: [ConfigIssue(file: "CANOPY_DATABASE_URL", line: nil, column: nil, path: "", message: "not a PostgreSQL URL")])
+            }
+            config.databaseURL = url
+        }
+        return config
+    }
+}
+
+/// A `postgres://` URL, taken apart.
+struct DatabaseURL: Sendable, Equatable {
+    var host: String
+    var port: Int
+    var username: String
+    var password: String?
+    var database: String
+    /// `sslmode`: disable, prefer or require (verify-full verifies the server's certificate).
+    var sslMode: String
+
+    init?(_ text: String) {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else { return nil }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = components.user ?? "postgres"
+        self.password = components.password
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? self.username : path
+        self.sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        guard ["disable", "prefer", "require", "verify-full"].contains(sslMode) else { return nil }
+    }
+}

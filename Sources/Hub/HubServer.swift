@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// Everything a running hub is made of: the database (its own private PostgreSQL or the one
+/// configured), migrations, leaf discovery feeding the scrape engine, the ingest, the routes.
+struct HubServer {
+    struct Options {
+        var configFile: String?
+        var host = "0.0.0.0"
+        var port = 7979
+        var dataDir = "data/hub"
+        /// How often partitions are made and history past retention dropped.
+        var maintenanceInterval: Duration = .seconds(3600)
+    }
+
+    let options: Options
+    let config: HubConfig
+    let logger: Logger
+
+    func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
+        var services: [any Service] = []
+        let databaseConfiguration: PostgresClient.Configuration
+        let databaseDescription: String
+        if let url = config.databaseURL, let parsed = DatabaseURL(url) {
+            databaseConfiguration = try Self.configuration(parsed)
+            databaseDescription = "postgres://\(parsed.host):\(parsed.port)/\(parsed.database)"
+        } else {
+            let postgres = try await PrivatePostgres.start(directory: options.dataDir + "/postgres", logger: logger)
+            services.append(PrivatePostgresService(postgres: postgres))
+            databaseConfiguration = postgres.clientConfiguration()
+            databaseDescription = "private PostgreSQL in \(postgres.directory)"
+        }
+        do {
+            try await Self.prepareDatabase(databaseConfiguration, logger: logger)
+        } catch {
+            for service in services { if let postgres = service as? PrivatePostgresService { await postgres.postgres.stop() } }
+            throw error
+        }
+        var clientConfiguration = databaseConfiguration
+        clientConfiguration.options.maximumConnections = config.maxConnections
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+
+        let metrics = HubMetrics()
+        let ingest = HubIngest(client: client, samplesPerGroup: config.samplesPerGroup, metrics: metrics, logger: logger)
+        let fetcher = HTTPFetcher(userAgent: "canopy-hub/\(HubVersion.current)")
+        let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
+        let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
+        let reloader = ConfigReloader(
+            file: options.configFile, initial: config, logger: logger, load: { try HubConfig.load(file: $0) },
+            apply: { new, old in
+                guard new.databaseURL == old.databaseURL else {
+                    throw ConfigError(issues: [ConfigIssue(file: options.configFile ?? "", line: nil, column: nil, path: "database.url", message: "the database cannot change on reload: restart the hub")])
+                }
+                discovery.apply(try new.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
+            })
+        discovery.apply(try config.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
+
+        let queries = HubQueries(client: client, logger: logger)
+        let writeGuard = WriteGuard(token: { reloader.current.apiToken })
+        let router = Router()
+        router.add(middleware: LogRequestsMiddleware(.debug))
+        HubAPI(queries: queries, leaves: LeafHealth(scrapes: scrapes, queries: queries), writeGuard: writeGuard).addRoutes(to: router)
+        HubPeriskopAPI(queries: queries, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
+        router.get("metrics") { _, _ in
+            let connections = await queries.databaseConnections()
+            let body = metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        router.get("-/healthy") { _, _ in "Canopy hub is healthy.\n" }
+        router.get("-/ready") { _, context in
+            _ = try await client.query("SELECT 1", logger: context.logger)
+            return "Canopy hub is ready.\n"
+        }
+        router.post("-/reload") { _, _ in
+            do {
+                try reloader.reload()
+                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "config reloaded\n")))
+            } catch {
+                throw HTTPError(.badRequest, message: "config not reloaded, the previous one stays in force:\n\(error)")
+            }
+        }
+
+        services += [
+            client,
+            Retention(client: client, retention: config.retention, logger: logger, interval: options.maintenanceInterval),
+            fetcher,
+            scrapes,
+            discovery,
+            ReloadOnHangup(reloader: reloader),
+        ]
+        let logger = self.logger
+        let leaves = config.leaves.map(\.name)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-hub"),
+            services: services,
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info(
+                    "canopy hub is serving",
+                    metadata: [
+                        "hub.api": "http://\(options.host):\(port)/api/v1/", "hub.database": "\(databaseDescription)",
+                        "hub.leaves": "\(leaves.isEmpty ? "none: nothing to scrape" : leaves.joined(separator: ", "))",
+                    ])
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+    }
+
+    /// Applies the migrations and makes the history partitions, before anything else uses the database.
+    static func prepareDatabase(_ configuration: PostgresClient.Configuration, logger: Logger) async throws {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let applied = try await MigrationRunner.migrate(client, Schema.migrations, logger: logger)
+            if !applied.isEmpty { logger.info("database schema migrated", metadata: ["store.migrations": "\(applied)"]) }
+            try await Retention.ensurePartitions(client: client, around: Date(), logger: logger)
+        }
+    }
+
+    static func configuration(_ url: DatabaseURL) throws -> PostgresClient.Configuration {
+        let tls: PostgresClient.Configuration.TLS
+        switch url.sslMode {
+        case "disable": tls = .disable
+        case "require":
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            tls = .require(configuration)
+        case "verify-full": tls = .require(.makeClientConfiguration())
+        default:
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = .none
+            tls = .prefer(configuration)
+        }
+        return PostgresClient.Configuration(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls)
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import Periskop
+import PostgresNIO
+import Shared
+
+/// What one applied scrape changed, for the snapshot log and `/metrics`.
+struct ApplyResult: Sendable, Equatable {
+    var groupsChanged = 0
+    var occurrencesAdded: Int64 = 0
+    var rowsWritten = 0
+    var epochChanged = false
+}
+
+/// Applies one leaf's federation payload to the database in one transaction: a crash never
+/// applies half a snapshot. The counting rule (ARCHITECTURE.md) per (leaf, group), with the
+/// leaf's epoch:
+/// - no cursor yet: the whole total is new;
+/// - same epoch: what the total grew past the cursor (a leaf restored from an older save reports
+///   less for a while, then the same counts again: nothing is added twice);
+/// - a new epoch (the leaf lost its data dir): the first report is a baseline, only growth after it
+///   counts. Occurrences between the leaf's last scrape before the loss and its first after are
+///   not counted; the alternative, adding every live process's count again, would count most of
+///   them twice.
+struct FederationApply {
+    let samplesPerGroup: Int
+
+    struct Cursor {
+        var groupID: Int64
+        var epoch: String
+        var lastTotal: Int64
+    }
+
+    struct GroupKey: Hashable, Comparable {
+        var service: String
+        var key: String
+        static func < (a: GroupKey, b: GroupKey) -> Bool { (a.service, a.key) < (b.service, b.key) }
+    }
+
+    func apply(_ payload: FederationPayload, leafURL: String, job: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> ApplyResult {
+        let team = payload.leaf.team ?? ""
+        let epoch = payload.leaf.epoch
+        var result = ApplyResult()
+        let labels = String(decoding: try CanopyJSON.encoder().encode(payload.leaf.externalLabels), as: UTF8.self)
+
+        // The leaf row, locked for the transaction so that two hubs never apply one leaf at once.
+        var leafID: Int64
+        var previousEpoch: String?
+        let existing = try await connection.query("SELECT id, epoch FROM leaves WHERE url = \(leafURL) FOR UPDATE", logger: logger)
+        if let row = try await existing.collect().first {
+            (leafID, previousEpoch) = try row.decode((Int64, String).self)
+            try await connection.query(
+                """
+                UPDATE leaves SET job = \(job), name = \(payload.leaf.name), team = \(team), epoch = \(epoch),
+                    started_at = \(payload.leaf.startedAt), external_labels = \(labels)::jsonb, last_applied = \(time)
+                WHERE id = \(leafID)
+                """, logger: logger)
+        } else {
+            let rows = try await connection.query(
+                """
+                INSERT INTO leaves (url, job, name, team, epoch, started_at, external_labels, first_scrape, last_applied)
+                VALUES (\(leafURL), \(job), \(payload.leaf.name), \(team), \(epoch), \(payload.leaf.startedAt), \(labels)::jsonb, \(time), \(time))
+                RETURNING id
+                """, logger: logger)
+            leafID = try await rows.collect().first!.decode(Int64.self)
+        }
+        result.epochChanged = previousEpoch != nil && previousEpoch != epoch
+
+        var cursors: [GroupKey: Cursor] = [:]
+        let cursorRows = try await connection.query(
+            """
+            SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
+            FROM cursors c JOIN groups g ON g.id = c.group_id
+            WHERE c.leaf_id = \(leafID) AND g.team = \(team)
+            """, logger: logger)
+        for try await (service, key, groupID, cursorEpoch, lastTotal) in cursorRows.decode((String, String, Int64, String, Int64).self) {
+            cursors[GroupKey(service: service, key: key)] = Cursor(groupID: groupID, epoch: cursorEpoch, lastTotal: lastTotal)
+        }
+
+        // Only groups whose total or epoch moved are written: the steady state writes nothing.
+        var changed: [(key: GroupKey, group: FederatedGroup, increase: Int64, cursor: Int64)] = []
+        for service in payload.services {
+            for group in service.groups {
+                let key = GroupKey(service: service.name, key: group.aggregationKey)
+                let total = Int64(group.total)
+                let cursor = cursors[key]
+                let increase: Int64
+                let next: Int64
+                if let cursor, cursor.epoch == epoch {
+                    guard total != cursor.lastTotal else { continue }
+                    increase = max(0, total - cursor.lastTotal)
+                    next = max(total, cursor.lastTotal)
+                } else if cursor != nil {
+                    increase = 0
+                    next = total
+                } else {
+                    increase = total
+                    next = total
+                }
+                changed.append((key, group, increase, next))
+            }
+        }
+        changed.sort { $0.key < $1.key }
+        try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
+        guard !changed.isEmpty else { return result }
+
+        let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, on: connection, logger: logger)
+        let groupIDs = changed.map { ids[$0.key]! }
+        try await connection.query(
+            """
+            INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
+            SELECT \(leafID), id, \(epoch), total FROM UNNEST(\(groupIDs)::int8[], \(changed.map(\.cursor))::int8[]) AS u(id, total)
+            ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            """, logger: logger)
+        let grown = changed.indices.filter { changed[$0].increase > 0 }
+        if !grown.isEmpty {
+            let grownIDs = grown.map { groupIDs[$0] }
+            try await connection.query(
+                """
+                INSERT INTO group_counts (group_id, minute, count)
+                SELECT id, date_trunc('minute', \(time)::timestamptz), increase
+                FROM UNNEST(\(grownIDs)::int8[], \(grown.map { changed[$0].increase })::int8[]) AS u(id, increase)
+                ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
+                """, logger: logger)
+            // A resolved group that occurs again has regressed; an ignored one whose count
+            // condition is met is back. Both changes are recorded as made by canopy.
+            try await connection.query(
+                """
+                WITH moved AS (
+                    UPDATE groups SET
+                        status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
+                        status_changed_at = \(time), status_changed_by = 'canopy',
+                        ignored_until = NULL, ignored_until_total = NULL
+                    WHERE id = ANY(\(grownIDs)::int8[])
+                      AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
+                    RETURNING id, status
+                )
+                INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
+                SELECT id, \(time), 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
+                       CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
+                FROM moved
+                """, logger: logger)
+            result.occurrencesAdded = grown.reduce(0) { $0 + changed[$1].increase }
+        }
+        result.rowsWritten += try await writeSamples(changed.map(\.group), groupIDs: groupIDs, leafID: leafID, on: connection, logger: logger)
+        result.groupsChanged = changed.count
+        result.rowsWritten += changed.count * 2 + grown.count
+        return result
+    }
+
+    private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {
+        func seconds(_ date: Date?) -> Double { date?.timeIntervalSince1970 ?? .nan }
+        let services = groups.map(\.key.service)
+        let keys = groups.map(\.key.key)
+        let classes = groups.map(\.group.className)
+        let messages = groups.map(\.group.message)
+        let stacktraces = groups.map { $0.group.samples.first?.error.stacktrace.joined(separator: "\n") ?? "" }
+        let severities = groups.map { Int16(SeverityRank.rank($0.group.severity)) }
+        let firstSeen = groups.map { seconds($0.group.firstSeen) }
+        let lastSeen = groups.map { seconds($0.group.lastSeen) }
+        let increases = groups.map(\.increase)
+        let rows = try await connection.query(
+            """
+            INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total)
+            SELECT \(team), s, k, c, m, st, sev,
+                   CASE WHEN fs = 'NaN' THEN NULL ELSE to_timestamp(fs) END,
+                   CASE WHEN ls = 'NaN' THEN NULL ELSE to_timestamp(ls) END, inc
+            FROM UNNEST(\(services)::text[], \(keys)::text[], \(classes)::text[], \(messages)::text[], \(stacktraces)::text[],
+                        \(severities)::int2[], \(firstSeen)::float8[], \(lastSeen)::float8[], \(increases)::int8[])
+                 AS u(s, k, c, m, st, sev, fs, ls, inc)
+            ON CONFLICT (team, service, aggregation_key) DO UPDATE SET
+                total = g.total + EXCLUDED.total,
+                severity = GREATEST(g.severity, EXCLUDED.severity),
+                first_seen = LEAST(g.first_seen, EXCLUDED.first_seen),
+                last_seen = GREATEST(g.last_seen, EXCLUDED.last_seen),
+                class = CASE WHEN EXCLUDED.total > 0 OR g.class = '' THEN EXCLUDED.class ELSE g.class END,
+                message = CASE WHEN EXCLUDED.total > 0 OR g.message = '' THEN EXCLUDED.message ELSE g.message END,
+                stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END
+            RETURNING id, service, aggregation_key
+            """, logger: logger)
+        var ids: [GroupKey: Int64] = [:]
+        for try await (id, service, key) in rows.decode((Int64, String, String).self) {
+            ids[GroupKey(service: service, key: key)] = id
+        }
+        return ids
+    }
+
+    /// Adds the samples not stored yet and keeps the newest `samplesPerGroup` of each group.
+    private func writeSamples(_ groups: [FederatedGroup], groupIDs: [Int64], leafID: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var ids: [Int64] = []
+        var uuids: [String] = []
+        var times: [Double] = []
+        var bodies: [String] = []
+        let encoder = CanopyJSON.encoder()
+        for (group, id) in zip(groups, groupIDs) {
+            for sample in group.samples.prefix(samplesPerGroup) {
+                ids.append(id)
+                uuids.append(sample.uuid)
+                times.append(sample.timestamp?.timeIntervalSince1970 ?? .nan)
+                bodies.append(String(decoding: try encoder.encode(sample), as: UTF8.self))
+            }
+        }
+        guard !ids.isEmpty else { return 0 }
+        try await connection.query(
+            """
+            INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
+            SELECT id, u, CASE WHEN t = 'NaN' THEN NULL ELSE to_timestamp(t) END, \(leafID), s::jsonb
+            FROM UNNEST(\(ids)::int8[], \(uuids)::text[], \(times)::float8[], \(bodies)::text[]) AS x(id, u, t, s)
+            ON CONFLICT (group_id, uuid) DO NOTHING
+            """, logger: logger)
+        try await connection.query(
+            """
+            DELETE FROM samples s USING (
+                SELECT group_id, uuid, row_number() OVER (PARTITION BY group_id ORDER BY time DESC NULLS LAST, uuid) AS n
+                FROM samples WHERE group_id = ANY(\(groupIDs)::int8[])
+            ) r
+            WHERE s.group_id = r.group_id AND s.uuid = r.uuid AND r.n > \(samplesPerGroup)
+            """, logger: logger)
+        return ids.count
+    }
+
+    private func writeServices(_ payload: FederationPayload, leafID: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM leaf_services WHERE leaf_id = \(leafID)", logger: logger)
+        guard !payload.services.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO leaf_services (leaf_id, service, targets_total, targets_up)
+            SELECT \(leafID), s, t, u FROM UNNEST(\(payload.services.map(\.name))::text[], \(payload.services.map(\.targetsTotal))::int8[], \(payload.services.map(\.targetsUp))::int8[]) AS x(s, t, u)
+            """, logger: logger)
+    }
+}
+
+/// Severities as stored: ordered so that the most severe is the greatest.
+enum SeverityRank {
+    static func rank(_ severity: Severity) -> Int {
+        switch severity {
+        case .info: 0
+        case .warning: 1
+        case .error: 2
+        }
+    }
+
+    static func severity(_ rank: Int) -> Severity {
+        switch rank {
+        case ..<1: .info
+        case 1: .warning
+        default: .error
+        }
+    }
+}

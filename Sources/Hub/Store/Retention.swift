@@ -1,0 +1,98 @@
+import AsyncAlgorithms
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Keeps the history within `retention`: `group_counts` has a partition per UTC day, created
+/// ahead of time and dropped whole once past retention (no row-by-row deletes); the snapshot log
+/// and status changes are trimmed by time. Also ends ignores whose time is up.
+struct Retention: Service {
+    let client: PostgresClient
+    let retention: Duration
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            do {
+                try await maintain(now: Date())
+            } catch {
+                logger.error("retention maintenance failed", metadata: ["store.error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    /// Creates today's and the next two days' partitions, drops those past retention, trims logs.
+    func maintain(now: Date) async throws {
+        try await Self.ensurePartitions(client: client, around: now, logger: logger)
+        let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
+        let partitions = try await client.query(
+            """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = 'group_counts' AND c.relname ~ '^group_counts_[0-9]{8}$'
+            """, logger: logger)
+        for try await name in partitions.decode(String.self) {
+            guard let day = Self.day(ofPartition: name), day.addingTimeInterval(86400) <= cutoff else { continue }
+            try await client.query("DROP TABLE IF EXISTS \(unescaped: name)", logger: logger)
+            logger.info("dropped history past retention", metadata: ["store.partition": "\(name)"])
+        }
+        try await client.query("DELETE FROM group_counts_default WHERE minute < \(cutoff)", logger: logger)
+        try await client.query("DELETE FROM scrapes WHERE time < \(cutoff)", logger: logger)
+        try await client.query(
+            """
+            WITH moved AS (
+                UPDATE groups SET status = 'unresolved', status_changed_at = \(now), status_changed_by = 'canopy',
+                    ignored_until = NULL, ignored_until_total = NULL
+                WHERE status = 'ignored' AND ignored_until IS NOT NULL AND ignored_until <= \(now)
+                RETURNING id
+            )
+            INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
+            SELECT id, \(now), 'canopy', 'ignored', 'unresolved', 'the time it was ignored for is up' FROM moved
+            """, logger: logger)
+    }
+
+    static func ensurePartitions(client: PostgresClient, around now: Date, logger: Logger) async throws {
+        try await client.query("CREATE TABLE IF NOT EXISTS group_counts_default PARTITION OF group_counts DEFAULT", logger: logger)
+        for offset in -1...2 {
+            let day = Calendar.utc.startOfDay(for: now.addingTimeInterval(Double(offset) * 86400))
+            let next = day.addingTimeInterval(86400)
+            let name = partitionName(for: day)
+            let exists = try await client.query("SELECT 1 FROM pg_class WHERE relname = \(name)", logger: logger).collect()
+            guard exists.isEmpty else { continue }
+            do {
+                try await client.query(
+                    "CREATE TABLE IF NOT EXISTS \(unescaped: name) PARTITION OF group_counts FOR VALUES FROM ('\(unescaped: iso(day))') TO ('\(unescaped: iso(next))')",
+                    logger: logger)
+            } catch {
+                // Rows of that day landed in the default partition (a clock that jumped): they stay there.
+                logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    static func partitionName(for day: Date) -> String {
+        let parts = Calendar.utc.dateComponents([.year, .month, .day], from: day)
+        return String(format: "group_counts_%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    static func day(ofPartition name: String) -> Date? {
+        let digits = name.dropFirst("group_counts_".count)
+        guard digits.count == 8, let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) else {
+            return nil
+        }
+        return Calendar.utc.date(from: DateComponents(year: year, month: month, day: day))
+    }
+
+    private static func iso(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
+    }
+}
+
+extension Calendar {
+    static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+}

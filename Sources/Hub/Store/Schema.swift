@@ -1,0 +1,123 @@
+/// The hub's schema, as versioned migrations compiled into the binary and applied at start under
+/// an advisory lock (`MigrationRunner`). A migration is never edited once released: changes come
+/// as a new version.
+enum Schema {
+    static let migrations: [Migration] = [
+        Migration(
+            version: 1, name: "leaves, groups, cursors, counts, samples, scrapes, status changes",
+            statements: [
+                """
+                CREATE TABLE leaves (
+                    id bigserial PRIMARY KEY,
+                    url text NOT NULL UNIQUE,
+                    job text NOT NULL,
+                    name text NOT NULL DEFAULT '',
+                    team text NOT NULL DEFAULT '',
+                    epoch text NOT NULL DEFAULT '',
+                    started_at timestamptz,
+                    external_labels jsonb NOT NULL DEFAULT '{}',
+                    first_scrape timestamptz NOT NULL DEFAULT now(),
+                    last_applied timestamptz
+                )
+                """,
+                """
+                CREATE TABLE leaf_services (
+                    leaf_id bigint NOT NULL REFERENCES leaves ON DELETE CASCADE,
+                    service text NOT NULL,
+                    targets_total integer NOT NULL,
+                    targets_up integer NOT NULL,
+                    PRIMARY KEY (leaf_id, service)
+                )
+                """,
+                // severity: 0 info, 1 warning, 2 error, so that the most severe is the greatest.
+                """
+                CREATE TABLE groups (
+                    id bigserial PRIMARY KEY,
+                    team text NOT NULL,
+                    service text NOT NULL,
+                    aggregation_key text NOT NULL,
+                    class text NOT NULL DEFAULT '',
+                    message text NOT NULL DEFAULT '',
+                    stacktrace text NOT NULL DEFAULT '',
+                    severity smallint NOT NULL DEFAULT 2,
+                    first_seen timestamptz,
+                    last_seen timestamptz,
+                    total bigint NOT NULL DEFAULT 0,
+                    status text NOT NULL DEFAULT 'unresolved' CHECK (status IN ('unresolved', 'resolved', 'regressed', 'ignored')),
+                    resolved_total bigint,
+                    ignored_until timestamptz,
+                    ignored_until_total bigint,
+                    status_changed_at timestamptz,
+                    status_changed_by text,
+                    UNIQUE (team, service, aggregation_key)
+                )
+                """,
+                "CREATE INDEX groups_last_seen ON groups (last_seen DESC NULLS LAST, id DESC)",
+                "CREATE INDEX groups_first_seen ON groups (first_seen DESC NULLS LAST, id DESC)",
+                "CREATE INDEX groups_total ON groups (total DESC, id DESC)",
+                "CREATE INDEX groups_team_last_seen ON groups (team, service, last_seen DESC NULLS LAST, id DESC)",
+                "CREATE INDEX groups_status_last_seen ON groups (status, last_seen DESC NULLS LAST, id DESC)",
+                """
+                CREATE TABLE cursors (
+                    leaf_id bigint NOT NULL REFERENCES leaves ON DELETE CASCADE,
+                    group_id bigint NOT NULL REFERENCES groups ON DELETE CASCADE,
+                    epoch text NOT NULL,
+                    last_total bigint NOT NULL,
+                    PRIMARY KEY (leaf_id, group_id)
+                )
+                """,
+                // Occurrences per group and minute, partitioned by day so that retention drops
+                // whole partitions (`Retention`).
+                """
+                CREATE TABLE group_counts (
+                    group_id bigint NOT NULL,
+                    minute timestamptz NOT NULL,
+                    count bigint NOT NULL,
+                    PRIMARY KEY (group_id, minute)
+                ) PARTITION BY RANGE (minute)
+                """,
+                "CREATE INDEX group_counts_minute ON group_counts (minute, group_id)",
+                """
+                CREATE TABLE samples (
+                    group_id bigint NOT NULL REFERENCES groups ON DELETE CASCADE,
+                    uuid text NOT NULL,
+                    time timestamptz,
+                    leaf_id bigint REFERENCES leaves ON DELETE SET NULL,
+                    sample jsonb NOT NULL,
+                    PRIMARY KEY (group_id, uuid)
+                )
+                """,
+                "CREATE INDEX samples_newest ON samples (group_id, time DESC NULLS LAST)",
+                """
+                CREATE TABLE scrapes (
+                    id bigserial PRIMARY KEY,
+                    leaf_id bigint REFERENCES leaves ON DELETE CASCADE,
+                    url text NOT NULL,
+                    time timestamptz NOT NULL,
+                    duration_seconds double precision NOT NULL,
+                    outcome text NOT NULL CHECK (outcome IN ('applied', 'unchanged', 'failed')),
+                    error text,
+                    epoch text,
+                    groups_changed integer NOT NULL DEFAULT 0,
+                    occurrences_added bigint NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE INDEX scrapes_time ON scrapes (time DESC)",
+                "CREATE INDEX scrapes_leaf_time ON scrapes (leaf_id, time DESC)",
+                """
+                CREATE TABLE status_changes (
+                    id bigserial PRIMARY KEY,
+                    group_id bigint NOT NULL REFERENCES groups ON DELETE CASCADE,
+                    at timestamptz NOT NULL DEFAULT now(),
+                    actor text NOT NULL,
+                    from_status text NOT NULL,
+                    to_status text NOT NULL,
+                    ignored_until timestamptz,
+                    ignored_until_total bigint,
+                    comment text
+                )
+                """,
+                "CREATE INDEX status_changes_group ON status_changes (group_id, at DESC)",
+            ]),
+    ]
+}
