@@ -88,6 +88,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the end-to-end tests share: fake targets, running servers, waiting for conditions.
+        .target(
+            name: "CanopyTestSupport",
+            dependencies: [
+                "Periskop",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SharedTests",
@@ -97,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "LeafTests",
             dependencies: [
-                "Leaf", "Shared",
+                "Leaf", "Shared", "CanopyTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -107,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "HubTests",
             dependencies: [
-                "Hub", "Shared",
+                "Hub", "Shared", "CanopyTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -12,7 +12,8 @@ struct CanopyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canopy-bench",
         abstract: "Measures the CPU a release canopy-leaf spends per scrape of a Periskop target.",
-        discussion: "Run through scripts/bench, which builds the release binaries first."
+        discussion: "Run through scripts/bench, which builds the release binaries first.",
+        subcommands: [HubBenchCommand.self]
     )
 
     @Option(help: "Simulated Periskop targets (one process each, one port each).")

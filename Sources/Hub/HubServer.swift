@@ -28,7 +28,7 @@ struct HubServer {
         let databaseDescription: String
         if let url = config.databaseURL, let parsed = DatabaseURL(url) {
             databaseConfiguration = try Self.configuration(parsed)
-            databaseDescription = "postgres://\(parsed.host):\(parsed.port)/\(parsed.database)"
+            databaseDescription = "postgres://\(parsed.socketDirectory ?? parsed.host):\(parsed.port)/\(parsed.database)"
         } else {
             let postgres = try await PrivatePostgres.start(directory: options.dataDir + "/postgres", logger: logger)
             services.append(PrivatePostgresService(postgres: postgres))
@@ -126,6 +126,10 @@ struct HubServer {
     }
 
     static func configuration(_ url: DatabaseURL) throws -> PostgresClient.Configuration {
+        if let directory = url.socketDirectory {
+            return PostgresClient.Configuration(
+                unixSocketPath: "\(directory)/.s.PGSQL.\(url.port)", username: url.username, password: url.password, database: url.database)
+        }
         let tls: PostgresClient.Configuration.TLS
         switch url.sslMode {
         case "disable": tls = .disable

@@ -38,7 +38,9 @@ import Testing
             #expect(rows.map(\.1) == ["create_teams", "create_groups", "seed_team"])
             #expect(try await tableExists(client, "groups"))
             #expect(try await client.scalar("SELECT count(*) FROM teams", as: Int.self) == 1)
-            #expect(try await client.scalar("SELECT count(*) FROM schema_migrations WHERE applied_at > now() - interval '1 minute'", as: Int.self) == 3)
+            let recent = try await client.scalar(
+                "SELECT count(*) FROM schema_migrations WHERE applied_at > now() - interval '1 minute'", as: Int.self)
+            #expect(recent == 3)
         }
     }
 

@@ -148,7 +148,8 @@ import Glibc
             func fakeTools(_ directory: String, _ tools: [String]) throws {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 for tool in tools {
-                    _ = FileManager.default.createFile(atPath: "\(directory)/\(tool)", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+                    let script = Data("#!/bin/sh\n".utf8)
+                    _ = FileManager.default.createFile(atPath: "\(directory)/\(tool)", contents: script, attributes: [.posixPermissions: 0o755])
                 }
             }
             try fakeTools("\(root)/lib/9.6/bin", ["initdb", "pg_ctl"])
@@ -176,7 +177,8 @@ import Glibc
     @Test func childrenStartWithDefaultSignals() async throws {
         signal(SIGPIPE, SIG_IGN)  // what servers do anyway (NIO too)
         let parent = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        let parentIgnored = parent.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }?.split(separator: "\t").last.flatMap { UInt64($0, radix: 16) }
+        let ignoredLine = parent.split(separator: "\n").first { $0.hasPrefix("SigIgn:") }
+        let parentIgnored = ignoredLine?.split(separator: "\t").last.flatMap { UInt64($0, radix: 16) }
         #expect(parentIgnored.map { $0 & (1 << (UInt64(SIGPIPE) - 1)) != 0 } == true, "the test process ignores SIGPIPE")
         let output = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresProcess.Output, any Error>) in
             let thread = Thread {

@@ -1,6 +1,7 @@
 import Foundation
 import Periskop
 import Shared
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf

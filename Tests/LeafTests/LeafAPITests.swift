@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Periskop
 import Shared
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Periskop
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func startsWithoutConfigAndSaysWhereItsAPIIs() async throws {
-        let leaf = try LeafProcess(["--data-dir", LeafHarness.temporaryDirectory()])
+        let leaf = try LeafProcess.start(["--data-dir", LeafHarness.temporaryDirectory()])
         let base = await leaf.base()
         let services = try await RunningLeaf(base: base).json("/api/v1/services") as? [Any]
         #expect(services?.isEmpty == true)
@@ -59,7 +60,7 @@ import Testing
             two.report("card declined", total: 2)
             two.report("ledger/timeout@v2", total: 1, severity: .warning)
 
-            var leaf = try LeafProcess(["--config", config, "--data-dir", dataDir])
+            var leaf = try LeafProcess.start(["--config", config, "--data-dir", dataDir])
             var client = RunningLeaf(base: await leaf.base())
             try await expectEventually(timeout: .seconds(40)) {
                 try await client.totals(of: "checkout") == ["card declined": 6, "ledger/timeout@v2": 1]
@@ -77,7 +78,7 @@ import Testing
             // Leaf restart: counts go on from the data dir, nothing counted twice.
             #expect(await leaf.stop() == 0)
             two.report("card declined", total: 5)
-            leaf = try LeafProcess(["--config", config, "--data-dir", dataDir])
+            leaf = try LeafProcess.start(["--config", config, "--data-dir", dataDir])
             client = RunningLeaf(base: await leaf.base())
             #expect(try await client.totals(of: "checkout") == ["card declined": 9, "ledger/timeout@v2": 1])
             try await expectEventually(timeout: .seconds(40)) { try await client.totals(of: "checkout")["card declined"] == 12 }

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf
@@ -35,7 +36,7 @@ import Testing
     @Test func everyOptionIsRead() throws {
         let directory = LeafHarness.temporaryDirectory()
         let ca = directory + "/ca.pem"
-        FileManager.default.createFile(atPath: ca, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: ca, contents: Data("x".utf8))
         let config = try LeafConfig.parse(
             """
             global:

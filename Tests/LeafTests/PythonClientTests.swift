@@ -1,4 +1,5 @@
 import Foundation
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import NIOSSL
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf
@@ -74,7 +75,7 @@ import Testing
             let ca = certificates.ca
             let config = try LeafHarness.config(
                 """
-                global: {scrape_interval: 200ms, scrape_timeout: 200ms, external_labels: {team: sec}}
+                global: {scrape_interval: 1s, scrape_timeout: 800ms, external_labels: {team: sec}}
                 services:
                 \(service("named", plainAddress, "{ca_file: '\(ca)', server_name: target.canopy.test}"))
                 \(service("unnamed", plainAddress, "{ca_file: '\(ca)'}"))

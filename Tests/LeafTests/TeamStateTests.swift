@@ -1,6 +1,7 @@
 import Foundation
 import Periskop
 import Shared
+import CanopyTestSupport
 import Testing
 
 @testable import Leaf
@@ -146,7 +147,7 @@ import Testing
 
     @Test func corruptStateFileIsRefusedNotReplaced() throws {
         let directory = LeafHarness.temporaryDirectory()
-        FileManager.default.createFile(atPath: directory + "/state.json", contents: Data("{\"version\": 1, \"epo".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/state.json", contents: Data("{\"version\": 1, \"epo".utf8))
         let error = try #require(throws: StateFile.Failure.self) { try StateFile(directory: URL(fileURLWithPath: directory)).load() }
         #expect(error.description.contains("move it away to start a new epoch"))
     }

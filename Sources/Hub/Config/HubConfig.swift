@@ -103,7 +103,8 @@ extension HubConfig {
     }
 }
 
-/// A `postgres://` URL, taken apart.
+/// A `postgres://` URL, taken apart: `postgres://user:password@host:5432/database?sslmode=require`,
+/// or over a Unix socket `postgres://user@/database?host=/run/postgresql`.
 struct DatabaseURL: Sendable, Equatable {
     var host: String
     var port: Int
@@ -113,12 +114,20 @@ struct DatabaseURL: Sendable, Equatable {
     /// `sslmode`: disable, prefer or require (verify-full verifies the server's certificate).
     var sslMode: String
 
+    /// A directory holding the server's Unix socket (`?host=/run/postgresql`, as libpq takes it).
+    var socketDirectory: String?
+
     init?(_ text: String) {
-        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-            let host = components.host, !host.isEmpty
-        else { return nil }
-        self.host = host
-        self.port = components.port ?? 5432
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? "") else { return nil }
+        let socket = components.queryItems?.first { $0.name == "host" }?.value
+        if let socket, socket.hasPrefix("/") {
+            self.socketDirectory = socket
+            self.host = components.host ?? ""
+        } else {
+            guard let host = components.host, !host.isEmpty else { return nil }
+            self.host = host
+        }
+        self.port = components.port ?? components.queryItems?.first { $0.name == "port" }?.value.flatMap(Int.init) ?? 5432
         self.username = components.user ?? "postgres"
         self.password = components.password
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path

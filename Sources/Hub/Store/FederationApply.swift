@@ -18,10 +18,11 @@ struct ApplyResult: Sendable, Equatable {
 /// - no cursor yet: the whole total is new;
 /// - same epoch: what the total grew past the cursor (a leaf restored from an older save reports
 ///   less for a while, then the same counts again: nothing is added twice);
-/// - a new epoch (the leaf lost its data dir): the first report is a baseline, only growth after it
-///   counts. Occurrences between the leaf's last scrape before the loss and its first after are
-///   not counted; the alternative, adding every live process's count again, would count most of
-///   them twice.
+/// - a new epoch of a leaf the hub knew (it lost its data dir): its reports are baselines until the
+///   first complete one (every target scraped once), and only growth after that counts.
+///   Occurrences between the leaf's last scrape before the loss and its first complete report after
+///   are not counted; the alternative, adding every live process's count again, would count most
+///   of them twice. A leaf the hub never saw counts whole from its first report.
 struct FederationApply {
     let samplesPerGroup: Int
 
@@ -64,7 +65,13 @@ struct FederationApply {
                 """, logger: logger)
             leafID = try await rows.collect().first!.decode(Int64.self)
         }
-        result.epochChanged = previousEpoch != nil && previousEpoch != epoch
+        result.epochChanged = previousEpoch != nil && previousEpoch != epoch && previousEpoch != Self.warming(epoch)
+        // A known leaf's new epoch is taken as a baseline until its first complete report; the leaf
+        // row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
+        let rebasing = previousEpoch != nil && previousEpoch != epoch
+        if rebasing && !payload.complete {
+            try await connection.query("UPDATE leaves SET epoch = \(Self.warming(epoch)) WHERE id = \(leafID)", logger: logger)
+        }
 
         var cursors: [GroupKey: Cursor] = [:]
         let cursorRows = try await connection.query(
@@ -86,7 +93,12 @@ struct FederationApply {
                 let cursor = cursors[key]
                 let increase: Int64
                 let next: Int64
-                if let cursor, cursor.epoch == epoch {
+                if rebasing, let cursor {
+                    // Counted before under the old epoch: a baseline, not growth.
+                    if cursor.epoch == epoch && cursor.lastTotal == total { continue }
+                    increase = 0
+                    next = total
+                } else if let cursor, cursor.epoch == epoch {
                     guard total != cursor.lastTotal else { continue }
                     increase = max(0, total - cursor.lastTotal)
                     next = max(total, cursor.lastTotal)
@@ -228,6 +240,10 @@ struct FederationApply {
             SELECT \(leafID), s, t, u FROM UNNEST(\(payload.services.map(\.name))::text[], \(payload.services.map(\.targetsTotal))::int8[], \(payload.services.map(\.targetsUp))::int8[]) AS x(s, t, u)
             """, logger: logger)
     }
+}
+
+extension FederationApply {
+    static func warming(_ epoch: String) -> String { "warming:" + epoch }
 }
 
 /// Severities as stored: ordered so that the most severe is the greatest.

@@ -28,7 +28,15 @@ enum MigrationRunner {
     @discardableResult
     static func migrate(_ client: PostgresClient, _ migrations: [Migration], logger: Logger) async throws -> [Int] {
         try validate(migrations)
-        return try await client.withConnection { connection in
+        do {
+            return try await migrateOnOneConnection(client, migrations, logger: logger)
+        } catch let error as PSQLError {
+            throw MigrationError("could not migrate the schema: \(describe(error))")
+        }
+    }
+
+    private static func migrateOnOneConnection(_ client: PostgresClient, _ migrations: [Migration], logger: Logger) async throws -> [Int] {
+        try await client.withConnection { connection in
             // A session lock on this one connection, so every statement below runs while holding it.
             try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
             do {

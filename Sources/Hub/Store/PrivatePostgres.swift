@@ -201,7 +201,8 @@ final class PrivatePostgres: Sendable {
     /// The cluster directory itself when the socket path fits (and the path needs no quoting), else a short directory
     /// under /tmp named for the cluster.
     static func socketDirectory(for directory: String, port: Int) -> String {
-        let plain = directory.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "/._-".unicodeScalars.contains($0) }
+        let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")
+        let plain = directory.unicodeScalars.allSatisfy { allowed.contains($0) }
         if plain && socketPath(directory, port: port).utf8.count <= maximumSocketPathLength { return directory }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in directory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
@@ -231,7 +232,8 @@ final class PrivatePostgres: Sendable {
 
     private func initialiseIfNeeded() async throws {
         guard !FileManager.default.fileExists(atPath: "\(directory)/PG_VERSION") else { return }
-        logger.info("creating a PostgreSQL cluster", metadata: ["postgres.binaries": "\(binaries.directory)", "postgres.user": "\(user?.name ?? "self")"])
+        logger.info(
+            "creating a PostgreSQL cluster", metadata: ["postgres.binaries": "\(binaries.directory)", "postgres.user": "\(user?.name ?? "self")"])
         let output = try await PostgresProcess.run(
             binaries.initdb, ["-D", directory, "-U", username, "--auth=trust", "-E", "UTF8", "--locale=C"], as: user)
         guard output.succeeded else {
@@ -332,10 +334,13 @@ final class PrivatePostgres: Sendable {
             attempt += 1
             let connection: PostgresConnection
             do {
-                connection = try await PostgresConnection.connect(configuration: connectionConfiguration(database: "postgres"), id: attempt, logger: logger)
+                connection = try await PostgresConnection.connect(
+                    configuration: connectionConfiguration(database: "postgres"), id: attempt, logger: logger)
             } catch {
                 if ContinuousClock.now > deadline {
-                    throw PrivatePostgresError("could not connect to the private PostgreSQL at \(socketPath): \(String(reflecting: error))\n\(logTail())")
+                    throw PrivatePostgresError(
+                        "could not connect to the private PostgreSQL at \(socketPath): \(String(reflecting: error))\n"
+                            + "last lines of \(logFile):\n\(logTail())")
                 }
                 try await Task.sleep(for: .milliseconds(200))
                 continue

@@ -99,7 +99,18 @@ struct TeamViews: Sendable {
                     aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
                     firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples))
         }
-        return FederationPayload(leaf: identity(), services: services.values.sorted { $0.name < $1.name })
+        let leaf = identity()
+        return FederationPayload(leaf: leaf, complete: isComplete(since: leaf.startedAt), services: services.values.sorted { $0.name < $1.name })
+    }
+
+    /// Every target scraped at least once since the leaf started, and a whole interval passed (so
+    /// that discovery had its turn too).
+    func isComplete(since start: Date) -> Bool {
+        let targets = scrapes.targets
+        let health = scrapes.allHealth
+        let longest = targets.map { $0.settings.interval }.max() ?? .zero
+        guard Date().timeIntervalSince(start) >= Double(longest.components.seconds) + Double(longest.components.attoseconds) / 1e18 else { return false }
+        return targets.allSatisfy { health[$0.key]?.lastScrape != nil }
     }
 
     /// Targets per service, and how many of them answered their last scrape.

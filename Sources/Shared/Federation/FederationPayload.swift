@@ -10,16 +10,29 @@ public struct FederationPayload: Codable, Sendable, Equatable {
 
     public var version: Int
     public var leaf: LeafIdentity
+    /// Whether the leaf has scraped each of its targets at least once since it started. Until it
+    /// has, its totals lack the targets it has not reached yet: a hub that takes a new epoch as a
+    /// baseline waits for a complete payload.
+    public var complete: Bool
     public var services: [FederatedService]
 
-    public init(leaf: LeafIdentity, services: [FederatedService]) {
+    public init(leaf: LeafIdentity, complete: Bool = true, services: [FederatedService]) {
         self.version = Self.currentVersion
         self.leaf = leaf
+        self.complete = complete
         self.services = services
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, leaf, services
+        case version, leaf, complete, services
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        leaf = try container.decode(LeafIdentity.self, forKey: .leaf)
+        complete = try container.decodeIfPresent(Bool.self, forKey: .complete) ?? true
+        services = try container.decode([FederatedService].self, forKey: .services)
     }
 }
 

@@ -78,7 +78,7 @@ public final class HTTPFetcher: Service, Sendable {
             // AsyncHTTPClient keeps retrying a failing connection until its deadline and then
             // reports why it failed (a TLS error, a refused connection): give it most of the time,
             // so that the reason, not our overall timeout, is what the targets page shows.
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds * 9 / 10))
+            let response = try await client.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds * 8 / 10))
             guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
             if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
                 throw ScrapeFailure.contentType(type)

@@ -11,8 +11,8 @@ import Testing
 ///     try await withTestDatabase { client in ... }
 ///
 /// The cluster starts once, lazily, in a temporary directory (with fsync off: nothing there must survive a crash),
-/// and is stopped, and its directory removed, by an `atexit` hook when the test process ends. A test process that
-/// crashes leaves its cluster running; it is stopped with `pg_ctl -D /tmp/canopy-test-postgres-*/cluster stop`.
+/// and is stopped, and its directory removed, by an `atexit` hook when the test process ends. The cluster of a test
+/// process that was killed (no `atexit`) is stopped and removed by the next test process that starts one.
 struct TestDatabase: Sendable {
     let name: String
     let configuration: PostgresClient.Configuration
@@ -53,16 +53,27 @@ func withTestDatabase<Result>(_ body: (PostgresClient) async throws -> Result) a
     try await TestDatabase.with { database in try await database.withClient(body) }
 }
 
-/// Runs `PostgresClient.run()` in a child task while `body` uses the client, and ends it afterwards.
+/// Runs `PostgresClient.run()` while `body` uses the client, and ends it (and waits for it) once `body` is done.
+///
+/// Not a child task: when the test's task is cancelled (a sibling failed), cancelling `run()` together with a query
+/// in flight can leave that query waiting forever (PostgresNIO 1.33). So the body's queries are cancelled first, and
+/// `run()` only after the body returned.
 func withPostgresClient<Result>(
     _ configuration: PostgresClient.Configuration, _ body: (PostgresClient) async throws -> Result
 ) async throws -> Result {
     let client = PostgresClient(configuration: configuration, backgroundLogger: testLogger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
+    let running = Task { await client.run() }
+    let result: Result
+    do {
+        result = try await body(client)
+    } catch {
+        running.cancel()
+        await running.value
+        throw error
     }
+    running.cancel()
+    await running.value
+    return result
 }
 
 let testLogger: Logger = {
@@ -84,8 +95,13 @@ actor TestCluster {
         return try await task.value
     }
 
+    private static let prefix = "canopy-test-postgres-"
+
     private static func start() async throws -> PrivatePostgres {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-test-postgres-\(UUID().uuidString.prefix(8))").path
+        removeStrayClusters()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: "\(root)/owner"))
         // Register the cleanup before starting: a start that fails half-way still leaves a directory.
         exitCleanup.withLock { $0.directory = root }
         atexit { stopTestClusterAtExit() }
@@ -93,6 +109,34 @@ actor TestCluster {
             directory: "\(root)/cluster", settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"], logger: testLogger)
         exitCleanup.withLock { $0.postgres = postgres }
         return postgres
+    }
+
+    /// A test process that was killed (a timeout's SIGTERM, SIGKILL) never ran its `atexit` hook: the next one stops
+    /// and removes the clusters whose owner is gone.
+    private static func removeStrayClusters() {
+        let files = FileManager.default
+        let temporary = files.temporaryDirectory.path
+        for name in (try? files.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix(prefix) {
+            let root = "\(temporary)/\(name)"
+            let ownerText = try? String(contentsOfFile: "\(root)/owner", encoding: .utf8)
+            let owner = ownerText.flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if let owner {
+                guard kill(owner, 0) != 0 else { continue }
+            } else {
+                // No owner: half removed, or half created by a process starting right now. Leave the young ones.
+                let modified = (try? files.attributesOfItem(atPath: root))?[.modificationDate] as? Date
+                guard let modified, modified < Date(timeIntervalSinceNow: -600) else { continue }
+            }
+            let cluster = "\(root)/cluster"
+            if let text = try? String(contentsOfFile: "\(cluster)/postmaster.pid", encoding: .utf8),
+                let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) }), PrivatePostgres.isPostmaster(pid, of: cluster),
+                let binaries = try? PostgresBinaries.locate()
+            {
+                let user = geteuid() == 0 ? try? PostgresProcess.User.unprivileged() : nil
+                _ = try? PostgresProcess.runBlocking(binaries.pgCtl, ["-D", cluster, "-m", "immediate", "-w", "-t", "30", "stop"], as: user)
+            }
+            try? files.removeItem(atPath: root)
+        }
     }
 }
 

@@ -5,33 +5,21 @@ import NIOHTTP1
 import NIOCore
 import Shared
 import Testing
+import CanopyTestSupport
 
 @testable import Leaf
 
-/// A leaf running in this process on a real socket, with a test's config and data dir.
-struct RunningLeaf {
-    let base: String
+/// A leaf under test, over HTTP.
+typealias RunningLeaf = HTTPTestClient
 
-    func get(_ path: String) async throws -> (status: Int, body: String) {
-        try await request(path, method: .GET)
-    }
+/// The leaf binary, started as an operator starts it.
+enum LeafProcess {
+    static func start(_ arguments: [String]) throws -> ServerProcess { try ServerProcess("canopy-leaf", arguments) }
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) { try ServerProcess.run("canopy-leaf", arguments) }
+    static var packageRoot: URL { ServerProcess.packageRoot }
+}
 
-    func request(_ path: String, method: HTTPMethod, body: String? = nil) async throws -> (status: Int, body: String) {
-        var request = HTTPClientRequest(url: base + path)
-        request.method = method
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        return (Int(response.status.code), String(buffer: bytes))
-    }
-
-    /// GETs a JSON document and returns it parsed, failing the test on a non-200 answer.
-    func json(_ path: String) async throws -> Any {
-        let (status, body) = try await get(path)
-        guard status == 200 else { throw TestFailure("GET \(path) answered \(status): \(body)") }
-        return try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])
-    }
-
+extension HTTPTestClient {
     /// The leaf's groups of a service as `key: total`.
     func totals(of service: String) async throws -> [String: Int] {
         guard let groups = try await json("/api/v1/services/\(service)/errors") as? [[String: Any]] else { return [:] }
@@ -49,11 +37,6 @@ struct RunningLeaf {
         let active = report?["active_targets"] as? [[String: Any]] ?? []
         return active.first { ($0["url"] as? String) == url }
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 enum LeafHarness {

@@ -9,8 +9,8 @@ import Synchronization
 import Testing
 
 /// A real HTTP server that serves a Periskop payload the test controls, or misbehaves on purpose.
-final class FakeTarget: Sendable {
-    enum Behaviour: Sendable {
+public final class FakeTarget: Sendable {
+    public enum Behaviour: Sendable {
         case serve
         case status(Int)
         case contentType(String)
@@ -28,26 +28,28 @@ final class FakeTarget: Sendable {
         var lastHeaders: [String: String] = [:]
     }
     private let state = Mutex(State())
-    let port = PortPromise()
+    public let port = PortPromise()
 
-    var payload: ExceptionsPayload {
+    public init() {}
+
+    public var payload: ExceptionsPayload {
         get { state.withLock { $0.payload } }
         set { state.withLock { $0.payload = newValue } }
     }
 
-    var behaviour: Behaviour {
+    public var behaviour: Behaviour {
         get { state.withLock { $0.behaviour } }
         set { state.withLock { $0.behaviour = newValue } }
     }
 
-    var requests: Int { state.withLock { $0.requests } }
-    var lastHeaders: [String: String] { state.withLock { $0.lastHeaders } }
+    public var requests: Int { state.withLock { $0.requests } }
+    public var lastHeaders: [String: String] { state.withLock { $0.lastHeaders } }
 
     /// `host:port`, once the server runs.
-    func address() async -> String { "127.0.0.1:\(await port.value)" }
+    public func address() async -> String { "127.0.0.1:\(await port.value)" }
 
     /// Reports `count` occurrences of `key` in total, with a sample per call up to 10.
-    func report(_ key: String, total: Int, severity: Severity = .error, message: String = "boom", httpContext: HTTPContext? = nil) {
+    public func report(_ key: String, total: Int, severity: Severity = .error, message: String = "boom", httpContext: HTTPContext? = nil) {
         state.withLock { state in
             var groups = state.payload.aggregatedErrors
             let sample = ErrorWithContext(
@@ -65,17 +67,17 @@ final class FakeTarget: Sendable {
     }
 
     /// A process restart: a new target_uuid and every count back to zero.
-    func restart(keepUUID: Bool = false) {
+    public func restart(keepUUID: Bool = false) {
         state.withLock { state in
             state.payload = ExceptionsPayload(targetUUID: keepUUID ? state.payload.targetUUID : UUID().uuidString, aggregatedErrors: [])
         }
     }
 
-    func makeApplication() -> some ApplicationProtocol {
+    public func makeApplication() -> some ApplicationProtocol {
         makeApplication(server: .http1())
     }
 
-    func makeApplication(server: HTTPServerBuilder) -> some ApplicationProtocol {
+    public func makeApplication(server: HTTPServerBuilder) -> some ApplicationProtocol {
         let router = Router()
         router.get("-/exceptions") { request, _ -> Response in
             let (payload, behaviour) = self.state.withLock { state in
@@ -122,69 +124,3 @@ final class FakeTarget: Sendable {
     }
 }
 
-/// A value that arrives later (a port, once a server listens).
-final class PortPromise: Sendable {
-    private let state = Mutex<(value: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
-
-    func fulfil(_ value: Int) {
-        let waiters = state.withLock { state in
-            state.value = value
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: value) }
-    }
-
-    var value: Int {
-        get async {
-            await withCheckedContinuation { continuation in
-                let value = state.withLock { state -> Int? in
-                    if let value = state.value { return value }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let value { continuation.resume(returning: value) }
-            }
-        }
-    }
-}
-
-/// Runs services (servers) for the duration of `body`, then shuts them down gracefully.
-func withServices<T: Sendable>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
-    var logger = Logger(label: "test-services")
-    logger.logLevel = .warning
-    let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        do {
-            let result = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
-}
-
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
-
-/// Records a test issue if `condition` does not hold within `timeout`.
-func expectEventually(
-    _ comment: Comment? = nil, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    if try await !eventually(timeout: timeout, condition) {
-        Issue.record(comment ?? "condition not met within \(timeout)", sourceLocation: sourceLocation)
-    }
-}
