@@ -67,7 +67,7 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try HubConfig.load(file: file)
-            print("\(file): OK (\(config.leaves.count) leaves job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"))")
+            print("\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
