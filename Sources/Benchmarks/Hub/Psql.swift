@@ -14,7 +14,7 @@ struct Psql: Sendable {
         let output = "\(workDirectory)/\(name).out"
         let errors = "\(workDirectory)/\(name).err"
         try sql.write(toFile: script, atomically: true, encoding: .utf8)
-        for path in [output, errors] { FileManager.default.createFile(atPath: path, contents: nil) }
+        for path in [output, errors] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let out = FileHandle(forWritingAtPath: output), let err = FileHandle(forWritingAtPath: errors) else {
             throw BenchError("cannot write psql's output in \(workDirectory)")
         }

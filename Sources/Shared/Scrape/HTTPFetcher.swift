@@ -15,9 +15,7 @@ public final class HTTPFetcher: Service, Sendable {
     private let serverNameClients = Mutex<[String: HTTPClient]>([:])
 
     public init(userAgent: String) {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
-        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.clientConfiguration())
         self.userAgent = userAgent
     }
 
@@ -75,10 +73,7 @@ public final class HTTPFetcher: Service, Sendable {
         }
         let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000 + settings.timeout.components.attoseconds / 1_000_000_000)
         do {
-            // AsyncHTTPClient keeps retrying a failing connection until its deadline and then
-            // reports why it failed (a TLS error, a refused connection): give it most of the time,
-            // so that the reason, not our overall timeout, is what the targets page shows.
-            let response = try await client.execute(request, deadline: .now() + .nanoseconds(timeout.nanoseconds * 8 / 10))
+            let response = try await client.execute(request, deadline: .now() + timeout)
             guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
             if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
                 throw ScrapeFailure.contentType(type)
@@ -109,6 +104,15 @@ public final class HTTPFetcher: Service, Sendable {
         }
     }
 
+    static func clientConfiguration() -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        // A refused connection or a failed TLS handshake is the scrape's answer: say so at once,
+        // rather than retry until the timeout and report only that it ran out.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+
     static func isJSONLike(_ contentType: String) -> Bool {
         let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         return media == "application/json" || media == "text/json" || media == "text/plain" || media.hasSuffix("+json") || media.isEmpty
@@ -129,7 +133,7 @@ public final class HTTPFetcher: Service, Sendable {
         components.host = serverName
         let client = serverNameClients.withLock { clients in
             if let client = clients[key] { return client }
-            var configuration = HTTPClient.Configuration()
+            var configuration = Self.clientConfiguration()
             configuration.dnsOverride = [serverName: host]
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             clients[key] = client
