@@ -20,7 +20,7 @@ struct HubPeriskopAPI<Context: RequestContext> {
         }
         router.get("services/:name/errors/") { _, context in
             let (team, service) = try Self.split(try context.parameters.require("name"))
-            var aggregates: [HubPeriskopAggregate] = []
+            var aggregates: [PeriskopServerAggregate] = []
             var filter = HubQueries.GroupFilter()
             filter.team = team
             filter.service = service
@@ -29,7 +29,10 @@ struct HubPeriskopAPI<Context: RequestContext> {
                 let page = try await queries.groups(filter)
                 for summary in page.groups where summary.status != "resolved" && summary.status != "ignored" {
                     guard let detail = try await queries.group(id: summary.id) else { continue }
-                    aggregates.append(HubPeriskopAggregate(detail))
+                    aggregates.append(
+                        PeriskopServerAggregate(
+                            key: detail.group.aggregationKey, total: detail.group.total, severity: detail.group.severity, firstSeen: detail.group.firstSeen,
+                            samples: detail.samples))
                 }
                 filter.cursor = page.nextCursor.flatMap(HubQueries.PageCursor.init(token:))
             } while filter.cursor != nil && aggregates.count < 5000
@@ -68,69 +71,5 @@ struct HubPeriskopAPI<Context: RequestContext> {
             throw HTTPError(.notFound, message: "services on the hub are named team:service")
         }
         return (String(name[..<colon]), String(name[name.index(after: colon)...]))
-    }
-}
-
-struct HubPeriskopAggregate: Encodable {
-    var aggregationKey: String
-    var totalCount: Int64
-    var severity: Severity
-    var latestErrors: [PeriskopWireSample]
-    var createdAt: Int64
-
-    init(_ detail: HubGroupDetail) {
-        aggregationKey = detail.group.aggregationKey
-        totalCount = detail.group.total
-        severity = detail.group.severity
-        latestErrors = detail.samples.reversed().map(PeriskopWireSample.init)
-        createdAt = Int64(detail.group.firstSeen?.timeIntervalSince1970 ?? 0)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case severity
-        case aggregationKey = "aggregation_key"
-        case totalCount = "total_count"
-        case latestErrors = "latest_errors"
-        case createdAt = "created_at"
-    }
-}
-
-/// A sample as the Periskop server answers it: Unix seconds, `request_body` a string.
-struct PeriskopWireSample: Encodable {
-    var error: ErrorInstance
-    var uuid: String
-    var timestamp: Int64
-    var severity: Severity
-    var httpContext: [String: AnyEncodableValue]?
-
-    init(_ sample: ErrorWithContext) {
-        error = sample.error
-        uuid = sample.uuid
-        timestamp = Int64(sample.timestamp?.timeIntervalSince1970 ?? 0)
-        severity = sample.severity
-        httpContext = sample.httpContext.map {
-            [
-                "request_method": .string($0.requestMethod), "request_url": .string($0.requestURL),
-                "request_headers": .map($0.requestHeaders), "request_body": .string($0.requestBody ?? ""),
-            ]
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case error, uuid, timestamp, severity
-        case httpContext = "http_context"
-    }
-}
-
-enum AnyEncodableValue: Encodable {
-    case string(String)
-    case map([String: String])
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .map(let value): try container.encode(value)
-        }
     }
 }

@@ -15,10 +15,11 @@ struct PeriskopAPI<Context: RequestContext> {
             let service = try context.parameters.require("service")
             guard await views.hasService(service) else { throw HTTPError(.notFound, message: "service not found") }
             let groups = await views.groups(of: service, filter: .init(sort: .lastSeen))
-            var aggregates: [PeriskopAggregate] = []
+            var aggregates: [PeriskopServerAggregate] = []
             for summary in groups {
                 guard let group = await state.group(GroupID(service: service, key: summary.aggregationKey)) else { continue }
-                aggregates.append(PeriskopAggregate(key: summary.aggregationKey, group: group))
+                aggregates.append(
+                    PeriskopServerAggregate(key: summary.aggregationKey, total: Int64(group.total), severity: group.severity, firstSeen: group.firstSeen, samples: group.samples))
             }
             return try JSONResponse.make(aggregates)
         }
@@ -38,66 +39,4 @@ struct PeriskopAPI<Context: RequestContext> {
 
 struct PeriskopTarget: Encodable {
     var endpoint: String
-}
-
-struct PeriskopAggregate: Encodable {
-    var aggregationKey: String
-    var totalCount: Int
-    var severity: Severity
-    var latestErrors: [PeriskopSample]
-    var createdAt: Int64
-
-    init(key: String, group: GroupState) {
-        aggregationKey = key
-        totalCount = group.total
-        severity = group.severity
-        // Periskop lists samples oldest first.
-        latestErrors = group.samples.reversed().map(PeriskopSample.init)
-        createdAt = Int64(group.firstSeen?.timeIntervalSince1970 ?? 0)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case severity
-        case aggregationKey = "aggregation_key"
-        case totalCount = "total_count"
-        case latestErrors = "latest_errors"
-        case createdAt = "created_at"
-    }
-}
-
-struct PeriskopSample: Encodable {
-    var error: ErrorInstance
-    var uuid: String
-    var timestamp: Int64
-    var severity: Severity
-    var httpContext: PeriskopHTTPContext?
-
-    init(_ sample: ErrorWithContext) {
-        error = sample.error
-        uuid = sample.uuid
-        timestamp = Int64(sample.timestamp?.timeIntervalSince1970 ?? 0)
-        severity = sample.severity
-        httpContext = sample.httpContext.map {
-            PeriskopHTTPContext(requestMethod: $0.requestMethod, requestURL: $0.requestURL, requestHeaders: $0.requestHeaders, requestBody: $0.requestBody ?? "")
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case error, uuid, timestamp, severity
-        case httpContext = "http_context"
-    }
-}
-
-struct PeriskopHTTPContext: Encodable {
-    var requestMethod: String
-    var requestURL: String
-    var requestHeaders: [String: String]
-    var requestBody: String
-
-    enum CodingKeys: String, CodingKey {
-        case requestMethod = "request_method"
-        case requestURL = "request_url"
-        case requestHeaders = "request_headers"
-        case requestBody = "request_body"
-    }
 }
