@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// MemberImportVisibility is left off: with Glibc's structs it fails clean builds by chance
+// (`stat.st_uid` "not available due to missing import of CDispatch"), and CI builds clean.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
