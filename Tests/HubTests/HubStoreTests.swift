@@ -248,7 +248,18 @@ import Testing
             } while filter.cursor != nil && pages < 10
             #expect(pages == 3)
             #expect(seen == (0..<25).reversed().map { "key-\($0)" })
-            #expect(try await queries.groups(HubQueries.GroupFilter(service: "worker")).groups.count == 12)
+            // By last seen, where every group has the same time: the cursor's ties go by id.
+            var byTime = HubQueries.GroupFilter(limit: 7)
+            var timed: [Int64] = []
+            repeat {
+                let page = try await queries.groups(byTime)
+                timed += page.groups.map(\.id)
+                byTime.cursor = page.nextCursor.flatMap(HubQueries.PageCursor.init(token:))
+            } while byTime.cursor != nil && timed.count < 100
+            #expect(timed.count == 25)
+            #expect(Set(timed).count == 25)
+            #expect(timed == timed.sorted(by: >))
+                        #expect(try await queries.groups(HubQueries.GroupFilter(service: "worker")).groups.count == 12)
             #expect(try await queries.groups(HubQueries.GroupFilter(severity: .warning)).groups.map(\.aggregationKey).sorted() == ["key-0", "key-10", "key-15", "key-20", "key-5"])
             #expect(try await queries.groups(HubQueries.GroupFilter(text: "KEY-1")).groups.count == 11)
             #expect(try await queries.groups(HubQueries.GroupFilter(team: "nobody")).groups.isEmpty)

@@ -116,7 +116,7 @@ struct FederationApply {
         try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
         guard !changed.isEmpty else { return result }
 
-        let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, on: connection, logger: logger)
+        let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, at: time, on: connection, logger: logger)
         let groupIDs = changed.map { ids[$0.key]! }
         try await connection.query(
             """
@@ -160,7 +160,7 @@ struct FederationApply {
         return result
     }
 
-    private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {
+    private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {
         func seconds(_ date: Date?) -> Double { date?.timeIntervalSince1970 ?? .nan }
         let services = groups.map(\.key.service)
         let keys = groups.map(\.key.key)
@@ -175,8 +175,8 @@ struct FederationApply {
             """
             INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total)
             SELECT \(team), s, k, c, m, st, sev,
-                   CASE WHEN fs = 'NaN' THEN NULL ELSE to_timestamp(fs) END,
-                   CASE WHEN ls = 'NaN' THEN NULL ELSE to_timestamp(ls) END, inc
+                   CASE WHEN fs = 'NaN' THEN \(time)::timestamptz ELSE to_timestamp(fs) END,
+                   CASE WHEN ls = 'NaN' THEN \(time)::timestamptz ELSE to_timestamp(ls) END, inc
             FROM UNNEST(\(services)::text[], \(keys)::text[], \(classes)::text[], \(messages)::text[], \(stacktraces)::text[],
                         \(severities)::int2[], \(firstSeen)::float8[], \(lastSeen)::float8[], \(increases)::int8[])
                  AS u(s, k, c, m, st, sev, fs, ls, inc)

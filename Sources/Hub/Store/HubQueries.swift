@@ -33,14 +33,14 @@ struct HubQueries: Sendable {
         var cursor: PageCursor?
     }
 
-    /// The position after the last row of a page: its sort value and id.
+    /// The position after the last row of a page: its sort key (microseconds for times) and id.
     struct PageCursor: Sendable, Equatable {
-        var value: Double
+        var value: Int64
         var id: Int64
 
         var token: String { Data("\(value)|\(id)".utf8).base64EncodedString() }
 
-        init(value: Double, id: Int64) {
+        init(value: Int64, id: Int64) {
             self.value = value
             self.id = id
         }
@@ -48,7 +48,7 @@ struct HubQueries: Sendable {
         init?(token: String) {
             guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else { return nil }
             let parts = text.split(separator: "|")
-            guard parts.count == 2, let value = Double(parts[0]), let id = Int64(parts[1]) else { return nil }
+            guard parts.count == 2, let value = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
             self.init(value: value, id: id)
         }
     }
@@ -93,65 +93,87 @@ struct HubQueries: Sendable {
     }
 
     func groups(_ filter: GroupFilter) async throws -> GroupPage {
-                var sql = """
-            SELECT g.id, g.team, g.service, g.aggregation_key, g.class, g.message, g.severity, g.first_seen, g.last_seen, g.total,
-                   \(Self.effectiveStatus) AS status, coalesce(w.count, 0)::int8 AS window_count
-            FROM groups g
-            LEFT JOIN (SELECT group_id, sum(count) AS count FROM group_counts WHERE minute >= now() - make_interval(secs => $1) GROUP BY group_id) w
-                   ON w.group_id = g.id
-            WHERE true
-            """
         var bindings = PostgresBindings()
-        bindings.append(Double(filter.window.components.seconds))
         func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
             try bindings.append(value)
             return "$\(bindings.count)"
         }
+        // A bound start (not now() - interval) lets PostgreSQL skip the other days' partitions.
+        let windowStart = try bind(Date().addingTimeInterval(-Double(filter.window.components.seconds)))
+        // Sorting by a column (not an expression) walks its index and stops after a page; the sort
+        // key comes back exactly (microseconds for times) for the next page's cursor.
+        let column: String
+        let key: String
+        var from = "groups g"
+        var windowCount = "(SELECT coalesce(sum(c.count), 0) FROM group_counts c WHERE c.group_id = g.id AND c.minute >= \(windowStart))::int8"
+        switch filter.sort {
+        case .lastSeen:
+            column = "g.last_seen"
+            key = "(extract(epoch FROM g.last_seen) * 1000000)::int8"
+        case .firstSeen:
+            column = "g.first_seen"
+            key = "(extract(epoch FROM g.first_seen) * 1000000)::int8"
+        case .total:
+            column = "g.total"
+            key = "g.total"
+        case .window:
+            from = """
+                groups g LEFT JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute >= \(windowStart) GROUP BY group_id) w
+                ON w.group_id = g.id
+                """
+            windowCount = "coalesce(w.count, 0)"
+            column = "coalesce(w.count, 0)"
+            key = column
+        }
+        var sql = """
+            SELECT g.id, g.team, g.service, g.aggregation_key, g.class, g.message, g.severity, g.first_seen, g.last_seen, g.total,
+                   \(Self.effectiveStatus) AS status, \(windowCount) AS window_count, \(key) AS sort_key
+            FROM \(from)
+            WHERE true
+            """
         if let team = filter.team { sql += " AND g.team = \(try bind(team))" }
         if let service = filter.service { sql += " AND g.service = \(try bind(service))" }
         if let severity = filter.severity { sql += " AND g.severity = \(try bind(Int16(SeverityRank.rank(severity))))" }
-        if let status = filter.status { sql += " AND \(Self.effectiveStatus) = \(try bind(status))" }
+        if let status = filter.status {
+            // Written without CASE so that the planner can estimate it.
+            let value = try bind(status)
+            sql += " AND ((g.status = \(value) AND NOT (g.status = 'ignored' AND g.ignored_until <= now()))"
+            sql += " OR (\(value) = 'unresolved' AND g.status = 'ignored' AND g.ignored_until <= now()))"
+        }
         if let className = filter.className { sql += " AND g.class = \(try bind(className))" }
         if let text = filter.text, !text.isEmpty {
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            let p = try bind(pattern)
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            let p = try bind("%" + escaped + "%")
             sql += " AND (g.message ILIKE \(p) OR g.stacktrace ILIKE \(p) OR g.class ILIKE \(p) OR g.aggregation_key ILIKE \(p))"
         }
         if let date = filter.firstSeenFrom { sql += " AND g.first_seen >= \(try bind(date))" }
         if let date = filter.firstSeenTo { sql += " AND g.first_seen < \(try bind(date))" }
         if let date = filter.lastSeenFrom { sql += " AND g.last_seen >= \(try bind(date))" }
         if let date = filter.lastSeenTo { sql += " AND g.last_seen < \(try bind(date))" }
-        let sortExpression: String
-        switch filter.sort {
-        case .lastSeen: sortExpression = "coalesce(extract(epoch FROM g.last_seen), 0)::float8"
-        case .firstSeen: sortExpression = "coalesce(extract(epoch FROM g.first_seen), 0)::float8"
-        case .total: sortExpression = "g.total::float8"
-        case .window: sortExpression = "coalesce(w.count, 0)::float8"
-        }
         if let cursor = filter.cursor {
-            sql += " AND (\(sortExpression), g.id) < (\(try bind(cursor.value)), \(try bind(cursor.id)))"
-        }
-        sql += " ORDER BY \(sortExpression) DESC, g.id DESC LIMIT \(try bind(filter.limit + 1))"
-        let query = PostgresQuery(unsafeSQL: sql, binds: bindings)
-        let rows = try await client.query(query, logger: logger)
-        var groups: [HubGroup] = []
-        var sortValues: [Double] = []
-        for try await row in rows.decode((Int64, String, String, String, String, String, Int16, Date?, Date?, Int64, String, Int64).self) {
-            let group = HubGroup(
-                id: row.0, team: row.1, service: row.2, aggregationKey: row.3, className: row.4, message: row.5, severity: SeverityRank.severity(Int(row.6)),
-                firstSeen: row.7, lastSeen: row.8, total: row.9, status: row.10, occurrencesInWindow: row.11)
-            groups.append(group)
+            let value: String
             switch filter.sort {
-            case .lastSeen: sortValues.append(group.lastSeen?.timeIntervalSince1970 ?? 0)
-            case .firstSeen: sortValues.append(group.firstSeen?.timeIntervalSince1970 ?? 0)
-            case .total: sortValues.append(Double(group.total))
-            case .window: sortValues.append(Double(group.occurrencesInWindow))
+            case .lastSeen, .firstSeen: value = "('epoch'::timestamptz + \(try bind(cursor.value)) * interval '1 microsecond')"
+            case .total, .window: value = try bind(cursor.value)
             }
+            sql += " AND (\(column), g.id) < (\(value), \(try bind(cursor.id)))"
+        }
+        sql += " ORDER BY \(column) DESC, g.id DESC LIMIT \(try bind(filter.limit + 1))"
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        var groups: [HubGroup] = []
+        var keys: [Int64] = []
+        for try await row in rows.decode((Int64, String, String, String, String, String, Int16, Date, Date, Int64, String, Int64, Int64).self) {
+            groups.append(
+                HubGroup(
+                    id: row.0, team: row.1, service: row.2, aggregationKey: row.3, className: row.4, message: row.5,
+                    severity: SeverityRank.severity(Int(row.6)), firstSeen: row.7, lastSeen: row.8, total: row.9, status: row.10,
+                    occurrencesInWindow: row.11))
+            keys.append(row.12)
         }
         var next: String?
         if groups.count > filter.limit {
             groups.removeLast()
-            next = PageCursor(value: sortValues[filter.limit - 1], id: groups[filter.limit - 1].id).token
+            next = PageCursor(value: keys[filter.limit - 1], id: groups[filter.limit - 1].id).token
         }
         return GroupPage(groups: groups, nextCursor: next)
     }

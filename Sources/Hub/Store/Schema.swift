@@ -119,5 +119,20 @@ enum Schema {
                 """,
                 "CREATE INDEX status_changes_group ON status_changes (group_id, at DESC)",
             ]),
+        Migration(
+            version: 2, name: "first and last seen always set, so that lists walk their indexes",
+            statements: [
+                """
+                UPDATE groups SET first_seen = coalesce(first_seen, last_seen, now()), last_seen = coalesce(last_seen, first_seen, now())
+                WHERE first_seen IS NULL OR last_seen IS NULL
+                """,
+                "ALTER TABLE groups ALTER COLUMN first_seen SET NOT NULL, ALTER COLUMN last_seen SET NOT NULL",
+                "DROP INDEX groups_last_seen",
+                "DROP INDEX groups_first_seen",
+                "CREATE INDEX groups_last_seen ON groups (last_seen DESC, id DESC)",
+                "CREATE INDEX groups_first_seen ON groups (first_seen DESC, id DESC)",
+                "CREATE INDEX groups_team_service_totals ON groups (team, service) INCLUDE (total, last_seen)",
+            ]),
     ]
+
 }
