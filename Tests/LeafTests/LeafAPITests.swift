@@ -136,6 +136,8 @@ import Testing
                 """)
             try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
                 try await expectEventually { try await leaf.totals(of: "checkout") == ["PaymentError@1": 2] }
+                // Once every target was scraped (the payload says `complete`), bodies stay the same.
+                try await expectEventually { try await leaf.get("/api/v1/federate").body.contains("\"complete\":true") }
                 let federation = try await leaf.get("/api/v1/federate").body
                 for secret in ["t0ken", "session=abc", "hunter2", "4111", "k3y", "s1\""] {
                     #expect(!federation.contains(secret), "\(secret) leaked into the federation payload")
