@@ -30,12 +30,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        try ServerLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "canopy-hub")
         let (host, port) = try ListenAddress.parse(listen)
         let hubConfig: HubConfig

@@ -111,19 +111,8 @@ import Testing
             let metrics = try await hub.get("/metrics").body
             #expect(metrics.contains("canopy_leaf_up{leaf=\"payments\""))
             #expect(metrics.contains("canopy_hub_rows_written_total"))
-            let file = NSTemporaryDirectory() + "hub-metrics-\(UUID().uuidString).txt"
-            try metrics.write(toFile: file, atomically: true, encoding: .utf8)
-            let promtool = Process()
-            promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            promtool.arguments = ["check", "metrics"]
-            promtool.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
-            let pipe = Pipe()
-            promtool.standardOutput = pipe
-            promtool.standardError = pipe
-            try promtool.run()
-            let verdict = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            promtool.waitUntilExit()
-            #expect(promtool.terminationStatus == 0, "promtool: \(verdict)")
+            let (status, verdict) = try promtoolCheckMetrics(metrics)
+            #expect(status == 0, "promtool: \(verdict)")
             let services = try #require(try await hub.json("/api/v1/teams/payments/services") as? [[String: Any]])
             #expect(services.first?["name"] as? String == "checkout")
             #expect(services.first?["targets_up"] as? Int == 1)

@@ -98,19 +98,8 @@ import Testing
             // promtool accepts the exposition.
             let metrics = try await client.get("/metrics").body
             #expect(metrics.contains("canopy_exceptions_total{team=\"payments\",service=\"checkout\",aggregation_key=\"card declined\",severity=\"error\"} 13"))
-            let file = directory + "/metrics.txt"
-            try metrics.write(toFile: file, atomically: true, encoding: .utf8)
-            let promtool = Process()
-            promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            promtool.arguments = ["check", "metrics"]
-            promtool.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
-            let pipe = Pipe()
-            promtool.standardOutput = pipe
-            promtool.standardError = pipe
-            try promtool.run()
-            let verdict = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            promtool.waitUntilExit()
-            #expect(promtool.terminationStatus == 0, "promtool: \(verdict)")
+            let (status, verdict) = try promtoolCheckMetrics(metrics)
+            #expect(status == 0, "promtool: \(verdict)")
             #expect(await leaf.stop() == 0)
         }
     }
