@@ -68,24 +68,15 @@ struct HubServer {
         router.add(middleware: LogRequestsMiddleware(.debug))
         HubAPI(queries: queries, leaves: LeafHealth(scrapes: scrapes, queries: queries), writeGuard: writeGuard).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
-        router.get("metrics") { _, _ in
-            let connections = await queries.databaseConnections()
-            let body = metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
-        }
-        router.get("-/healthy") { _, _ in "Canopy hub is healthy.\n" }
-        router.get("-/ready") { _, context in
-            _ = try await client.query("SELECT 1", logger: context.logger)
-            return "Canopy hub is ready.\n"
-        }
-        router.post("-/reload") { _, _ in
-            do {
-                try reloader.reload()
-                return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "config reloaded\n")))
-            } catch {
-                throw HTTPError(.badRequest, message: "config not reloaded, the previous one stays in force:\n\(error)")
-            }
-        }
+        OperationsRoutes(
+            server: "hub",
+            metrics: {
+                let connections = await queries.databaseConnections()
+                return metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
+            },
+            ready: { context in _ = try await client.query("SELECT 1", logger: context.logger) },
+            reload: { try reloader.reload() }
+        ).addRoutes(to: router)
 
         services += [
             client,

@@ -65,7 +65,10 @@ struct LeafServer {
         router.add(middleware: LogRequestsMiddleware(.debug))
         TeamAPI(views: views).addRoutes(to: router)
         PeriskopAPI(views: views, state: state).addRoutes(to: router)
-        OperationsRoutes(metrics: LeafMetrics(), views: views, reloader: reloader).addRoutes(to: router)
+        let metrics = LeafMetrics()
+        OperationsRoutes(
+            server: "leaf", metrics: { await metrics.render(views: views, team: reloader.current.team) }, reload: { try reloader.reload() }
+        ).addRoutes(to: router)
 
         let services: [any Service] = [
             PersistenceService(state: state, file: file, interval: options.saveInterval, logger: logger),

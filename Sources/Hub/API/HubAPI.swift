@@ -15,8 +15,7 @@ struct HubAPI<Context: RequestContext> {
         api.get("teams/:team/services") { _, context in
             let team = try context.parameters.require("team")
             let services = try await queries.services(team: team)
-            let teams = try await queries.teams()
-            guard !services.isEmpty || teams.contains(where: { $0.name == team }) else {
+            if services.isEmpty, try await !queries.teams().contains(where: { $0.name == team }) {
                 throw HTTPError(.notFound, message: "no team named \(team)")
             }
             return try JSONResponse.make(services)
@@ -40,7 +39,7 @@ struct HubAPI<Context: RequestContext> {
             guard to.timeIntervalSince(from) / Double(step.components.seconds) <= 10_000 else {
                 throw HTTPError(.badRequest, message: "more than 10000 steps: use a larger step")
             }
-            guard try await queries.group(id: id) != nil else { throw HTTPError(.notFound, message: "no group \(id)") }
+            guard try await queries.groupExists(id: id) else { throw HTTPError(.notFound, message: "no group \(id)") }
             return try JSONResponse.make(try await queries.occurrences(id: id, from: from, to: to, step: step))
         }
         api.post("groups/:id/status") { request, context in

@@ -11,22 +11,6 @@ struct TeamSummary: Encodable, Sendable {
     var occurrences: Int64
 }
 
-struct HubServiceSummary: Encodable, Sendable {
-    var name: String
-    var targetsTotal: Int
-    var targetsUp: Int
-    var groups: Int
-    var occurrences: Int64
-    var lastSeen: Date?
-
-    enum CodingKeys: String, CodingKey {
-        case name, groups, occurrences
-        case targetsTotal = "targets_total"
-        case targetsUp = "targets_up"
-        case lastSeen = "last_seen"
-    }
-}
-
 struct HubGroup: Encodable, Sendable {
     var id: Int64
     var team: String

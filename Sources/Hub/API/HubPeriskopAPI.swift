@@ -43,18 +43,7 @@ struct HubPeriskopAPI<Context: RequestContext> {
             let segments = RawPath.segments(of: request)
             guard segments.count > 3, let key = RawPath.tail(of: request, from: 3) else { throw HTTPError(.notFound) }
             let (team, service) = try Self.split(segments[1])
-            var filter = HubQueries.GroupFilter()
-            filter.team = team
-            filter.service = service
-            filter.text = nil
-            filter.limit = 500
-            var id: Int64?
-            repeat {
-                let page = try await queries.groups(filter)
-                id = page.groups.first { $0.aggregationKey == key }?.id
-                filter.cursor = id == nil ? page.nextCursor.flatMap(HubQueries.PageCursor.init(token:)) : nil
-            } while id == nil && filter.cursor != nil
-            guard let id, try await queries.setStatus(id: id, .resolve, actor: actor, comment: "resolved through the Periskop API") != nil else {
+            guard let id = try await queries.groupID(team: team, service: service, key: key), try await queries.setStatus(id: id, .resolve, actor: actor, comment: "resolved through the Periskop API") != nil else {
                 throw HTTPError(.notFound, message: "error not found")
             }
             return Response(status: .noContent)

@@ -72,7 +72,7 @@ struct HubQueries: Sendable {
         return teams
     }
 
-    func services(team: String) async throws -> [HubServiceSummary] {
+    func services(team: String) async throws -> [ServiceSummary] {
         let rows = try await client.query(
             """
             SELECT s.service,
@@ -85,9 +85,9 @@ struct HubQueries: Sendable {
                   UNION SELECT ls.service FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id WHERE l.team = \(team)) s
             ORDER BY s.service
             """, logger: logger)
-        var services: [HubServiceSummary] = []
+        var services: [ServiceSummary] = []
         for try await (name, total, up, groups, occurrences, lastSeen) in rows.decode((String, Int64, Int64, Int64, Int64, Date?).self) {
-            services.append(HubServiceSummary(name: name, targetsTotal: Int(total), targetsUp: Int(up), groups: Int(groups), occurrences: occurrences, lastSeen: lastSeen))
+            services.append(ServiceSummary(name: name, targetsTotal: Int(total), targetsUp: Int(up), groups: Int(groups), occurrences: occurrences, lastSeen: lastSeen))
         }
         return services
     }
@@ -176,6 +176,17 @@ struct HubQueries: Sendable {
             next = PageCursor(value: keys[filter.limit - 1], id: groups[filter.limit - 1].id).token
         }
         return GroupPage(groups: groups, nextCursor: next)
+    }
+
+    func groupExists(id: Int64) async throws -> Bool {
+        try await !client.query("SELECT 1 FROM groups WHERE id = \(id)", logger: logger).collect().isEmpty
+    }
+
+    /// The id of a group by its identity, as the Periskop API names it.
+    func groupID(team: String, service: String, key: String) async throws -> Int64? {
+        let rows = try await client.query(
+            "SELECT id FROM groups WHERE team = \(team) AND service = \(service) AND aggregation_key = \(key)", logger: logger)
+        return try await rows.collect().first?.decode(Int64.self)
     }
 
     func group(id: Int64) async throws -> HubGroupDetail? {

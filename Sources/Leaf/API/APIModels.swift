@@ -2,22 +2,7 @@ import Foundation
 import Periskop
 import Shared
 
-/// The JSON shapes of the leaf's `/api/v1`.
-struct ServiceSummary: Encodable {
-    var name: String
-    var targetsTotal: Int
-    var targetsUp: Int
-    var groups: Int
-    var occurrences: Int
-    var lastSeen: Date?
-
-    enum CodingKeys: String, CodingKey {
-        case name, groups, occurrences
-        case targetsTotal = "targets_total"
-        case targetsUp = "targets_up"
-        case lastSeen = "last_seen"
-    }
-}
+/// The JSON shapes of the leaf's `/api/v1` (services are `ServiceSummary`, shared with the hub).
 
 struct GroupSummary: Encodable {
     var service: String

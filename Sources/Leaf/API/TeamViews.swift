@@ -31,7 +31,7 @@ struct TeamViews: Sendable {
         for (id, group) in groups {
             guard var summary = summaries[id.service] else { continue }
             summary.groups += 1
-            summary.occurrences += group.total
+            summary.occurrences += Int64(group.total)
             summary.lastSeen = GroupMerge.latest(summary.lastSeen, group.lastSeen)
             summaries[id.service] = summary
         }
