@@ -16,6 +16,8 @@ struct HubServer {
         var dataDir = "data/hub"
         /// How often partitions are made and history past retention dropped.
         var maintenanceInterval: Duration = .seconds(3600)
+        /// How often the counts behind sorting by a standard window are refreshed.
+        var windowRefreshInterval: Duration = .seconds(60)
     }
 
     let options: Options
@@ -81,6 +83,7 @@ struct HubServer {
         services += [
             client,
             Retention(client: client, retention: config.retention, logger: logger, interval: options.maintenanceInterval),
+            WindowRefresh(client: client, logger: logger, interval: options.windowRefreshInterval),
             fetcher,
             scrapes,
             discovery,

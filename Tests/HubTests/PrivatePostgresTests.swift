@@ -55,6 +55,27 @@ import Glibc
         }
     }
 
+    /// A pipe open in the hub while it starts its PostgreSQL must not stay open in the postmaster:
+    /// the pipe's reader would wait for its end as long as the server runs.
+    @Test func thePostmasterInheritsNoDescriptors() async throws {
+        try await withTemporaryDirectory { root in
+            let pipe = Pipe()
+            defer {
+                try? pipe.fileHandleForReading.close()
+                try? pipe.fileHandleForWriting.close()
+            }
+            func inode(_ link: String) -> String? { try? FileManager.default.destinationOfSymbolicLink(atPath: link) }
+            let ours = inode("/proc/self/fd/\(pipe.fileHandleForWriting.fileDescriptor)")
+            #expect(ours?.hasPrefix("pipe:") == true)
+            try await withCluster("\(root)/postgres") { postgres in
+                let pid = try #require(postgres.postmasterPID)
+                let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
+                let inherited = descriptors.compactMap { inode("/proc/\(pid)/fd/\($0)") }.filter { $0 == ours }
+                #expect(inherited.isEmpty, "the postmaster holds the write end of our pipe")
+            }
+        }
+    }
+
     @Test func keepsItsDataAcrossRestarts() async throws {
         try await withTemporaryDirectory { root in
             let directory = "\(root)/postgres"

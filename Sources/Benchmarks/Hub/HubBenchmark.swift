@@ -39,16 +39,21 @@ struct HubBenchmark {
         let hub = try HubProcess.start(executable: settings.hubExecutable, dataDir: dataDir, config: config, logPath: work + "/hub.log")
         var failure: (any Error)?
         var postmaster: pid_t?
+        var slow: [HubTimings.Endpoint] = []
         do {
-            try await measure(hub: hub, work: work, postmaster: &postmaster)
+            slow = try await measure(hub: hub, work: work, postmaster: &postmaster)
         } catch {
             failure = error
         }
         hub.terminate()
-        if let postmaster, Self.isRunning(postmaster) {
-            say("warning: the hub's PostgreSQL (pid \(postmaster)) outlived the hub: stopping it")
-            kill(postmaster, SIGINT)
-            for _ in 0..<600 where Self.isRunning(postmaster) { usleep(50_000) }
+        Self.stopOrphan(postmaster)
+        if failure == nil && !slow.isEmpty {
+            do {
+                try await HubPlans(settings: settings, work: work).collect(slow)
+            } catch {
+                failure = error
+            }
+            Self.stopOrphan(try? hub.postgresSocket().postmaster)
         }
         if settings.keepDataDir {
             say("kept \(dataDir) (hub log: \(work)/hub.log); reopen with: \(settings.hubExecutable) --data-dir \(dataDir) --listen 127.0.0.1:0")
@@ -76,28 +81,38 @@ struct HubBenchmark {
         return text
     }
 
-    private func measure(hub: HubProcess, work: String, postmaster: inout pid_t?) async throws {
+    /// Fills the database and times the endpoints; returns the slow ones.
+    private func measure(hub: HubProcess, work: String, postmaster: inout pid_t?) async throws -> [HubTimings.Endpoint] {
         let started = ContinuousClock.now
         let port = try await hub.listeningPort(within: .seconds(300))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
             let timings = HubTimings(base: "http://127.0.0.1:\(port)", client: client)
-            try await waitUntilReady(timings, hub: hub)
+            try await Self.waitUntilReady(timings, hub: hub)
             let socket = try hub.postgresSocket()
             postmaster = socket.postmaster
             say("hub ready on 127.0.0.1:\(port) after \(Self.seconds(ContinuousClock.now - started)); PostgreSQL at \(socket.directory) (pid \(socket.postmaster))")
             let psql = Psql(socketDirectory: socket.directory, port: socket.port, workDirectory: work)
             let fill = HubFill(shape: settings.fill, now: Date())
             try await self.fill(fill, psql: psql)
-            try await benchmark(timings, fill: fill, psql: psql)
+            let slow = try await benchmark(timings, fill: fill, psql: psql)
+            try await client.shutdown()
+            return slow
         } catch {
             try? await client.shutdown()
             throw error
         }
-        try await client.shutdown()
     }
 
-    private func waitUntilReady(_ timings: HubTimings, hub: HubProcess) async throws {
+    /// A postmaster that outlived its hub (it should stop with it) is stopped here.
+    static func stopOrphan(_ postmaster: pid_t?) {
+        guard let postmaster, isRunning(postmaster) else { return }
+        say("warning: the hub's PostgreSQL (pid \(postmaster)) outlived the hub: stopping it")
+        kill(postmaster, SIGINT)
+        for _ in 0..<600 where isRunning(postmaster) { usleep(50_000) }
+    }
+
+    static func waitUntilReady(_ timings: HubTimings, hub: HubProcess) async throws {
         let deadline = ContinuousClock.now + .seconds(300)
         var problem = "no answer"
         while ContinuousClock.now < deadline {
@@ -156,9 +171,14 @@ struct HubBenchmark {
         }
     }
 
-    private func benchmark(_ timings: HubTimings, fill: HubFill, psql: Psql) async throws {
+    private func benchmark(_ timings: HubTimings, fill: HubFill, psql: Psql) async throws -> [HubTimings.Endpoint] {
         // The minutes that passed while filling, so that the last hour is a whole hour.
         _ = try await psql.run(fill.topUpSQL(until: Date()), name: "top-up")
+        // The hub refreshes its window counts every minute: wait for a refresh of the whole history.
+        say("waiting 65 s for the hub's window counts to be refreshed from the filled history…")
+        try await Task.sleep(for: .seconds(65))
+        let windows = try await psql.value("SELECT count(*) FROM group_windows WHERE window_seconds = 86400", name: "windows")
+        say("  groups with occurrences in the last day: \(windows)")
         let team = HubFill.teams[0]
         let service = try await psql.value(
             "SELECT service FROM groups WHERE team = '\(team)' GROUP BY service ORDER BY count(*) DESC LIMIT 1", name: "pick-service")
@@ -186,10 +206,10 @@ struct HubBenchmark {
         let slow = results.filter { $0.median > settings.explainAboveMilliseconds }
         guard !slow.isEmpty else {
             say("every endpoint's median is within \(settings.explainAboveMilliseconds) ms")
-            return
+            return []
         }
-        let explain = HubExplain(fill: fill, team: team, service: service, hotGroup: hotGroup, searchText: HubFill.rareFrame, cursor: cursor, psql: psql)
-        try await explain.run(slow: slow.map(\.endpoint.name), file: settings.explainFile)
+        try await HubPlans.enable(psql: psql, aboveMilliseconds: settings.explainAboveMilliseconds)
+        return slow.map(\.endpoint)
     }
 
     /// Whether `pid` still runs: a postmaster that stopped stays a zombie until PID 1 reaps it, and

@@ -122,7 +122,12 @@ struct HubFill: Sendable {
     func countsSQL(day: Date) -> String {
         let first = max(0, Int(day.timeIntervalSince(start)) / 60)
         let end = min(minutes, Int(day.addingTimeInterval(86400).timeIntervalSince(start)) / 60)
-        return countsSQL(first: first, end: end, dayKey: Int(day.timeIntervalSince1970 / 86400))
+        return countsSQL(first: first, end: end, dayKey: Int(day.timeIntervalSince1970 / 86400)) + """
+            INSERT INTO group_counts_hourly (group_id, hour, count)
+            SELECT group_id, date_trunc('hour', minute, 'UTC'), sum(count) FROM group_counts
+            WHERE minute >= \(sql(day)) AND minute < \(sql(day.addingTimeInterval(86400))) GROUP BY 1, 2;
+
+            """
     }
 
     /// The minutes since `now` (while the fill ran), for the groups still occurring, and what they
@@ -135,6 +140,9 @@ struct HubFill: Sendable {
             WITH added AS (SELECT group_id, max(minute) AS last_minute, sum(count) AS total FROM group_counts WHERE minute >= \(sql(now)) GROUP BY group_id)
             UPDATE groups g SET total = g.total + a.total, last_seen = greatest(g.last_seen, least(now(), a.last_minute + interval '59 seconds'))
             FROM added a WHERE a.group_id = g.id;
+            INSERT INTO group_counts_hourly (group_id, hour, count)
+            SELECT group_id, date_trunc('hour', minute, 'UTC'), sum(count) FROM group_counts WHERE minute >= \(sql(now)) GROUP BY 1, 2
+            ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count;
 
             """
     }
@@ -307,6 +315,7 @@ struct HubFill: Sendable {
         VACUUM (ANALYZE);
         SELECT 'groups|' || count(*) FROM groups;
         SELECT 'group_counts|' || count(*) FROM group_counts;
+        SELECT 'group_counts_hourly|' || count(*) FROM group_counts_hourly;
         SELECT 'samples|' || count(*) FROM samples;
         SELECT 'cursors|' || count(*) FROM cursors;
         SELECT 'status_changes|' || count(*) FROM status_changes;

@@ -7,7 +7,6 @@ import NIOHTTP1
 /// which every endpoint is requested once, so that noise from elsewhere spreads over all of them.
 struct HubTimings {
     struct Endpoint: Sendable {
-        /// Names the query in `HubExplain`.
         var name: String
         var path: String
     }

@@ -9,6 +9,14 @@ struct TeamSummary: Encodable, Sendable {
     var services: Int
     var groups: Int
     var occurrences: Int64
+    /// Groups by status (`ignored` whose time is up counts as unresolved).
+    var unresolved: Int
+    var regressed: Int
+    var resolved: Int
+    var ignored: Int
+    /// Occurrences in the last hour and day, from the window counts refreshed every minute.
+    var lastHour: Int64
+    var lastDay: Int64
 }
 
 struct HubGroup: Encodable, Sendable {

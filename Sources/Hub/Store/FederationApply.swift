@@ -134,6 +134,13 @@ struct FederationApply {
                 FROM UNNEST(\(grownIDs)::int8[], \(grown.map { changed[$0].increase })::int8[]) AS u(id, increase)
                 ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
                 """, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO group_counts_hourly (group_id, hour, count)
+                SELECT id, date_trunc('hour', \(time)::timestamptz, 'UTC'), increase
+                FROM UNNEST(\(grownIDs)::int8[], \(grown.map { changed[$0].increase })::int8[]) AS u(id, increase)
+                ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
+                """, logger: logger)
             // A resolved group that occurs again has regressed; an ignored one whose count
             // condition is met is back. Both changes are recorded as made by canopy.
             try await connection.query(
@@ -156,7 +163,7 @@ struct FederationApply {
         }
         result.rowsWritten += try await writeSamples(changed.map(\.group), groupIDs: groupIDs, leafID: leafID, on: connection, logger: logger)
         result.groupsChanged = changed.count
-        result.rowsWritten += changed.count * 2 + grown.count
+        result.rowsWritten += changed.count * 2 + grown.count * 2
         return result
     }
 

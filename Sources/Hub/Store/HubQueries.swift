@@ -53,37 +53,52 @@ struct HubQueries: Sendable {
         }
     }
 
+    /// Every team (from its leaves and its groups) in one pass over `groups`; the window counts
+    /// come from `group_windows`, so they may be a minute behind.
     func teams() async throws -> [TeamSummary] {
         let rows = try await client.query(
             """
-            SELECT t.team,
-                   (SELECT count(*) FROM leaves l WHERE l.team = t.team),
-                   (SELECT count(DISTINCT service) FROM groups g WHERE g.team = t.team),
-                   (SELECT count(*) FROM groups g WHERE g.team = t.team),
-                   (SELECT coalesce(sum(total), 0)::int8 FROM groups g WHERE g.team = t.team)
-            FROM (SELECT team FROM leaves UNION SELECT DISTINCT team FROM groups) t
-            WHERE t.team <> ''
-            ORDER BY t.team
+            WITH g AS (
+                SELECT g.team, count(DISTINCT g.service)::int8 AS services, count(*)::int8 AS groups, coalesce(sum(g.total), 0)::int8 AS total,
+                       count(*) FILTER (WHERE \(unescaped: Self.effectiveStatus) = 'unresolved')::int8 AS unresolved,
+                       count(*) FILTER (WHERE g.status = 'regressed')::int8 AS regressed,
+                       count(*) FILTER (WHERE g.status = 'resolved')::int8 AS resolved,
+                       count(*) FILTER (WHERE \(unescaped: Self.effectiveStatus) = 'ignored')::int8 AS ignored
+                FROM groups g GROUP BY g.team
+            ), w AS (
+                SELECT g.team, coalesce(sum(w.count) FILTER (WHERE w.window_seconds = 3600), 0)::int8 AS hour,
+                       coalesce(sum(w.count) FILTER (WHERE w.window_seconds = 86400), 0)::int8 AS day
+                FROM group_windows w JOIN groups g ON g.id = w.group_id WHERE w.window_seconds IN (3600, 86400) GROUP BY g.team
+            ), l AS (
+                SELECT team, count(*)::int8 AS leaves FROM leaves GROUP BY team
+            )
+            SELECT team, coalesce(l.leaves, 0), coalesce(g.services, 0), coalesce(g.groups, 0), coalesce(g.total, 0),
+                   coalesce(g.unresolved, 0), coalesce(g.regressed, 0), coalesce(g.resolved, 0), coalesce(g.ignored, 0),
+                   coalesce(w.hour, 0), coalesce(w.day, 0)
+            FROM g FULL JOIN l USING (team) LEFT JOIN w USING (team)
+            WHERE team <> ''
+            ORDER BY team
             """, logger: logger)
         var teams: [TeamSummary] = []
-        for try await (team, leaves, services, groups, total) in rows.decode((String, Int64, Int64, Int64, Int64).self) {
-            teams.append(TeamSummary(name: team, leaves: Int(leaves), services: Int(services), groups: Int(groups), occurrences: total))
+        for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            teams.append(
+                TeamSummary(
+                    name: row.0, leaves: Int(row.1), services: Int(row.2), groups: Int(row.3), occurrences: row.4,
+                    unresolved: Int(row.5), regressed: Int(row.6), resolved: Int(row.7), ignored: Int(row.8), lastHour: row.9, lastDay: row.10))
         }
         return teams
     }
 
+    /// A team's services, from its groups (one pass over the covering index on (team, service))
+    /// and from the targets its leaves report.
     func services(team: String) async throws -> [ServiceSummary] {
         let rows = try await client.query(
             """
-            SELECT s.service,
-                   coalesce((SELECT sum(targets_total) FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id WHERE l.team = \(team) AND ls.service = s.service), 0)::int8,
-                   coalesce((SELECT sum(targets_up) FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id WHERE l.team = \(team) AND ls.service = s.service), 0)::int8,
-                   (SELECT count(*) FROM groups g WHERE g.team = \(team) AND g.service = s.service),
-                   (SELECT coalesce(sum(total), 0)::int8 FROM groups g WHERE g.team = \(team) AND g.service = s.service),
-                   (SELECT max(last_seen) FROM groups g WHERE g.team = \(team) AND g.service = s.service)
-            FROM (SELECT service FROM groups WHERE team = \(team)
-                  UNION SELECT ls.service FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id WHERE l.team = \(team)) s
-            ORDER BY s.service
+            SELECT service, coalesce(t.total, 0)::int8, coalesce(t.up, 0)::int8, coalesce(g.groups, 0)::int8, coalesce(g.occurrences, 0)::int8, g.last_seen
+            FROM (SELECT service, count(*) AS groups, sum(total) AS occurrences, max(last_seen) AS last_seen FROM groups WHERE team = \(team) GROUP BY service) g
+            FULL JOIN (SELECT ls.service, sum(ls.targets_total) AS total, sum(ls.targets_up) AS up
+                       FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id WHERE l.team = \(team) GROUP BY ls.service) t USING (service)
+            ORDER BY service
             """, logger: logger)
         var services: [ServiceSummary] = []
         for try await (name, total, up, groups, occurrences, lastSeen) in rows.decode((String, Int64, Int64, Int64, Int64, Date?).self) {
@@ -92,74 +107,50 @@ struct HubQueries: Sendable {
         return services
     }
 
-    func groups(_ filter: GroupFilter) async throws -> GroupPage {
-        var bindings = PostgresBindings()
-        func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
-            try bindings.append(value)
-            return "$\(bindings.count)"
-        }
-        // A bound start (not now() - interval) lets PostgreSQL skip the other days' partitions.
-        let windowStart = try bind(Date().addingTimeInterval(-Double(filter.window.components.seconds)))
-        // Sorting by a column (not an expression) walks its index and stops after a page; the sort
-        // key comes back exactly (microseconds for times) for the next page's cursor.
-        let column: String
-        let key: String
-        var from = "groups g"
-        var windowCount = "(SELECT coalesce(sum(c.count), 0) FROM group_counts c WHERE c.group_id = g.id AND c.minute >= \(windowStart))::int8"
-        switch filter.sort {
-        case .lastSeen:
-            column = "g.last_seen"
-            key = "(extract(epoch FROM g.last_seen) * 1000000)::int8"
-        case .firstSeen:
-            column = "g.first_seen"
-            key = "(extract(epoch FROM g.first_seen) * 1000000)::int8"
-        case .total:
-            column = "g.total"
-            key = "g.total"
-        case .window:
-            from = """
-                groups g LEFT JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute >= \(windowStart) GROUP BY group_id) w
-                ON w.group_id = g.id
-                """
-            windowCount = "coalesce(w.count, 0)"
-            column = "coalesce(w.count, 0)"
-            key = column
-        }
-        var sql = """
-            SELECT g.id, g.team, g.service, g.aggregation_key, g.class, g.message, g.severity, g.first_seen, g.last_seen, g.total,
-                   \(Self.effectiveStatus) AS status, \(windowCount) AS window_count, \(key) AS sort_key
-            FROM \(from)
-            WHERE true
-            """
-        if let team = filter.team { sql += " AND g.team = \(try bind(team))" }
-        if let service = filter.service { sql += " AND g.service = \(try bind(service))" }
-        if let severity = filter.severity { sql += " AND g.severity = \(try bind(Int16(SeverityRank.rank(severity))))" }
+    /// Above this many matches a text is common: the list walks its sort index and filters, which
+    /// finds a page soon. Below it, the matching ids (from the trigram indexes) are sorted instead.
+    static let commonTextMatches = 1000
+
+    static let listColumns = """
+        g.id, g.team, g.service, g.aggregation_key, g.class, g.message, g.severity, g.first_seen, g.last_seen, g.total, \(effectiveStatus) AS status
+        """
+
+    func groups(_ filter: GroupFilter, now: Date = Date()) async throws -> GroupPage {
+        var sql = SQLBuilder()
+        var conditions: [String] = []
+        if let team = filter.team { conditions.append("g.team = \(try sql.bind(team))") }
+        if let service = filter.service { conditions.append("g.service = \(try sql.bind(service))") }
+        if let severity = filter.severity { conditions.append("g.severity = \(try sql.bind(Int16(SeverityRank.rank(severity))))") }
         if let status = filter.status {
             // Written without CASE so that the planner can estimate it.
-            let value = try bind(status)
-            sql += " AND ((g.status = \(value) AND NOT (g.status = 'ignored' AND g.ignored_until <= now()))"
-            sql += " OR (\(value) = 'unresolved' AND g.status = 'ignored' AND g.ignored_until <= now()))"
+            let value = try sql.bind(status)
+            conditions.append(
+                "((g.status = \(value) AND NOT (g.status = 'ignored' AND g.ignored_until <= now())) OR (\(value) = 'unresolved' AND g.status = 'ignored' AND g.ignored_until <= now()))")
         }
-        if let className = filter.className { sql += " AND g.class = \(try bind(className))" }
+        if let className = filter.className { conditions.append("g.class = \(try sql.bind(className))") }
         if let text = filter.text, !text.isEmpty {
             let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            let p = try bind("%" + escaped + "%")
-            sql += " AND (g.message ILIKE \(p) OR g.stacktrace ILIKE \(p) OR g.class ILIKE \(p) OR g.aggregation_key ILIKE \(p))"
-        }
-        if let date = filter.firstSeenFrom { sql += " AND g.first_seen >= \(try bind(date))" }
-        if let date = filter.firstSeenTo { sql += " AND g.first_seen < \(try bind(date))" }
-        if let date = filter.lastSeenFrom { sql += " AND g.last_seen >= \(try bind(date))" }
-        if let date = filter.lastSeenTo { sql += " AND g.last_seen < \(try bind(date))" }
-        if let cursor = filter.cursor {
-            let value: String
-            switch filter.sort {
-            case .lastSeen, .firstSeen: value = "('epoch'::timestamptz + \(try bind(cursor.value)) * interval '1 microsecond')"
-            case .total, .window: value = try bind(cursor.value)
+            let pattern = "%" + escaped + "%"
+            let matching = try await matchingIDs(pattern: pattern)
+            if matching.count <= Self.commonTextMatches {
+                conditions.append("g.id = ANY(\(try sql.bind(matching))::int8[])")
+            } else {
+                let p = try sql.bind(pattern)
+                conditions.append("(g.message ILIKE \(p) OR g.stacktrace ILIKE \(p) OR g.class ILIKE \(p) OR g.aggregation_key ILIKE \(p))")
             }
-            sql += " AND (\(column), g.id) < (\(value), \(try bind(cursor.id)))"
         }
-        sql += " ORDER BY \(column) DESC, g.id DESC LIMIT \(try bind(filter.limit + 1))"
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        if let date = filter.firstSeenFrom { conditions.append("g.first_seen >= \(try sql.bind(date))") }
+        if let date = filter.firstSeenTo { conditions.append("g.first_seen < \(try sql.bind(date))") }
+        if let date = filter.lastSeenFrom { conditions.append("g.last_seen >= \(try sql.bind(date))") }
+        if let date = filter.lastSeenTo { conditions.append("g.last_seen < \(try sql.bind(date))") }
+        let limit = try sql.bind(filter.limit + 1)
+        let text: String
+        if filter.sort == .window && WindowRefresh.isStandard(filter.window) {
+            text = try storedWindowList(conditions, filter, limit: limit, &sql)
+        } else {
+            text = try liveList(conditions, filter, now: now, limit: limit, &sql)
+        }
+        let rows = try await client.query(sql.query(text), logger: logger)
         var groups: [HubGroup] = []
         var keys: [Int64] = []
         for try await row in rows.decode((Int64, String, String, String, String, String, Int16, Date, Date, Int64, String, Int64, Int64).self) {
@@ -176,6 +167,103 @@ struct HubQueries: Sendable {
             next = PageCursor(value: keys[filter.limit - 1], id: groups[filter.limit - 1].id).token
         }
         return GroupPage(groups: groups, nextCursor: next)
+    }
+
+    /// Ids of the groups whose class, message, key or stack trace contains `pattern`, up to one
+    /// more than `commonTextMatches`: a bitmap scan of the trigram indexes when the text is rare,
+    /// an early stop when it is common.
+    private func matchingIDs(pattern: String) async throws -> [Int64] {
+        let rows = try await client.query(
+            """
+            SELECT id FROM groups
+            WHERE message ILIKE \(pattern) OR stacktrace ILIKE \(pattern) OR class ILIKE \(pattern) OR aggregation_key ILIKE \(pattern)
+            LIMIT \(Self.commonTextMatches + 1)
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids
+    }
+
+    /// Lists sorted by a column walk its index and stop after a page; the window count is summed
+    /// for the page's rows only. The sort key comes back exactly (microseconds for times) for the cursor.
+    private func liveList(_ conditions: [String], _ filter: GroupFilter, now: Date, limit: String, _ sql: inout SQLBuilder) throws -> String {
+        var conditions = conditions
+        let split = HistorySplit.window(filter.window, now: now)
+        let column: String
+        let key: String
+        var from = "groups g"
+        var windowCount = "(SELECT coalesce(sum(h.count), 0) FROM (\(try sql.historyRows(split, groups: "group_id = g.id"))) h)::int8"
+        switch filter.sort {
+        case .lastSeen:
+            column = "g.last_seen"
+            key = "(extract(epoch FROM g.last_seen) * 1000000)::int8"
+        case .firstSeen:
+            column = "g.first_seen"
+            key = "(extract(epoch FROM g.first_seen) * 1000000)::int8"
+        case .total:
+            column = "g.total"
+            key = "g.total"
+        case .window:
+            // A window other than the standard ones: every group's history in it is summed.
+            from = """
+                groups g LEFT JOIN (
+                    SELECT group_id, sum(count)::int8 AS count FROM (\(try sql.historyRows(split, groups: "true"))) h GROUP BY group_id
+                ) w ON w.group_id = g.id
+                """
+            windowCount = "coalesce(w.count, 0)"
+            column = windowCount
+            key = windowCount
+        }
+        if let cursor = filter.cursor {
+            let value: String
+            switch filter.sort {
+            case .lastSeen, .firstSeen: value = "('epoch'::timestamptz + \(try sql.bind(cursor.value)) * interval '1 microsecond')"
+            case .total, .window: value = try sql.bind(cursor.value)
+            }
+            conditions.append("(\(column), g.id) < (\(value), \(try sql.bind(cursor.id)))")
+        }
+        return """
+            SELECT \(Self.listColumns), \(windowCount) AS window_count, \(key) AS sort_key
+            FROM \(from)
+            WHERE \((["true"] + conditions).joined(separator: " AND "))
+            ORDER BY \(column) DESC, g.id DESC LIMIT \(limit)
+            """
+    }
+
+    /// A standard window, sorted by the counts in `group_windows`: the groups with occurrences in
+    /// the window walk its index; after them come the quiet ones (no row) by id.
+    private func storedWindowList(_ conditions: [String], _ filter: GroupFilter, limit: String, _ sql: inout SQLBuilder) throws -> String {
+        let seconds = try sql.bind(Int32(filter.window.components.seconds))
+        var active = conditions
+        var quiet = conditions + ["NOT EXISTS (SELECT 1 FROM group_windows q WHERE q.window_seconds = \(seconds) AND q.group_id = g.id)"]
+        if let cursor = filter.cursor {
+            if cursor.value > 0 {
+                active.append("(w.count, w.group_id) < (\(try sql.bind(cursor.value)), \(try sql.bind(cursor.id)))")
+            } else {
+                quiet.append("g.id < \(try sql.bind(cursor.id))")
+            }
+        }
+        func clause(_ conditions: [String]) -> String { (["true"] + conditions).joined(separator: " AND ") }
+        var branches: [String] = []
+        if (filter.cursor?.value ?? 1) > 0 {
+            branches.append(
+                """
+                (SELECT \(Self.listColumns), w.count AS window_count, w.count AS sort_key
+                 FROM group_windows w JOIN groups g ON g.id = w.group_id
+                 WHERE w.window_seconds = \(seconds) AND \(clause(active))
+                 ORDER BY w.count DESC, w.group_id DESC LIMIT \(limit))
+                """)
+        }
+        branches.append(
+            """
+            (SELECT \(Self.listColumns), 0::int8 AS window_count, 0::int8 AS sort_key
+             FROM groups g WHERE \(clause(quiet))
+             ORDER BY g.id DESC LIMIT \(limit))
+            """)
+        return """
+            SELECT * FROM (\(branches.joined(separator: "\nUNION ALL\n"))) page
+            ORDER BY sort_key DESC, id DESC LIMIT \(limit)
+            """
     }
 
     func groupExists(id: Int64) async throws -> Bool {
@@ -230,12 +318,18 @@ struct HubQueries: Sendable {
     /// Occurrences of a group in `[from, to)`, summed per `step` (a whole number of minutes).
     func occurrences(id: Int64, from: Date, to: Date, step: Duration) async throws -> [OccurrencePoint] {
         let stepSeconds = max(60, Int(step.components.seconds) / 60 * 60)
+        var sql = SQLBuilder()
+        // Whole hours come from the hourly rollup when a step is whole hours (buckets start at
+        // multiples of the step since the epoch, so an hour never straddles two of them).
+        let split = HistorySplit(from: from, to: to, hours: stepSeconds % 3600 == 0)
+        let history = try sql.historyRows(split, groups: "group_id = \(try sql.bind(id))")
+        let step = try sql.bind(Int64(stepSeconds))
         let rows = try await client.query(
-            """
-            SELECT to_timestamp(floor(extract(epoch FROM minute) / \(stepSeconds)) * \(stepSeconds)) AS bucket, sum(count)::int8
-            FROM group_counts WHERE group_id = \(id) AND minute >= \(from) AND minute < \(to)
-            GROUP BY bucket ORDER BY bucket
-            """, logger: logger)
+            sql.query(
+                """
+                SELECT date_bin(\(step) * interval '1 second', at, timestamptz 'epoch') AS bucket, sum(count)::int8
+                FROM (\(history)) h GROUP BY bucket ORDER BY bucket
+                """), logger: logger)
         var counts: [Date: Int64] = [:]
         for try await (bucket, count) in rows.decode((Date, Int64).self) { counts[bucket] = count }
         // Every step in the range, zeros included, so that a chart needs no gap logic.

@@ -106,6 +106,17 @@ enum PostgresProcess {
         unsafeBitCast($0, to: AddChdir.self)
     }
 
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), likewise not exported.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
+        unsafeBitCast($0, to: AddCloseFrom.self)
+    }
+
+    /// The descriptors above 2 that this process has open, for glibcs without `addclosefrom_np`.
+    private static func openDescriptors() -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }.filter { $0 > 2 }
+    }
+
     private static func runSynchronously(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Output {
         // The child writes into a file the child itself opens, not into a pipe: no descriptor exists in this process
         // that another concurrently spawned child (a postmaster, say) could inherit and so keep a pipe open forever.
@@ -118,6 +129,14 @@ enum PostgresProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process goes to the child: NIO's sockets and Foundation's pipes are not
+        // close-on-exec, and a postmaster that inherited one would hold it (the hub's listening
+        // port, or a pipe whose reader then waits forever for its end) as long as it runs.
+        if let addCloseFrom {
+            _ = addCloseFrom(&actions, 3)
+        } else {
+            for descriptor in openDescriptors() { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        }
         // The unprivileged user may not be able to enter the hub's working directory (/root): the tools then complain.
         _ = addChdir?(&actions, "/")
 

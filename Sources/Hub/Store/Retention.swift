@@ -6,7 +6,7 @@ import ServiceLifecycle
 
 /// Keeps the history within `retention`: `group_counts` has a partition per UTC day, created
 /// ahead of time and dropped whole once past retention (no row-by-row deletes); the snapshot log
-/// and status changes are trimmed by time. Also ends ignores whose time is up.
+/// and the hourly rollup are trimmed by time. Also ends ignores whose time is up.
 struct Retention: Service {
     let client: PostgresClient
     let retention: Duration
@@ -38,6 +38,8 @@ struct Retention: Service {
             logger.info("dropped history past retention", metadata: ["store.partition": "\(name)"])
         }
         try await client.query("DELETE FROM group_counts_default WHERE minute < \(cutoff)", logger: logger)
+        // The hourly rollup goes with the days whose partitions are gone.
+        try await client.query("DELETE FROM group_counts_hourly WHERE hour < \(Calendar.utc.startOfDay(for: cutoff))", logger: logger)
         try await client.query("DELETE FROM scrapes WHERE time < \(cutoff)", logger: logger)
         try await client.query(
             """

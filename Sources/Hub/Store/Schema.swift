@@ -133,6 +133,43 @@ enum Schema {
                 "CREATE INDEX groups_first_seen ON groups (first_seen DESC, id DESC)",
                 "CREATE INDEX groups_team_service_totals ON groups (team, service) INCLUDE (total, last_seen)",
             ]),
+        Migration(
+            version: 3, name: "hourly history, window counts, trigram search",
+            statements: [
+                // Whole hours of `group_counts`, kept by `FederationApply` in the same transaction,
+                // so that long ranges and day-long windows read 24 rows per group instead of 1,440.
+                """
+                CREATE TABLE group_counts_hourly (
+                    group_id bigint NOT NULL,
+                    hour timestamptz NOT NULL,
+                    count bigint NOT NULL,
+                    PRIMARY KEY (group_id, hour)
+                )
+                """,
+                """
+                INSERT INTO group_counts_hourly (group_id, hour, count)
+                SELECT group_id, date_trunc('hour', minute, 'UTC'), sum(count) FROM group_counts GROUP BY 1, 2
+                """,
+                "CREATE INDEX group_counts_hourly_hour ON group_counts_hourly (hour) INCLUDE (group_id, count)",
+                // Occurrences of each group in the standard windows, refreshed every minute by
+                // `WindowRefresh`, so that sorting by a window walks an index. Zero counts have no row.
+                """
+                CREATE TABLE group_windows (
+                    window_seconds integer NOT NULL,
+                    group_id bigint NOT NULL,
+                    count bigint NOT NULL CHECK (count > 0),
+                    PRIMARY KEY (window_seconds, group_id)
+                )
+                """,
+                "CREATE INDEX group_windows_count ON group_windows (window_seconds, count DESC, group_id DESC)",
+                // Text search with ILIKE '%...%' over the four searched columns (pg_trgm is a trusted
+                // extension: a database owner may create it).
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                "CREATE INDEX groups_class_trgm ON groups USING gin (class gin_trgm_ops)",
+                "CREATE INDEX groups_message_trgm ON groups USING gin (message gin_trgm_ops)",
+                "CREATE INDEX groups_key_trgm ON groups USING gin (aggregation_key gin_trgm_ops)",
+                "CREATE INDEX groups_stacktrace_trgm ON groups USING gin (stacktrace gin_trgm_ops)",
+            ]),
     ]
 
 }

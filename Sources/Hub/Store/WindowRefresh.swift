@@ -1,0 +1,54 @@
+import AsyncAlgorithms
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Keeps `group_windows`, each group's occurrences in the standard windows (the last hour, day and
+/// week), so that a list sorted by a window walks an index instead of summing the history of
+/// every group. Refreshed at start and then every `interval`: a sorted list may be that much behind.
+struct WindowRefresh: Service {
+    static let windows: [Duration] = [.seconds(3600), .seconds(86400), .seconds(7 * 86400)]
+
+    let client: PostgresClient
+    let logger: Logger
+    var interval: Duration = .seconds(60)
+
+    static func isStandard(_ window: Duration) -> Bool { windows.contains(window) }
+
+    func run() async throws {
+        await refreshLogged()
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            await refreshLogged()
+        }
+    }
+
+    private func refreshLogged() async {
+        do {
+            try await refresh(now: Date())
+        } catch {
+            logger.error("refreshing the window counts failed", metadata: ["store.error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// One statement per window: counts that changed are updated, groups quiet in the window lose their row.
+    func refresh(now: Date) async throws {
+        for window in Self.windows {
+            var sql = SQLBuilder()
+            let seconds = try sql.bind(Int32(window.components.seconds))
+            let rows = try sql.historyRows(.window(window, now: now), groups: "true")
+            try await client.query(
+                sql.query(
+                    """
+                    WITH fresh AS (
+                        SELECT group_id, sum(count)::int8 AS count FROM (\(rows)) history GROUP BY group_id HAVING sum(count) > 0
+                    ), upserted AS (
+                        INSERT INTO group_windows (window_seconds, group_id, count) SELECT \(seconds), group_id, count FROM fresh
+                        ON CONFLICT (window_seconds, group_id) DO UPDATE SET count = EXCLUDED.count WHERE group_windows.count <> EXCLUDED.count
+                    )
+                    DELETE FROM group_windows w
+                    WHERE w.window_seconds = \(seconds) AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.group_id = w.group_id)
+                    """), logger: logger)
+        }
+    }
+}

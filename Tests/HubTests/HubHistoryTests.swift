@@ -1,0 +1,154 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+@testable import Hub
+
+/// The hourly rollup, the window counts and text search give what the minute history and the
+/// groups themselves say, whichever way a query reads them.
+@Suite struct HubHistoryTests {
+    typealias Group = HubStoreTests.Group
+    static let logger = HubStoreTests.logger
+
+    /// Occurrences of one group in `[from, to)`, straight from the minute rows.
+    static func minuteSum(_ client: PostgresClient, group: Int64, from: Date, to: Date = .distantFuture) async throws -> Int64 {
+        let rows = try await client.query(
+            "SELECT coalesce(sum(count), 0)::int8 FROM group_counts WHERE group_id = \(group) AND minute >= \(from) AND minute < \(to)", logger: logger)
+        return try await rows.collect().first!.decode(Int64.self)
+    }
+
+    /// Applies `steps` (hours ago, increase) to the group `key`, oldest first, making the day partitions they need.
+    static func history(_ client: PostgresClient, key: String, now: Date, steps: [(hoursAgo: Double, increase: Int)]) async throws {
+        var total = try await HubStoreTests.total(client, key: key).map(Int.init) ?? 0
+        for step in steps.sorted(by: { $0.hoursAgo > $1.hoursAgo }) {
+            let time = now.addingTimeInterval(-step.hoursAgo * 3600)
+            try await Retention.ensurePartitions(client: client, around: time, logger: logger)
+            total += step.increase
+            try await HubStoreTests.apply(client, HubStoreTests.payload([Group(key: key, total: total)]), at: time)
+        }
+    }
+
+    @Test func windowCountsAgreeWithTheMinuteHistory() async throws {
+        try await HubStoreTests.withStore { client in
+            let now = Date()
+            // Occurrences on both sides of each window's start, across hour and day boundaries.
+            let shapes: [String: [(hoursAgo: Double, increase: Int)]] = [
+                "recent": [(0.1, 5), (0.5, 7), (0.98, 2), (1.02, 100)],
+                "daily": [(2.5, 40), (23.9, 3), (24.1, 1000), (47, 9)],
+                "weekly": [(30, 11), (24 * 6.9, 13), (24 * 7.1, 5000)],
+                "old": [(24 * 8, 1)],
+            ]
+            for (key, steps) in shapes { try await Self.history(client, key: key, now: now, steps: steps) }
+            let queries = HubQueries(client: client, logger: Self.logger)
+            let ids = Dictionary(uniqueKeysWithValues: try await shapes.keys.asyncMap { ($0, try await HubStoreTests.groupID(client, key: $0)) })
+            try await WindowRefresh(client: client, logger: Self.logger).refresh(now: now)
+
+            for window in WindowRefresh.windows + [.seconds(7200)] {
+                let start = now.addingTimeInterval(-Double(window.components.seconds))
+                var expected: [String: Int64] = [:]
+                for (key, id) in ids { expected[key] = try await Self.minuteSum(client, group: id, from: start) }
+                // Every sort shows the same counts for the window.
+                for sort in [HubQueries.Sort.lastSeen, .total, .window] {
+                    let page = try await queries.groups(HubQueries.GroupFilter(sort: sort, window: window), now: now)
+                    let shown = Dictionary(uniqueKeysWithValues: page.groups.map { ($0.aggregationKey, $0.occurrencesInWindow) })
+                    #expect(shown == expected, "window \(window), sort \(sort)")
+                }
+                // Sorted by the window, a page at a time: the busiest first, then the quiet ones by id, none twice.
+                var filter = HubQueries.GroupFilter(sort: .window, window: window, limit: 1)
+                var order: [String] = []
+                repeat {
+                    let page = try await queries.groups(filter, now: now)
+                    order += page.groups.map(\.aggregationKey)
+                    filter.cursor = page.nextCursor.flatMap(HubQueries.PageCursor.init(token:))
+                } while filter.cursor != nil && order.count < 10
+                let ranked = expected.sorted { ($0.value, ids[$0.key]!) > ($1.value, ids[$1.key]!) }.map(\.key)
+                #expect(order == ranked, "window \(window)")
+            }
+            // The stored windows have no rows for quiet groups, and the teams' summary reads them.
+            let teams = try await queries.teams()
+            #expect(teams.first?.lastHour == 14)
+            #expect(teams.first?.lastDay == 157, "14 + 100 in the last hours, 40 + 3 earlier in the day")
+            #expect(teams.first?.unresolved == 4)
+            let stored = try await client.query("SELECT count(*)::int8 FROM group_windows WHERE window_seconds = 3600", logger: Self.logger).collect()
+            #expect(try stored.first!.decode(Int64.self) == 1)
+        }
+    }
+
+    @Test func aRefreshFollowsTheHistory() async throws {
+        try await HubStoreTests.withStore { client in
+            let now = Date()
+            try await Self.history(client, key: "k", now: now, steps: [(0.2, 4)])
+            let refresh = WindowRefresh(client: client, logger: Self.logger)
+            let queries = HubQueries(client: client, logger: Self.logger)
+            try await refresh.refresh(now: now)
+            #expect(try await queries.groups(HubQueries.GroupFilter(sort: .window), now: now).groups.first?.occurrencesInWindow == 4)
+            // Two hours later the group is quiet in the last hour: its row goes, the day's stays.
+            let later = now.addingTimeInterval(7200)
+            try await refresh.refresh(now: later)
+            #expect(try await queries.groups(HubQueries.GroupFilter(sort: .window), now: later).groups.first?.occurrencesInWindow == 0)
+            #expect(try await queries.groups(HubQueries.GroupFilter(sort: .window, window: .seconds(86400)), now: later).groups.first?.occurrencesInWindow == 4)
+        }
+    }
+
+    @Test func occurrencesReadWholeHoursFromTheRollupExactly() async throws {
+        try await HubStoreTests.withStore { client in
+            let now = Date()
+            let steps: [(hoursAgo: Double, increase: Int)] = [(0.01, 1), (0.7, 2), (1.3, 3), (5.55, 4), (26.2, 5), (50, 6), (71.9, 7)]
+            try await Self.history(client, key: "k", now: now, steps: steps)
+            let id = try await HubStoreTests.groupID(client, key: "k")
+            let rollup = try await client.query("SELECT sum(count)::int8 FROM group_counts_hourly WHERE group_id = \(id)", logger: Self.logger).collect()
+            #expect(try rollup.first!.decode(Int64.self) == 28)
+            let queries = HubQueries(client: client, logger: Self.logger)
+            // A range that starts and ends inside hours, at steps of whole hours and of minutes.
+            let from = now.addingTimeInterval(-60 * 3600 - 1234)
+            for step in [Duration.seconds(3600), .seconds(3 * 3600), .seconds(1800), .seconds(86400)] {
+                let seconds = Double(step.components.seconds)
+                let points = try await queries.occurrences(id: id, from: from, to: now, step: step)
+                var expected: [Date: Int64] = [:]
+                for point in points {
+                    expected[point.time] = try await Self.minuteSum(client, group: id, from: max(point.time, from), to: min(point.time.addingTimeInterval(seconds), now))
+                }
+                let counts: [Int64] = points.map(\.count)
+                let sums: [Int64] = points.map { expected[$0.time] ?? -1 }
+                #expect(counts == sums, "step \(step)")
+                let total: Int64 = counts.reduce(0, +)
+                #expect(total == 21, "step \(step): all but the increase 71.9 hours ago")
+            }
+        }
+    }
+
+    @Test func textSearchFindsRareAndCommonTextsAlike() async throws {
+        try await HubStoreTests.withStore { client in
+            let count = HubQueries.commonTextMatches + 50
+            try await HubStoreTests.apply(client, HubStoreTests.payload((0..<count).map { Group(key: "key-\($0)", total: $0 + 1) }))
+            let queries = HubQueries(client: client, logger: Self.logger)
+            // Common: every message ("m key-N") matches; paged by total, no gaps.
+            var filter = HubQueries.GroupFilter(text: "M KEY", sort: .total, limit: 400)
+            var seen: [String] = []
+            repeat {
+                let page = try await queries.groups(filter)
+                seen += page.groups.map(\.aggregationKey)
+                filter.cursor = page.nextCursor.flatMap(HubQueries.PageCursor.init(token:))
+            } while filter.cursor != nil && seen.count < 2 * count
+            #expect(seen == (0..<count).reversed().map { "key-\($0)" })
+            // Rare: one group, and the 11 whose key starts with key-100 (key-100, key-1000 to key-1009).
+            #expect(try await queries.groups(HubQueries.GroupFilter(text: "key-1033")).groups.map(\.aggregationKey) == ["key-1033"])
+            let prefixed = try await queries.groups(HubQueries.GroupFilter(text: "key-100", sort: .total)).groups.map(\.aggregationKey)
+            #expect(prefixed == (1000...1009).reversed().map { "key-\($0)" } + ["key-100"])
+            // LIKE's wildcards are text like any other.
+            #expect(try await queries.groups(HubQueries.GroupFilter(text: "key_1")).groups.isEmpty)
+            #expect(try await queries.groups(HubQueries.GroupFilter(text: "%")).groups.isEmpty)
+            // Text and another filter together.
+            #expect(try await queries.groups(HubQueries.GroupFilter(service: "other", text: "key-1033")).groups.isEmpty)
+        }
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
