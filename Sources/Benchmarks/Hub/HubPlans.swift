@@ -13,6 +13,7 @@ struct HubPlans {
     static func enable(psql: Psql, aboveMilliseconds: Double) async throws {
         _ = try await psql.run(
             """
+            LOAD 'auto_explain';
             ALTER SYSTEM SET session_preload_libraries = 'auto_explain';
             ALTER SYSTEM SET auto_explain.log_min_duration = '\(max(1, Int(aboveMilliseconds / 4)))ms';
             ALTER SYSTEM SET auto_explain.log_analyze = on;

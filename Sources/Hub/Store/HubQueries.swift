@@ -53,18 +53,22 @@ struct HubQueries: Sendable {
         }
     }
 
-    /// Every team (from its leaves and its groups) in one pass over `groups`; the window counts
+    /// Every team (from its leaves and its groups) in one pass over an index of `groups`; the window counts
     /// come from `group_windows`, so they may be a minute behind.
     func teams() async throws -> [TeamSummary] {
         let rows = try await client.query(
             """
-            WITH g AS (
-                SELECT g.team, count(DISTINCT g.service)::int8 AS services, count(*)::int8 AS groups, coalesce(sum(g.total), 0)::int8 AS total,
-                       count(*) FILTER (WHERE \(unescaped: Self.effectiveStatus) = 'unresolved')::int8 AS unresolved,
-                       count(*) FILTER (WHERE g.status = 'regressed')::int8 AS regressed,
-                       count(*) FILTER (WHERE g.status = 'resolved')::int8 AS resolved,
-                       count(*) FILTER (WHERE \(unescaped: Self.effectiveStatus) = 'ignored')::int8 AS ignored
-                FROM groups g GROUP BY g.team
+            WITH s AS (
+                SELECT team, service, count(*) AS groups, sum(total) AS total,
+                       count(*) FILTER (WHERE status = 'unresolved' OR (status = 'ignored' AND ignored_until <= now())) AS unresolved,
+                       count(*) FILTER (WHERE status = 'regressed') AS regressed,
+                       count(*) FILTER (WHERE status = 'resolved') AS resolved,
+                       count(*) FILTER (WHERE status = 'ignored' AND (ignored_until IS NULL OR ignored_until > now())) AS ignored
+                FROM groups GROUP BY team, service
+            ), g AS (
+                SELECT team, count(*)::int8 AS services, sum(groups)::int8 AS groups, sum(total)::int8 AS total, sum(unresolved)::int8 AS unresolved,
+                       sum(regressed)::int8 AS regressed, sum(resolved)::int8 AS resolved, sum(ignored)::int8 AS ignored
+                FROM s GROUP BY team
             ), w AS (
                 SELECT g.team, coalesce(sum(w.count) FILTER (WHERE w.window_seconds = 3600), 0)::int8 AS hour,
                        coalesce(sum(w.count) FILTER (WHERE w.window_seconds = 86400), 0)::int8 AS day

@@ -134,7 +134,7 @@ enum Schema {
                 "CREATE INDEX groups_team_service_totals ON groups (team, service) INCLUDE (total, last_seen)",
             ]),
         Migration(
-            version: 3, name: "hourly history, window counts, trigram search",
+            version: 3, name: "hourly history, window counts, trigram search, summary index",
             statements: [
                 // Whole hours of `group_counts`, kept by `FederationApply` in the same transaction,
                 // so that long ranges and day-long windows read 24 rows per group instead of 1,440.
@@ -169,6 +169,9 @@ enum Schema {
                 "CREATE INDEX groups_message_trgm ON groups USING gin (message gin_trgm_ops)",
                 "CREATE INDEX groups_key_trgm ON groups USING gin (aggregation_key gin_trgm_ops)",
                 "CREATE INDEX groups_stacktrace_trgm ON groups USING gin (stacktrace gin_trgm_ops)",
+                // The teams' summary (counts per status, window counts joined by id) from the index alone.
+                "DROP INDEX groups_team_service_totals",
+                "CREATE INDEX groups_team_service_summary ON groups (team, service) INCLUDE (id, total, last_seen, status, ignored_until)",
             ]),
     ]
 
