@@ -1,0 +1,160 @@
+// The one stylesheet, served at /static/canopy.css. System fonts only (no request leaves the
+// page); colours are custom properties with a dark set under `prefers-color-scheme`; tables
+// scroll inside their own box so that a phone's page never scrolls sideways.
+
+enum Stylesheet {
+    static let css = #"""
+        :root {
+          color-scheme: light dark;
+          --bg: #ffffff; --surface: #f5f6f8; --border: #d9dce1; --text: #1d2127; --muted: #5c6470;
+          --link: #0b57d0; --accent: #2f6fde; --accent-soft: rgba(47, 111, 222, 0.18);
+          --red: #b3261e; --red-bg: #fde8e6; --orange: #8a4b00; --orange-bg: #fff0d6;
+          --green: #1e6b34; --green-bg: #e3f4e7; --grey: #50565f; --grey-bg: #eceef1;
+          --blue: #174ea6; --blue-bg: #e5eefc; --purple: #6a2a9c; --purple-bg: #f2e7fb;
+          --down: #b3261e; --down-bg: #fde8e6;
+          --radius: 6px; --gap: 1rem;
+        }
+        @media (prefers-color-scheme: dark) {
+          :root {
+            --bg: #14171c; --surface: #1d2128; --border: #343a44; --text: #e4e7ec; --muted: #9aa3af;
+            --link: #8ab4f8; --accent: #6ea1ff; --accent-soft: rgba(110, 161, 255, 0.25);
+            --red: #ffb4ab; --red-bg: #5c1a16; --orange: #ffcc80; --orange-bg: #4d3000;
+            --green: #a6e3b5; --green-bg: #17402a; --grey: #c2c8d0; --grey-bg: #2c313a;
+            --blue: #aecbfa; --blue-bg: #1c3159; --purple: #dcb8ff; --purple-bg: #3b2252;
+            --down: #ffb4ab; --down-bg: #5c1a16;
+          }
+        }
+        *, *::before, *::after { box-sizing: border-box; }
+        html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+        body {
+          margin: 0; background: var(--bg); color: var(--text);
+          font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
+          overflow-wrap: anywhere;
+        }
+        a { color: var(--link); }
+        a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+        code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.9em; }
+        h1 { font-size: 1.5rem; margin: 0 0 var(--gap); }
+        h2 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
+        .muted { color: var(--muted); }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+
+        /* Page shell */
+        .site-header {
+          display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 1.5rem;
+          padding: 0.6rem 1.25rem; background: var(--surface); border-bottom: 1px solid var(--border);
+        }
+        .brand { font-weight: 700; color: var(--text); text-decoration: none; }
+        .site-nav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; margin: 0; padding: 0; list-style: none; }
+        .site-nav a { display: inline-block; padding: 0.3rem 0.1rem; color: var(--muted); text-decoration: none; border-bottom: 2px solid transparent; }
+        .site-nav a:hover { color: var(--text); }
+        .site-nav a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
+        main { max-width: 1400px; margin: 0 auto; padding: 1.25rem; }
+        .site-footer { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 2rem; color: var(--muted); font-size: 0.85rem; }
+
+        /* Tables: a box that scrolls sideways on a narrow screen, not the page */
+        .table-scroll { overflow-x: auto; border: 1px solid var(--border); border-radius: var(--radius); margin-bottom: var(--gap); }
+        table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
+        th, td { padding: 0.45rem 0.6rem; text-align: left; vertical-align: top; border-bottom: 1px solid var(--border); }
+        th { background: var(--surface); font-weight: 600; white-space: nowrap; }
+        tbody tr:last-child td { border-bottom: 0; }
+        tbody tr:hover { background: var(--accent-soft); }
+        .num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+        td time, td .count { white-space: nowrap; }
+        table.groups { min-width: 900px; }
+        .exception { min-width: 18rem; max-width: 40rem; }
+        .error-class { display: block; font-weight: 600; overflow-wrap: anywhere; }
+        .message { display: block; color: var(--muted); overflow-wrap: anywhere; }
+        .owner .team { display: block; color: var(--muted); font-size: 0.85em; }
+        .window-cell { display: inline-flex; align-items: center; gap: 0.4rem; }
+
+        /* Badges */
+        .badge, .severity {
+          display: inline-block; padding: 0.05rem 0.45rem; border-radius: 999px; font-size: 0.8rem; font-weight: 600;
+          white-space: nowrap; border: 1px solid transparent;
+        }
+        .status-unresolved { color: var(--orange); background: var(--orange-bg); }
+        .status-regressed { color: var(--red); background: var(--red-bg); border-color: var(--red); }
+        .status-resolved { color: var(--green); background: var(--green-bg); }
+        .status-ignored { color: var(--grey); background: var(--grey-bg); }
+        .status-unknown { color: var(--grey); background: var(--grey-bg); }
+        .severity-error { color: var(--red); background: var(--red-bg); }
+        .severity-warning { color: var(--orange); background: var(--orange-bg); }
+        .severity-info { color: var(--blue); background: var(--blue-bg); }
+        .severity-unknown { color: var(--grey); background: var(--grey-bg); }
+        .health-up { color: var(--green); background: var(--green-bg); }
+        .health-unknown { color: var(--grey); background: var(--grey-bg); }
+        .health-down, .health-stale { color: #ffffff; background: var(--down); text-transform: uppercase; letter-spacing: 0.03em; }
+        @media (prefers-color-scheme: dark) { .health-down, .health-stale { color: #2b0a07; } }
+        .health-stale { background: var(--orange); }
+        tr.row-down td { background: var(--down-bg); }
+        tr.row-down td:first-child { box-shadow: inset 4px 0 0 var(--down); }
+        tr.row-stale td { background: var(--orange-bg); }
+        tr.row-stale td:first-child { box-shadow: inset 4px 0 0 var(--orange); }
+
+        /* Forms */
+        button, .button-link {
+          display: inline-block; padding: 0.35rem 0.8rem; border-radius: var(--radius); border: 1px solid var(--border);
+          background: var(--surface); color: var(--text); font: inherit; font-size: 0.9rem; text-decoration: none; cursor: pointer;
+        }
+        button[type="submit"] { background: var(--accent); border-color: var(--accent); color: #ffffff; }
+        @media (prefers-color-scheme: dark) { button[type="submit"] { color: #0b1526; } }
+        input, select {
+          font: inherit; font-size: 0.9rem; padding: 0.3rem 0.45rem; border-radius: var(--radius);
+          border: 1px solid var(--border); background: var(--bg); color: var(--text); max-width: 100%;
+        }
+        .filters {
+          display: flex; flex-wrap: wrap; align-items: flex-end; gap: 0.5rem 0.75rem;
+          padding: 0.75rem; margin-bottom: var(--gap); background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
+        }
+        .field { display: flex; flex-direction: column; gap: 0.15rem; min-width: 0; }
+        .field-label { font-size: 0.8rem; color: var(--muted); }
+        .field input[type="search"] { width: 16rem; }
+        .filter-buttons { display: flex; gap: 0.5rem; align-items: center; }
+        .status-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0 var(--gap); }
+        .status-actions form { margin: 0; }
+        .form-error { color: var(--red); margin: 0.25rem 0; }
+
+        /* Pager, empty state, banners, copy lines */
+        .pager { display: flex; flex-wrap: wrap; align-items: center; gap: 0.75rem; margin: var(--gap) 0; }
+        .pager-summary { color: var(--muted); }
+        .pager [rel="next"] { margin-left: auto; }
+        .empty-state { padding: 2rem 1rem; text-align: center; border: 1px dashed var(--border); border-radius: var(--radius); color: var(--muted); }
+        .empty-title { font-size: 1.05rem; color: var(--text); margin: 0 0 0.25rem; }
+        .banner { padding: 0.6rem 0.9rem; border-radius: var(--radius); margin-bottom: var(--gap); border: 1px solid; }
+        .banner-error { color: var(--red); background: var(--red-bg); border-color: var(--red); }
+        .copy-text { margin: 0.5rem 0 var(--gap); }
+        .copy-label { display: block; font-size: 0.8rem; color: var(--muted); }
+        .copy-text pre {
+          display: flex; align-items: flex-start; gap: 0.5rem; margin: 0.2rem 0 0; padding: 0.5rem 0.6rem;
+          background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); overflow-x: auto;
+        }
+        .copy-text code { flex: 1; white-space: pre; }
+        .copy-button { padding: 0.1rem 0.5rem; font-size: 0.8rem; }
+
+        /* Charts: geometry is in the SVG, colour here */
+        .chart { margin: 0 0 var(--gap); overflow-x: auto; }
+        .chart figcaption { font-size: 0.85rem; color: var(--muted); margin-bottom: 0.25rem; }
+        .chart-bars { display: block; width: 100%; height: auto; max-height: 300px; }
+        .chart-bars .bar { fill: var(--accent); }
+        .chart-bars .bar-slot:hover .bar { fill: var(--link); }
+        .chart-bars .bar-hit { fill: transparent; }
+        .chart-bars .axis { stroke: var(--muted); stroke-width: 1; }
+        .chart-bars .grid { stroke: var(--border); stroke-width: 1; stroke-dasharray: 4 4; }
+        .chart-bars .axis-label { fill: var(--muted); font-size: 12px; font-family: inherit; }
+        .sparkline { display: inline-block; width: 6rem; height: 1.4rem; vertical-align: middle; }
+        .sparkline .spark-line { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+        .sparkline .spark-area { fill: var(--accent-soft); stroke: none; }
+
+        /* A phone: tighter spacing, the nav under the brand */
+        @media (max-width: 640px) {
+          body { font-size: 14px; }
+          main { padding: 0.75rem; }
+          .site-header { padding: 0.5rem 0.75rem; }
+          .field { flex: 1 1 9rem; }
+          .field input[type="search"], .field select { width: 100%; }
+          .sparkline { width: 4rem; }
+          .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
+        }
+        """#
+}

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import Foundation
+import Synchronization
+
+/// A helper program (chromedriver) run for a test, its output going to a log file.
+///
+/// Spawned with `posix_spawn`, not Foundation's `Process`: the child gets an empty signal mask
+/// and default signal actions (a `Process` child inherits blocked signals and may shrug off
+/// SIGTERM), none of the test process's descriptors (NIO's sockets are not close-on-exec, and a
+/// child holding a test server's socket keeps its port open), and a process group of its own,
+/// so that `terminate` also ends what it started (Chromium's processes).
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let logPath: String
+    public let executable: String
+    /// Set once the child is reaped: its pid may then belong to another process and must not be signalled.
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    private init(pid: pid_t, executable: String, logPath: String) {
+        self.pid = pid
+        self.executable = executable
+        self.logPath = logPath
+    }
+
+    public static func spawn(_ executable: String, _ arguments: [String], logPath: String) throws -> ChildProcess {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw TestFailure("\(executable) is not installed: run scripts/install-test-deps")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // glibc's `addclosefrom_np` would say this in one call, but Swift's Glibc module does not
+        // export it. A descriptor closed meanwhile is skipped by glibc.
+        let descriptors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+        for descriptor in descriptors where descriptor > 2 {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard status == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(status)))") }
+        return ChildProcess(pid: pid, executable: executable, logPath: logPath)
+    }
+
+    /// Whether the child has exited (and reaps it if so).
+    public var hasExited: Bool {
+        exitStatus.withLock { status in
+            if status != nil { return true }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            return status != nil
+        }
+    }
+
+    /// The live processes of the child's group: the child and what it started (zombies waiting
+    /// for a reaper do not count), from `/proc/PID/stat`.
+    public var groupMembers: [pid_t] {
+        _ = hasExited
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let member = pid_t(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // After the command name in parentheses: state, ppid, pgrp.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, fields[0] != "Z", fields[0] != "X", pid_t(fields[2]) == pid else { return nil }
+            return member
+        }
+    }
+
+    public var groupIsAlive: Bool { !groupMembers.isEmpty }
+
+    /// SIGTERM to the child's process group, then SIGKILL to what is left after `grace`. Blocks
+    /// its thread while it waits (polling every 10 ms): it must work while the calling task is
+    /// cancelled, when every `Task.sleep` returns at once.
+    public func terminate(grace: Duration = .seconds(5)) {
+        let deadline = ContinuousClock.now + grace
+        if groupIsAlive { kill(-pid, SIGTERM) }
+        while groupIsAlive, ContinuousClock.now < deadline { usleep(10_000) }
+        if groupIsAlive { kill(-pid, SIGKILL) }
+        exitStatus.withLock { status in
+            guard status == nil else { return }
+            var raw: Int32 = 0
+            waitpid(pid, &raw, 0)
+            status = raw
+        }
+        // A grandchild may take a moment to die after SIGKILL.
+        let killed = ContinuousClock.now + .seconds(5)
+        while groupIsAlive, ContinuousClock.now < killed { usleep(10_000) }
+    }
+
+    /// The child's output so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    public var logTail: String { log.split(separator: "\n").suffix(20).joined(separator: "\n") }
+
+    deinit {
+        if exitStatus.withLock({ $0 == nil }) { kill(-pid, SIGKILL) }
+    }
+}
