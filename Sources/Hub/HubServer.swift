@@ -16,8 +16,8 @@ struct HubServer {
         var dataDir = "data/hub"
         /// How often partitions are made and history past retention dropped.
         var maintenanceInterval: Duration = .seconds(3600)
-        /// How often the counts behind sorting by a standard window are refreshed.
-        var windowRefreshInterval: Duration = .seconds(60)
+        /// How often the counts behind sorting by a standard window are refreshed (at least).
+        var windowRefreshInterval: Duration = .seconds(10)
     }
 
     let options: Options
@@ -68,7 +68,12 @@ struct HubServer {
         let writeGuard = WriteGuard(token: { reloader.current.apiToken })
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
-        HubAPI(queries: queries, leaves: LeafHealth(scrapes: scrapes, queries: queries), writeGuard: writeGuard).addRoutes(to: router)
+        router.add(middleware: WebSecurityMiddleware())
+        let leafHealth = LeafHealth(scrapes: scrapes, queries: queries)
+        HubAPI(queries: queries, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
+        HubPages(queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared)
+            .addRoutes(to: router)
+        StaticAssets.addRoutes(to: router)
         HubPeriskopAPI(queries: queries, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",

@@ -46,16 +46,23 @@ struct HubAPI<Context: RequestContext> {
             let actor = try writeGuard.authorise(request)
             let id = try Self.groupID(context)
             let body = try await request.body.collect(upTo: 64 * 1024)
+            // The UI's forms post here too (form-encoded) and are sent back to the group's page.
+            let isForm = request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
             let change: StatusBody
-            do {
-                change = try JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView))
-            } catch {
-                throw HTTPError(.badRequest, message: "body must be JSON like {\"status\": \"resolved\"}: \(error)")
+            if isForm {
+                change = try StatusBody(form: String(buffer: body))
+            } else {
+                do {
+                    change = try JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView))
+                } catch {
+                    throw HTTPError(.badRequest, message: "body must be JSON like {\"status\": \"resolved\"}: \(error)")
+                }
             }
             let statusRequest = try change.request(now: Date())
             guard let group = try await queries.setStatus(id: id, statusRequest, actor: change.actor ?? actor, comment: change.comment) else {
                 throw HTTPError(.notFound, message: "no group \(id)")
             }
+            if isForm { return Response(status: .seeOther, headers: [.location: "/groups/\(id)"]) }
             return try JSONResponse.make(group)
         }
         api.get("leaves") { _, _ in try JSONResponse.make(try await leaves.reports()) }
@@ -143,6 +150,32 @@ struct StatusBody: Decodable {
         case ignoreFor = "ignore_for"
         case ignoreUntil = "ignore_until"
         case ignoreOccurrences = "ignore_occurrences"
+    }
+
+    init(status: String, ignoreFor: String? = nil, ignoreUntil: String? = nil, ignoreOccurrences: Int64? = nil, actor: String? = nil, comment: String? = nil) {
+        self.status = status
+        self.ignoreFor = ignoreFor
+        self.ignoreUntil = ignoreUntil
+        self.ignoreOccurrences = ignoreOccurrences
+        self.actor = actor
+        self.comment = comment
+    }
+
+    /// The same fields from an HTML form (`status=ignored&ignore_for=1h`).
+    init(form: String) throws {
+        var fields: [String: String] = [:]
+        for item in URLComponents(string: "?" + form.replacingOccurrences(of: "+", with: "%20"))?.queryItems ?? [] {
+            fields[item.name] = item.value.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let status = fields["status"] else { throw HTTPError(.badRequest, message: "the form has no status field") }
+        var occurrences: Int64?
+        if let text = fields["ignore_occurrences"] {
+            guard let value = Int64(text) else { throw HTTPError(.badRequest, message: "ignore_occurrences must be a number, not \(text)") }
+            occurrences = value
+        }
+        self.init(
+            status: status, ignoreFor: fields["ignore_for"], ignoreUntil: fields["ignore_until"], ignoreOccurrences: occurrences,
+            actor: fields["actor"], comment: fields["comment"])
     }
 
     func request(now: Date) throws -> HubQueries.StatusRequest {

@@ -270,6 +270,39 @@ struct HubQueries: Sendable {
             """
     }
 
+    /// Occurrences per hour over the last `hours` hours (the current one last), per team: the
+    /// overview's sparklines. Reads the hourly rollup.
+    func teamHours(hours: Int = 24, now: Date = Date()) async throws -> [String: [Int64]] {
+        let first = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600 - Double(hours - 1) * 3600)
+        let rows = try await client.query(
+            """
+            SELECT g.team, h.hour, sum(h.count)::int8 FROM group_counts_hourly h JOIN groups g ON g.id = h.group_id
+            WHERE h.hour >= \(first) GROUP BY g.team, h.hour
+            """, logger: logger)
+        var series: [String: [Int64]] = [:]
+        for try await (team, hour, count) in rows.decode((String, Date, Int64).self) {
+            let index = Int((hour.timeIntervalSince(first) / 3600).rounded())
+            guard (0..<hours).contains(index) else { continue }
+            series[team, default: Array(repeating: 0, count: hours)][index] += count
+        }
+        return series
+    }
+
+    /// The same per group, for the groups of a page.
+    func groupHours(ids: [Int64], hours: Int = 24, now: Date = Date()) async throws -> [Int64: [Int64]] {
+        guard !ids.isEmpty else { return [:] }
+        let first = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600 - Double(hours - 1) * 3600)
+        let rows = try await client.query(
+            "SELECT group_id, hour, count FROM group_counts_hourly WHERE group_id = ANY(\(ids)::int8[]) AND hour >= \(first)", logger: logger)
+        var series: [Int64: [Int64]] = [:]
+        for try await (id, hour, count) in rows.decode((Int64, Date, Int64).self) {
+            let index = Int((hour.timeIntervalSince(first) / 3600).rounded())
+            guard (0..<hours).contains(index) else { continue }
+            series[id, default: Array(repeating: 0, count: hours)][index] += count
+        }
+        return series
+    }
+
     func groupExists(id: Int64) async throws -> Bool {
         try await !client.query("SELECT 1 FROM groups WHERE id = \(id)", logger: logger).collect().isEmpty
     }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import Logging
 import PostgresNIO
@@ -6,20 +5,25 @@ import ServiceLifecycle
 
 /// Keeps `group_windows`, each group's occurrences in the standard windows (the last hour, day and
 /// week), so that a list sorted by a window walks an index instead of summing the history of
-/// every group. Refreshed at start and then every `interval`: a sorted list may be that much behind.
+/// every group. Refreshed at start and then every `interval`, or less often when a refresh takes
+/// more than a twentieth of it (a large history): sorted lists and the teams' window counts may
+/// be that much behind.
 struct WindowRefresh: Service {
     static let windows: [Duration] = [.seconds(3600), .seconds(86400), .seconds(7 * 86400)]
 
     let client: PostgresClient
     let logger: Logger
-    var interval: Duration = .seconds(60)
+    var interval: Duration = .seconds(10)
+    var longestInterval: Duration = .seconds(60)
 
     static func isStandard(_ window: Duration) -> Bool { windows.contains(window) }
 
     func run() async throws {
-        await refreshLogged()
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let started = ContinuousClock.now
             await refreshLogged()
+            let pause = min(longestInterval, max(interval, (ContinuousClock.now - started) * 20))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
 

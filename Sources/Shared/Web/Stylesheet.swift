@@ -146,6 +146,38 @@ enum Stylesheet {
         .sparkline .spark-line { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         .sparkline .spark-area { fill: var(--accent-soft); stroke: none; }
 
+        /* Samples: an exception with its stack trace, causes and request */
+        .sample { margin: 0 0 var(--gap); padding: 0.75rem; border: 1px solid var(--border); border-radius: var(--radius); }
+        .sample-meta { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.6rem; margin: 0 0 0.4rem; }
+        .sample-uuid { color: var(--muted); font-size: 0.8rem; }
+        .sample-error { margin: 0.25rem 0; }
+        .sample-class { overflow-wrap: anywhere; }
+        .sample-message { overflow-wrap: anywhere; }
+        .cause { margin-top: 0.75rem; padding-left: 0.75rem; border-left: 3px solid var(--border); }
+        .cause-label { color: var(--muted); font-size: 0.85rem; }
+        .stacktrace, .request-body {
+          margin: 0.3rem 0 0.5rem; padding: 0.5rem 0.6rem; max-height: 24rem; overflow: auto;
+          background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
+        }
+        .sample-heading { font-size: 1rem; margin: 0.9rem 0 0.3rem; }
+        .request-line { margin: 0.2rem 0 0.5rem; overflow-wrap: anywhere; }
+        .request-method { font-weight: 700; }
+        .request-headers th[scope="row"] { background: none; font-weight: 600; white-space: nowrap; }
+        .request-headers td { overflow-wrap: anywhere; }
+
+        /* Facts about one thing (a group): names beside values */
+        .facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1rem; margin: 0 0 var(--gap); }
+        .facts dt { color: var(--muted); }
+        .facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+        .label-list { display: flex; flex-wrap: wrap; gap: 0.25rem; margin: 0; padding: 0; list-style: none; }
+        .label-list li {
+          padding: 0 0.4rem; border-radius: var(--radius); background: var(--grey-bg); color: var(--text);
+          font-size: 0.8rem; white-space: nowrap;
+        }
+        .target-error { color: var(--red); overflow-wrap: anywhere; }
+        .sample-nav ol { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; margin: 0 0 var(--gap); padding: 0; list-style: none; }
+        .sample-nav a[aria-current="true"] { font-weight: 700; color: var(--text); }
+
         /* A phone: tighter spacing, the nav under the brand */
         @media (max-width: 640px) {
           body { font-size: 14px; }
@@ -155,6 +187,8 @@ enum Stylesheet {
           .field input[type="search"], .field select { width: 100%; }
           .sparkline { width: 4rem; }
           .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
+          .facts { grid-template-columns: 1fr; gap: 0 0; }
+          .facts dd { margin-bottom: 0.4rem; }
         }
         """#
 }

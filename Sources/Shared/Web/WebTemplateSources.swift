@@ -19,6 +19,7 @@ enum WebTemplateSources {
         "copyText": copyText,
         "statusActions": statusActions,
         "chart": chart,
+        "sample": sample,
     ]
 
     static let layout = """
@@ -144,6 +145,38 @@ enum WebTemplateSources {
 
     static let chart = """
         <figure class="chart"><figcaption>{{caption}}</figcaption>{{{svg}}}</figure>
+
+        """
+
+    // Stack traces and bodies keep their line breaks in `<pre>`; a long line scrolls in its box.
+    static let sample = """
+        <article class="sample">
+        <p class="sample-meta">{{#severity}}{{>severityBadge}}{{/severity}} {{#hasTime}}{{#time}}{{>time}}{{/time}}{{/hasTime}}{{^hasTime}}<span class="muted">no time</span>{{/hasTime}} <span class="sample-uuid mono" title="Sample uuid">{{uuid}}</span></p>
+        <p class="sample-error"><strong class="sample-class">{{errorClass}}</strong> <span class="sample-message">{{message}}</span></p>
+        {{#hasStacktrace}}<pre class="stacktrace"><code>{{stacktrace}}</code></pre>{{/hasStacktrace}}
+        {{#causes}}
+        <section class="cause">
+        <p class="sample-error"><span class="cause-label">Caused by</span> <strong class="sample-class">{{errorClass}}</strong> <span class="sample-message">{{message}}</span></p>
+        {{#hasStacktrace}}<pre class="stacktrace"><code>{{stacktrace}}</code></pre>{{/hasStacktrace}}
+        </section>
+        {{/causes}}
+        {{#hasHTTP}}{{#http}}
+        <section class="http-context">
+        <h3 class="sample-heading">Request</h3>
+        <p class="request-line mono"><span class="request-method">{{method}}</span> <span class="request-url">{{url}}</span></p>
+        {{#hasHeaders}}
+        <div class="table-scroll"><table class="request-headers">
+        <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
+        <tbody>
+        {{#headers}}<tr><th scope="row" class="mono">{{name}}</th><td class="mono">{{value}}</td></tr>
+        {{/headers}}
+        </tbody></table></div>
+        {{/hasHeaders}}
+        {{#hasBody}}<pre class="request-body"><code>{{body}}</code></pre>{{/hasBody}}
+        {{#curl}}{{>copyText}}{{/curl}}
+        </section>
+        {{/http}}{{/hasHTTP}}
+        </article>
 
         """
 }

@@ -221,7 +221,7 @@ import Testing
     @Test func everyPartialIsListed() {
         #expect(
             WebTemplates.partialNames == [
-                "chart", "copyText", "count", "emptyState", "errorBanner", "filterForm", "groupsTable", "healthBadge", "pager", "severityBadge",
+                "chart", "copyText", "count", "emptyState", "errorBanner", "filterForm", "groupsTable", "healthBadge", "pager", "sample", "severityBadge",
                 "statusActions", "statusBadge", "time",
             ]
         )

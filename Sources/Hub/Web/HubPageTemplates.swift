@@ -1,0 +1,170 @@
+// The hub's own pages, as Mustache text compiled into the binary. They use the kit's partials
+// (`Sources/Shared/Web`); every value is printed with `{{ }}`, which escapes it, and the only
+// triple mustaches print SafeHTML that the kit drew (charts, sparklines, partials).
+
+enum HubPageTemplates {
+    static let all: [String: String] = [
+        "hubOverview": overview,
+        "hubGroups": groups,
+        "hubGroup": group,
+        "hubLeaves": leaves,
+        "hubLeavesTable": leavesTable,
+        "hubError": error,
+    ]
+
+    static let overview = """
+        {{#downBanner}}{{>errorBanner}}{{/downBanner}}
+        <section class="overview-teams">
+        <h2>Teams</h2>
+        {{#hasTeams}}
+        <div class="table-scroll">
+        <table class="teams">
+        <thead><tr>
+        <th scope="col">Team</th><th scope="col" class="num">Unresolved</th><th scope="col" class="num">Regressed</th>
+        <th scope="col" class="num">Ignored</th><th scope="col" class="num">Resolved</th>
+        <th scope="col" class="num">Last hour</th><th scope="col" class="num">Last day</th><th scope="col">Last 24 h</th><th scope="col">Leaves</th>
+        </tr></thead>
+        <tbody>
+        {{#teams}}
+        <tr class="team-row {{rowClass}}" data-team="{{name}}">
+        <td><a class="team-name" href="{{href}}">{{name}}</a>{{#stale}} <span class="badge health-stale" title="Its leaves are down: these are the numbers they last sent">stale</span>{{/stale}}</td>
+        <td class="num unresolved"><a href="{{unresolvedHref}}">{{#unresolved}}{{>count}}{{/unresolved}}</a></td>
+        <td class="num regressed"><a href="{{regressedHref}}">{{#regressed}}{{>count}}{{/regressed}}</a></td>
+        <td class="num">{{#ignored}}{{>count}}{{/ignored}}</td>
+        <td class="num">{{#resolved}}{{>count}}{{/resolved}}</td>
+        <td class="num last-hour">{{#lastHour}}{{>count}}{{/lastHour}}</td>
+        <td class="num last-day">{{#lastDay}}{{>count}}{{/lastDay}}</td>
+        <td>{{{sparkline}}}</td>
+        <td>{{#health}}{{>healthBadge}}{{/health}} <span class="muted">{{leavesLabel}}</span></td>
+        </tr>
+        <tr class="services-row {{rowClass}}"><td colspan="9"><span class="muted">Services:</span>
+        {{#services}}<a class="service-link" href="{{href}}">{{name}}</a> <span class="muted">{{detail}}</span>{{^last}} · {{/last}}{{/services}}
+        {{^services}}<span class="muted">none yet</span>{{/services}}
+        </td></tr>
+        {{/teams}}
+        </tbody>
+        </table>
+        </div>
+        {{/hasTeams}}
+        {{^hasTeams}}{{#empty}}{{>emptyState}}{{/empty}}{{/hasTeams}}
+        </section>
+        <section class="overview-leaves">
+        <h2>Leaves</h2>
+        {{#leavesTable}}{{>hubLeavesTable}}{{/leavesTable}}
+        </section>
+
+        """
+
+    static let leavesTable = """
+        {{#hasLeaves}}
+        <div class="table-scroll">
+        <table class="leaves">
+        <thead><tr>
+        <th scope="col">Leaf</th><th scope="col">Team</th><th scope="col">Health</th><th scope="col">Last scrape</th>
+        <th scope="col" class="num">Duration</th><th scope="col">Last applied</th><th scope="col">Error</th>
+        </tr></thead>
+        <tbody>
+        {{#rows}}
+        <tr class="leaf-row {{#health}}{{rowClass}}{{/health}}" data-leaf="{{name}}">
+        <td><span class="leaf-name">{{name}}</span><br><span class="muted mono">{{url}}</span></td>
+        <td>{{team}}</td>
+        <td>{{#health}}{{>healthBadge}}{{/health}}{{#stale}} <span class="badge health-stale">numbers are stale</span>{{/stale}}</td>
+        <td>{{#lastScrape}}{{>time}}{{/lastScrape}}</td>
+        <td class="num">{{duration}}</td>
+        <td>{{#lastApplied}}{{>time}}{{/lastApplied}}</td>
+        <td class="leaf-error">{{error}}</td>
+        </tr>
+        {{/rows}}
+        </tbody>
+        </table>
+        </div>
+        {{/hasLeaves}}
+        {{^hasLeaves}}{{#empty}}{{>emptyState}}{{/empty}}{{/hasLeaves}}
+
+        """
+
+    static let groups = """
+        {{#filters}}{{>filterForm}}{{/filters}}
+        {{#table}}{{>groupsTable}}{{/table}}
+        {{#pager}}{{>pager}}{{/pager}}
+
+        """
+
+    static let group = """
+        <p class="group-message message">{{message}}</p>
+        <dl class="facts">
+        <dt>Team · service</dt><dd><a href="{{teamHref}}">{{team}}</a> · <a href="{{serviceHref}}">{{service}}</a></dd>
+        <dt>Status</dt><dd class="group-status">{{#status}}{{>statusBadge}}{{/status}} <span class="muted">{{statusDetail}}</span></dd>
+        <dt>Severity</dt><dd>{{#severity}}{{>severityBadge}}{{/severity}}</dd>
+        <dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd>
+        <dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd>
+        <dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd>
+        <dt>Key</dt><dd class="mono">{{key}}</dd>
+        </dl>
+        <div class="status-actions">
+        {{#actions}}
+        <form method="post" action="{{formAction}}" data-write{{#hasConfirm}} data-confirm="{{confirm}}"{{/hasConfirm}}>
+        <input type="hidden" name="status" value="{{status}}">{{#hasIgnoreFor}}<input type="hidden" name="ignore_for" value="{{ignoreFor}}">{{/hasIgnoreFor}}{{#hasIgnoreOccurrences}}<input type="hidden" name="ignore_occurrences" value="{{ignoreOccurrences}}">{{/hasIgnoreOccurrences}}
+        <button type="submit" class="action-{{name}}">{{label}}</button>
+        </form>
+        {{/actions}}
+        </div>
+        <section class="occurrences">
+        <h2>Occurrences</h2>
+        <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
+        {{#chart}}{{>chart}}{{/chart}}
+        </section>
+        <section class="instances">
+        <h2>Instances</h2>
+        {{#instancesError}}{{>errorBanner}}{{/instancesError}}
+        {{#hasInstances}}
+        <div class="table-scroll"><table class="instances">
+        <thead><tr><th scope="col">Leaf</th><th scope="col">Instance</th><th scope="col" class="num">Count</th><th scope="col">Last seen</th><th scope="col">Reporting</th></tr></thead>
+        <tbody>
+        {{#instances}}<tr><td>{{leaf}}</td><td class="mono">{{instance}}</td><td class="num">{{#count}}{{>count}}{{/count}}</td><td>{{#lastSeen}}{{>time}}{{/lastSeen}}</td><td>{{reporting}}</td></tr>
+        {{/instances}}
+        </tbody></table></div>
+        {{/hasInstances}}
+        </section>
+        <section class="samples">
+        <h2>Samples</h2>
+        {{#samples}}{{>sample}}{{/samples}}
+        {{^samples}}<p class="muted">No samples kept.</p>{{/samples}}
+        </section>
+        <section class="history">
+        <h2>Status history</h2>
+        {{#hasHistory}}
+        <div class="table-scroll"><table class="status-history">
+        <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Change</th><th scope="col">Note</th></tr></thead>
+        <tbody>
+        {{#history}}<tr><td>{{#at}}{{>time}}{{/at}}</td><td>{{actor}}</td><td>{{from}} → {{to}}</td><td>{{comment}}</td></tr>
+        {{/history}}
+        </tbody></table></div>
+        {{/hasHistory}}
+        {{^hasHistory}}<p class="muted">No changes yet.</p>{{/hasHistory}}
+        </section>
+
+        """
+
+    static let leaves = """
+        {{#leavesTable}}{{>hubLeavesTable}}{{/leavesTable}}
+        <section class="scrape-log">
+        <h2>Recent scrapes</h2>
+        <div class="table-scroll"><table class="scrapes">
+        <thead><tr><th scope="col">When</th><th scope="col">Leaf</th><th scope="col">Outcome</th><th scope="col" class="num">Duration</th>
+        <th scope="col" class="num">Groups changed</th><th scope="col" class="num">Occurrences added</th><th scope="col">Error</th></tr></thead>
+        <tbody>
+        {{#scrapes}}<tr class="{{rowClass}}"><td>{{#time}}{{>time}}{{/time}}</td><td>{{leaf}}</td><td>{{outcome}}</td><td class="num">{{duration}}</td>
+        <td class="num">{{groupsChanged}}</td><td class="num">{{occurrencesAdded}}</td><td>{{error}}</td></tr>
+        {{/scrapes}}
+        </tbody></table></div>
+        </section>
+
+        """
+
+    static let error = """
+        {{#banner}}{{>errorBanner}}{{/banner}}
+        <p><a href="/">Back to the overview</a></p>
+
+        """
+}

@@ -1,0 +1,421 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Periskop
+import Shared
+
+/// The hub's web UI: the overview, the groups list, a group, the leaves. Server-rendered from
+/// the same queries as the JSON API; writes (status changes) are forms posting to the API.
+struct HubPages: Sendable {
+    let queries: HubQueries
+    let leaves: LeafHealth
+    let templates: WebTemplates
+    let httpClient: HTTPClient
+
+    static var product: String { "Canopy hub" }
+
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.get("/") { request, _ in try await html { try await overview(request) } }
+        router.get("groups") { request, _ in try await html { try await groups(request) } }
+        router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.require("id")) } }
+        router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
+    }
+
+    /// Renders a page, or the error page with the status of what went wrong.
+    private func html(_ body: () async throws -> String) async throws -> Response {
+        do {
+            return HTMLResponse.make(try await body())
+        } catch let error as HTTPError {
+            return HTMLResponse.make(errorPage(title: "\(error.status.code) \(error.status.reasonPhrase)", message: error.body ?? ""), status: error.status)
+        } catch {
+            return HTMLResponse.make(errorPage(title: "The hub could not make this page", message: String(describing: error)), status: .internalServerError)
+        }
+    }
+
+    private func chrome(_ title: String, path: String) -> PageChrome {
+        PageChrome(
+            product: Self.product, title: title,
+            nav: NavItem.items([("Overview", "/"), ("Groups", "/groups"), ("Leaves", "/leaves")], currentPath: path),
+            footer: "canopy-hub \(HubVersion.current)")
+    }
+
+    private func errorPage(title: String, message: String) -> String {
+        struct View { let banner: ErrorBannerView }
+        let body = (try? templates.render("hubError", View(banner: ErrorBannerView(title: title, message: message)))) ?? .empty
+        return templates.page(chrome(title, path: ""), body: body)
+    }
+
+    // MARK: Overview
+
+    struct TeamRow {
+        let name: String
+        let href: String
+        let unresolvedHref: String
+        let regressedHref: String
+        let unresolved: CountView
+        let regressed: CountView
+        let ignored: CountView
+        let resolved: CountView
+        let lastHour: CountView
+        let lastDay: CountView
+        let sparkline: SafeHTML
+        let health: HealthBadgeView
+        let leavesLabel: String
+        let stale: Bool
+        let rowClass: String
+        let services: [ServiceLink]
+    }
+
+    struct ServiceLink {
+        let name: String
+        let href: String
+        let detail: String
+        let last: Bool
+    }
+
+    private func overview(_ request: Request) async throws -> String {
+        let now = Date()
+        async let teamList = queries.teams()
+        async let hours = queries.teamHours(now: now)
+        let reports = try await leaves.reports()
+        let (teams, series) = try (await teamList, await hours)
+        var rows: [TeamRow] = []
+        for team in teams {
+            let services = try await queries.services(team: team.name)
+            let teamLeaves = reports.filter { $0.team == team.name }
+            let down = teamLeaves.filter { $0.health == .down }
+            // A team is stale when every leaf it has is down: its numbers are what they last sent.
+            let stale = !teamLeaves.isEmpty && down.count == teamLeaves.count
+            let health: HealthBadgeView =
+                teamLeaves.isEmpty ? HealthBadgeView(.unknown, label: "no leaf") : down.isEmpty ? HealthBadgeView(.up) : HealthBadgeView(.down, label: "\(down.count) down")
+            let groupsHref = { (status: String) in PageLink.href("/groups", query: [("team", team.name), ("status", status)]) }
+            rows.append(
+                TeamRow(
+                    name: team.name, href: PageLink.href("/groups", query: [("team", team.name)]),
+                    unresolvedHref: groupsHref("unresolved"), regressedHref: groupsHref("regressed"),
+                    unresolved: CountView(Int64(team.unresolved)), regressed: CountView(Int64(team.regressed)),
+                    ignored: CountView(Int64(team.ignored)), resolved: CountView(Int64(team.resolved)),
+                    lastHour: CountView(team.lastHour), lastDay: CountView(team.lastDay),
+                    sparkline: SVGChart.sparkline(series[team.name] ?? Array(repeating: 0, count: 24), label: "\(team.name): occurrences per hour, last 24 hours"),
+                    health: health, leavesLabel: "\(teamLeaves.count) \(teamLeaves.count == 1 ? "leaf" : "leaves")", stale: stale,
+                    rowClass: stale ? "row-stale" : down.isEmpty ? "" : "row-down",
+                    services: services.enumerated().map { index, service in
+                        ServiceLink(
+                            name: service.name, href: PageLink.href("/groups", query: [("team", team.name), ("service", service.name)]),
+                            detail: "\(service.groups) groups, \(service.targetsUp)/\(service.targetsTotal) targets up", last: index == services.count - 1)
+                    }))
+        }
+        struct View {
+            let hasTeams: Bool
+            let teams: [TeamRow]
+            let empty: EmptyStateView
+            let downBanner: [ErrorBannerView]
+            let leavesTable: LeavesTable
+        }
+        let down = reports.filter { $0.health == .down }
+        let banner =
+            down.isEmpty
+            ? []
+            : [
+                ErrorBannerView(
+                    title: down.count == 1 ? "A leaf is down:" : "\(down.count) leaves are down:",
+                    message: down.map { "\($0.leaf) (\($0.team.isEmpty ? "team unknown" : $0.team)): \($0.lastError ?? "no answer")" }.joined(separator: "; ")
+                        + ". What the hub shows of their teams is what they last sent.")
+            ]
+        let view = View(
+            hasTeams: !rows.isEmpty, teams: rows,
+            empty: EmptyStateView(title: "No teams yet", detail: "Teams appear once the hub has scraped a leaf. Leaves are listed under `leaves:` in the hub's config."),
+            downBanner: banner, leavesTable: LeavesTable(reports, now: now))
+        return try templates.page(chrome("Overview", path: "/"), template: "hubOverview", view)
+    }
+
+    // MARK: Leaves
+
+    struct LeavesTable {
+        struct Row {
+            let name: String
+            let url: String
+            let team: String
+            let health: HealthBadgeView
+            let stale: Bool
+            let lastScrape: TimeView
+            let duration: String
+            let lastApplied: TimeView
+            let error: String
+        }
+
+        let hasLeaves: Bool
+        let rows: [Row]
+        let empty: EmptyStateView
+
+        init(_ reports: [LeafReport], now: Date) {
+            rows = reports.map { report in
+                let health: HealthBadgeView.Health = report.health == .up ? .up : report.health == .down ? .down : .unknown
+                return Row(
+                    name: report.leaf, url: report.url, team: report.team, health: HealthBadgeView(health), stale: report.stale,
+                    lastScrape: TimeView(report.lastScrape, now: now),
+                    duration: report.lastScrape == nil ? "" : WebFormat.duration(seconds: report.lastScrapeDurationSeconds),
+                    lastApplied: TimeView(report.lastApplied, now: now), error: report.lastError ?? "")
+            }
+            hasLeaves = !rows.isEmpty
+            empty = EmptyStateView(title: "No leaves configured", detail: "List the teams' leaves under `leaves:` in the hub's config.")
+        }
+    }
+
+    private func leavesPage(_ request: Request) async throws -> String {
+        let now = Date()
+        let reports = try await leaves.reports()
+        let scrapes = try await queries.scrapes(leaf: nil, limit: 50, before: nil)
+        struct ScrapeRow {
+            let time: TimeView
+            let leaf: String
+            let outcome: String
+            let duration: String
+            let groupsChanged: Int
+            let occurrencesAdded: Int64
+            let error: String
+            let rowClass: String
+        }
+        struct View {
+            let leavesTable: LeavesTable
+            let scrapes: [ScrapeRow]
+        }
+        let view = View(
+            leavesTable: LeavesTable(reports, now: now),
+            scrapes: scrapes.map {
+                ScrapeRow(
+                    time: TimeView($0.time, now: now), leaf: $0.leaf.isEmpty ? $0.url : $0.leaf, outcome: $0.outcome,
+                    duration: WebFormat.duration(seconds: $0.durationSeconds), groupsChanged: $0.groupsChanged,
+                    occurrencesAdded: $0.occurrencesAdded, error: $0.error ?? "", rowClass: $0.outcome == "failed" ? "row-down" : "")
+            })
+        return try templates.page(chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
+    }
+
+    // MARK: Groups
+
+    private func groups(_ request: Request) async throws -> String {
+        let now = Date()
+        var filter = try HubAPI<BasicRequestContext>.filter(request)
+        filter.limit = min(filter.limit, 100)
+        let page = try await queries.groups(filter, now: now)
+        let hours = try await queries.groupHours(ids: page.groups.map(\.id), now: now)
+        let teams = try await queries.teams().map(\.name)
+        var services: [String] = []
+        if let team = filter.team { services = try await queries.services(team: team).map(\.name) }
+        let windowLabel = request.query("window").flatMap { $0.isEmpty ? nil : $0 } ?? "1h"
+        let rows = page.groups.map { group in
+            GroupRowView(
+                href: "/groups/\(group.id)", status: StatusBadgeView(status: group.status), severity: SeverityBadgeView(group.severity),
+                errorClass: group.className, message: group.message, service: group.service, team: group.team,
+                firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
+                total: CountView(group.total), windowCount: CountView(group.occurrencesInWindow),
+                sparkline: SVGChart.sparkline(hours[group.id] ?? Array(repeating: 0, count: 24), label: "occurrences per hour, last 24 hours"))
+        }
+        let query = Self.query(of: request)
+        struct View {
+            let filters: FilterFormView
+            let table: GroupsTableView
+            let pager: PagerView
+        }
+        var fields: [FilterFieldView] = [
+            .select(name: "team", label: "Team", values: teams, selected: filter.team)
+        ]
+        if filter.team != nil { fields.append(.select(name: "service", label: "Service", values: services, selected: filter.service)) }
+        fields += [
+            .severity(selected: request.query("severity")), .status(selected: filter.status), .window(selected: request.query("window")),
+            .sort(options: [("last_seen", "Last seen"), ("first_seen", "First seen"), ("total", "Total"), ("window", "In the window")], selected: request.query("sort")),
+            .search(value: filter.text, placeholder: "class, message, stack trace"),
+        ]
+        let view = View(
+            filters: FilterFormView(action: "/groups", fields: fields, resetHref: "/groups"),
+            table: GroupsTableView(
+                rows: rows, showTeam: true, windowLabel: "Last \(windowLabel)",
+                empty: EmptyStateView(title: "No groups match", detail: "Change the filters, or reset them.", action: ("Reset the filters", "/groups"))),
+            pager: PagerView(path: "/groups", query: query, nextCursor: page.nextCursor, summary: "\(rows.count) groups on this page"))
+        return try templates.page(chrome("Groups", path: "/groups"), template: "hubGroups", view)
+    }
+
+    /// The request's query as (name, value) pairs, in order.
+    static func query(of request: Request) -> [(name: String, value: String)] {
+        guard let query = request.uri.query, let items = URLComponents(string: "?" + query)?.queryItems else { return [] }
+        return items.map { ($0.name, $0.value ?? "") }
+    }
+
+    // MARK: One group
+
+    struct Action {
+        let formAction: String
+        let name: String
+        let status: String
+        let label: String
+        let hasIgnoreFor: Bool
+        let ignoreFor: String
+        let hasIgnoreOccurrences: Bool
+        let ignoreOccurrences: String
+        let hasConfirm: Bool
+        let confirm: String
+
+        init(id: Int64, name: String, status: String, label: String, ignoreFor: String? = nil, ignoreOccurrences: Int? = nil, confirm: String? = nil) {
+            formAction = "/api/v1/groups/\(id)/status"
+            self.name = name
+            self.status = status
+            self.label = label
+            hasIgnoreFor = ignoreFor != nil
+            self.ignoreFor = ignoreFor ?? ""
+            hasIgnoreOccurrences = ignoreOccurrences != nil
+            self.ignoreOccurrences = ignoreOccurrences.map(String.init) ?? ""
+            hasConfirm = confirm != nil
+            self.confirm = confirm ?? ""
+        }
+    }
+
+    struct RangeLink {
+        let label: String
+        let href: String
+        let current: Bool
+    }
+
+    struct InstanceRow {
+        let leaf: String
+        let instance: String
+        let count: CountView
+        let lastSeen: TimeView
+        let reporting: String
+    }
+
+    struct HistoryRow {
+        let at: TimeView
+        let actor: String
+        let from: String
+        let to: String
+        let comment: String
+    }
+
+    static let ranges: [(label: String, value: String, seconds: Int, step: Int)] = [
+        ("Hour", "1h", 3600, 60), ("Day", "24h", 86400, 1800), ("Week", "7d", 7 * 86400, 6 * 3600), ("30 days", "30d", 30 * 86400, 86400),
+    ]
+
+    private func group(_ request: Request, id text: String) async throws -> String {
+        guard let id = Int64(text) else { throw HTTPError(.notFound, message: "there is no group \(text): group ids are numbers") }
+        guard let detail = try await queries.group(id: id) else { throw HTTPError(.notFound, message: "there is no group \(id)") }
+        let now = Date()
+        let group = detail.group
+        let range = Self.ranges.first { $0.value == request.query("range") } ?? Self.ranges[1]
+        let points = try await queries.occurrences(
+            id: id, from: now.addingTimeInterval(-Double(range.seconds)), to: now, step: .seconds(range.step))
+        let (instances, instancesError) = await self.instances(of: detail, now: now)
+        var statusDetail = ""
+        if let by = detail.statusChangedBy, let at = detail.statusChangedAt { statusDetail = "by \(by), \(WebFormat.relative(at, now: now))" }
+        if group.status == "ignored" {
+            if let until = detail.ignoredUntil { statusDetail += "; until \(WebFormat.absolute(until))" }
+            if let total = detail.ignoredUntilTotal { statusDetail += "; until the total reaches \(total)" }
+        }
+        var actions: [Action] = []
+        if group.status != "resolved" {
+            actions.append(Action(id: id, name: "resolve", status: "resolved", label: "Resolve"))
+        }
+        if group.status != "ignored" {
+            actions += [
+                Action(id: id, name: "ignore-1h", status: "ignored", label: "Ignore for 1 hour", ignoreFor: "1h"),
+                Action(id: id, name: "ignore-24h", status: "ignored", label: "Ignore for 24 hours", ignoreFor: "24h"),
+                Action(id: id, name: "ignore-100", status: "ignored", label: "Ignore for 100 more", ignoreOccurrences: 100),
+            ]
+        }
+        if group.status != "unresolved" {
+            actions.append(Action(id: id, name: "reopen", status: "unresolved", label: "Reopen"))
+        }
+        struct View {
+            let message: String
+            let team: String
+            let teamHref: String
+            let service: String
+            let serviceHref: String
+            let key: String
+            let status: StatusBadgeView
+            let statusDetail: String
+            let severity: SeverityBadgeView
+            let total: CountView
+            let firstSeen: TimeView
+            let lastSeen: TimeView
+            let actions: [Action]
+            let ranges: [RangeLink]
+            let chart: ChartView
+            let instancesError: [ErrorBannerView]
+            let hasInstances: Bool
+            let instances: [InstanceRow]
+            let samples: [SampleView]
+            let hasHistory: Bool
+            let history: [HistoryRow]
+        }
+        let view = View(
+            message: group.message, team: group.team, teamHref: PageLink.href("/groups", query: [("team", group.team)]), service: group.service,
+            serviceHref: PageLink.href("/groups", query: [("team", group.team), ("service", group.service)]), key: group.aggregationKey,
+            status: StatusBadgeView(status: group.status), statusDetail: statusDetail, severity: SeverityBadgeView(group.severity),
+            total: CountView(group.total), firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
+            actions: actions,
+            ranges: Self.ranges.map { RangeLink(label: $0.label, href: "/groups/\(id)?range=\($0.value)", current: $0.value == range.value) },
+            chart: ChartView(
+                caption: "Occurrences, last \(range.label.lowercased()), per \(WebFormat.duration(.seconds(range.step)))",
+                svg: SVGChart.bars(points.map { ($0.time, $0.count) }, label: "occurrences of \(group.className)")),
+            instancesError: instancesError.map { [ErrorBannerView(title: "Instances unknown:", message: $0)] } ?? [],
+            hasInstances: !instances.isEmpty, instances: instances,
+            samples: detail.samples.map { SampleView($0, now: now) },
+            hasHistory: !detail.statusChanges.isEmpty,
+            history: detail.statusChanges.map {
+                HistoryRow(at: TimeView($0.at, now: now), actor: $0.actor, from: $0.from, to: $0.to, comment: $0.comment ?? "")
+            })
+        return try templates.page(chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
+    }
+
+    /// Which instances report the group, asked of the leaves that send it (their team view has
+    /// it per instance); a leaf that does not answer within two seconds is named instead.
+    private func instances(of detail: HubGroupDetail, now: Date) async -> ([InstanceRow], String?) {
+        var rows: [InstanceRow] = []
+        var problems: [String] = []
+        for leaf in detail.leaves {
+            guard let base = leaf.url.range(of: "/api/v1/federate").map({ String(leaf.url[..<$0.lowerBound]) }) else {
+                problems.append("\(leaf.leaf): its URL \(leaf.url) is not a federate URL")
+                continue
+            }
+            let url = "\(base)/api/v1/services/\(PageLink.segment(detail.group.service))/errors/\(PageLink.segment(detail.group.aggregationKey))"
+            do {
+                let response = try await httpClient.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
+                let body = try await response.body.collect(upTo: 4 << 20)
+                guard response.status == .ok else {
+                    problems.append("\(leaf.leaf) answered \(response.status.code)")
+                    continue
+                }
+                let reply = try CanopyJSON.decoder().decode(LeafGroupReply.self, from: Data(body.readableBytesView))
+                for instance in reply.instances {
+                    rows.append(
+                        InstanceRow(
+                            leaf: leaf.leaf, instance: instance.instance, count: CountView(instance.count), lastSeen: TimeView(instance.lastSeen, now: now),
+                            reporting: instance.current ? "yes" : "no longer"))
+                }
+            } catch {
+                problems.append("\(leaf.leaf): \(error)")
+            }
+        }
+        return (rows, problems.isEmpty ? nil : problems.joined(separator: "; "))
+    }
+
+    /// The part of a leaf's `GET /api/v1/services/{service}/errors/{key}` the page shows.
+    struct LeafGroupReply: Decodable {
+        struct Instance: Decodable {
+            var instance: String
+            var count: Int64
+            var lastSeen: Date?
+            var current: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case instance, count, current
+                case lastSeen = "last_seen"
+            }
+        }
+
+        var instances: [Instance]
+    }
+}
+
