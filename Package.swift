@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Periskop", targets: ["Periskop"]),
+        .library(name: "PeriskopHummingbird", targets: ["PeriskopHummingbird"]),
         .executable(name: "canopy-leaf", targets: ["Leaf"]),
         .executable(name: "canopy-hub", targets: ["Hub"]),
         .executable(name: "canopy-bench", targets: ["Benchmarks"]),
@@ -34,6 +35,12 @@ let package = Package(
     targets: [
         // The Periskop exporter format. Foundation only: a service that links it pulls in no server.
         .target(name: "Periskop", swiftSettings: swiftSettings),
+        // Serves a Periskop collector from a Hummingbird app and reports its handlers' errors.
+        .target(
+            name: "PeriskopHummingbird",
+            dependencies: ["Periskop", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Shared",
             dependencies: [
@@ -109,6 +116,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PeriskopClientTests",
+            dependencies: [
+                "Periskop", "PeriskopHummingbird", "Shared", "CanopyTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: ["Shared", "CanopyTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")],

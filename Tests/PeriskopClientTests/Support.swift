@@ -1,0 +1,44 @@
+import Foundation
+import Periskop
+
+/// Errors of distinct types for the tests: each has a fixed message unless given one.
+struct DiskFull: Error, CustomStringConvertible {
+    var description: String { "disk full" }
+}
+struct Timeout: Error {}
+enum ParseFailure: Error { case badToken(String) }
+struct Declined: LocalizedError {
+    var errorDescription: String? { "card declined" }
+}
+private struct Hidden: Error {}
+struct Numbered: Error, CustomStringConvertible {
+    let number: Int
+    var description: String { "failure \(number)" }
+}
+
+/// An error that wraps another, as a service's own error types do.
+struct Wrapped: CausedError, CustomStringConvertible {
+    let description: String
+    let cause: (any Error)?
+}
+
+/// An error whose cause is itself: the chain must stop at the depth bound.
+struct Loop: CausedError {
+    var cause: (any Error)? { Loop() }
+}
+
+func hiddenError() -> any Error { Hidden() }
+
+/// Two call sites in two functions: one group per site.
+@inline(never) func reportFromSiteA(_ collector: ExceptionCollector, _ error: any Error) {
+    collector.report(error)
+}
+
+@inline(never) func reportFromSiteB(_ collector: ExceptionCollector, _ error: any Error) {
+    collector.report(error)
+}
+
+extension ExceptionsPayload {
+    func group(_ key: String) -> AggregatedError? { aggregatedErrors.first { $0.aggregationKey == key } }
+    var totals: [String: Int] { Dictionary(uniqueKeysWithValues: aggregatedErrors.map { ($0.aggregationKey, $0.totalCount) }) }
+}
