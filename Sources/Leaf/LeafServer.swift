@@ -63,8 +63,12 @@ struct LeafServer {
 
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: WebSecurityMiddleware())
         TeamAPI(views: views).addRoutes(to: router)
-        PeriskopAPI(views: views, state: state).addRoutes(to: router)
+        let pages = try LeafPages<BasicRequestContext>(views: views)
+        pages.addRoutes(to: router)
+        StaticAssets.addRoutes(to: router)
+        PeriskopAPI(views: views, state: state, targetsPage: { pages.targetsPage($0) }).addRoutes(to: router)
         let metrics = LeafMetrics()
         OperationsRoutes(
             server: "leaf", metrics: { await metrics.render(views: views, team: reloader.current.team) }, reload: { try reloader.reload() }

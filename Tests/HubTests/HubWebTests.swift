@@ -28,13 +28,15 @@ import Testing
                     httpContext: HTTPContext(requestMethod: "POST", requestURL: "http://checkout/pay", requestHeaders: ["Content-Type": "application/json"], requestBody: "{\"amount\": 12}"))
                 checkout.report("ledger/timeout", total: 2, severity: .warning, message: "ledger did not answer")
                 search.report("render", total: 5, message: Self.hostile)
-                let payments = try Leaf(team: "payments", service: "checkout", targets: [await checkout.address()], directory: directory)
-                let searchLeaf = try Leaf(team: "search", service: "api", targets: [await search.address()], directory: directory)
+                // Intervals long enough that a busy machine (the browser, parallel tests) does not time scrapes out.
+                let payments = try Leaf(team: "payments", service: "checkout", targets: [await checkout.address()], directory: directory, interval: "1s")
+                let searchLeaf = try Leaf(team: "search", service: "api", targets: [await search.address()], directory: directory, interval: "1s")
                 try await payments.start()
                 try await searchLeaf.start()
                 let hubFile = directory + "/hub.yml"
                 try HubEndToEndTests.hubConfig(
-                    database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("payments", payments.port), ("search", searchLeaf.port)], file: hubFile)
+                    database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("payments", payments.port), ("search", searchLeaf.port)], file: hubFile,
+                    interval: "1s")
                 try "api: {token: s3cret}\n".appendLine(toFile: hubFile)
                 let hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
                 let base = await hub.base()

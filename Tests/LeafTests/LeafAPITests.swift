@@ -21,7 +21,7 @@ import Testing
             target.report(Self.oddKeys[2], total: 1, severity: .info, message: "cache miss")
             let config = try LeafHarness.config(
                 """
-                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}
+                global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: core}}
                 services:
                 - name: api
                   static_configs: [{targets: ['\(await target.address())']}]
@@ -88,7 +88,7 @@ import Testing
             """.write(toFile: directory + "/api.yml", atomically: true, encoding: .utf8)
             let config = try LeafConfig.parse(
                 """
-                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}
+                global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: core}}
                 services:
                 - name: api
                   file_sd_configs: [{files: ['*.yml']}]
@@ -127,7 +127,7 @@ import Testing
             target.report("PaymentError@1", total: 2, message: "card declined", httpContext: context)
             let config = try LeafHarness.config(
                 """
-                global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: payments, region: eu}}
+                global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: payments, region: eu}}
                 scrub: {headers: [X-Session-Id], fields: [card_number]}
                 services:
                 - name: checkout
@@ -171,7 +171,7 @@ import Testing
             func service(_ name: String, _ address: String) -> String {
                 "- name: \(name)\n  static_configs: [{targets: ['\(address)']}]\n  scraper: {endpoint: /-/exceptions}\n"
             }
-            let header = "global: {scrape_interval: 100ms, scrape_timeout: 100ms, external_labels: {team: core}}\nservices:\n"
+            let header = "global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: core}}\nservices:\n"
             try (header + service("one", await first.address())).write(toFile: file, atomically: true, encoding: .utf8)
             first.report("a", total: 1)
             second.report("b", total: 2)

@@ -80,8 +80,11 @@ struct HubPlans {
     static func summary(_ entry: String) -> String {
         let lines = entry.split(separator: "\n")
         let duration = lines.first.flatMap { line in line.range(of: "duration: ").map { line[$0.upperBound...].prefix { $0 != " " } } } ?? "?"
-        let query = lines.first { $0.contains("Query Text:") }.map { $0.replacingOccurrences(of: "\tQuery Text: ", with: "") } ?? ""
-        return "\(duration) ms: \(query.trimmingCharacters(in: .whitespaces).prefix(110))"
+        // The query's first lines, on one line: enough to tell the hub's queries apart.
+        let start = lines.firstIndex { $0.contains("Query Text:") }
+        let text = start.map { lines[$0..<min(lines.count, $0 + 4)].joined(separator: " ") } ?? ""
+        let query = text.replacingOccurrences(of: "Query Text:", with: "").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return "\(duration) ms: \(query.prefix(110))"
     }
 
     private static func size(of path: String) -> Int {

@@ -8,6 +8,9 @@ import Shared
 struct PeriskopAPI<Context: RequestContext> {
     let views: TeamViews
     let state: TeamState
+    /// What `/targets` without the slash serves (the leaf's targets page). Hummingbird's router
+    /// takes the two for one path, and Periskop's clients always ask for `/targets/`.
+    var targetsPage: (@Sendable (Request) async -> Response)? = nil
 
     func addRoutes(to router: Router<Context>) {
         router.get("services/") { _, _ in try JSONResponse.make(await views.services().map(\.name)) }
@@ -29,7 +32,8 @@ struct PeriskopAPI<Context: RequestContext> {
             guard await state.resolve(GroupID(service: segments[1], key: key)) else { throw HTTPError(.notFound, message: "error not found") }
             return Response(status: .noContent)
         }
-        router.get("targets/") { _, _ in
+        router.get("targets/") { request, _ in
+            if let targetsPage, !request.uri.path.hasSuffix("/") { return await targetsPage(request) }
             var targets: [String: [PeriskopTarget]] = [:]
             for target in views.targets().active { targets[target.service, default: []].append(PeriskopTarget(endpoint: target.url)) }
             return try JSONResponse.make(targets)

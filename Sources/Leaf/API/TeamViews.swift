@@ -44,20 +44,27 @@ struct TeamViews: Sendable {
     }
 
     func groups(of service: String, filter: Filter) async -> [GroupSummary] {
+        await groups(in: [service], filter: filter)
+    }
+
+    /// The groups of several services (nil: all of them), as the team's pages list them together.
+    func groups(in services: Set<String>?, filter: Filter) async -> [GroupSummary] {
         let groups = await state.snapshot.groups
         let instances = await state.instanceCounts()
         let needle = filter.text?.lowercased()
         var result: [GroupSummary] = []
-        for (id, group) in groups where id.service == service {
+        for (id, group) in groups where services?.contains(id.service) ?? true {
             if !filter.includeResolved && group.isResolved { continue }
             if let severity = filter.severity, group.severity != severity { continue }
             if let needle, !needle.isEmpty, !Self.matches(group, key: id.key, needle: needle) { continue }
             result.append(summary(id, group, instances: instances[id] ?? 0))
         }
         switch filter.sort {
-        case .lastSeen: result.sort { ($0.lastSeen ?? .distantPast, $0.aggregationKey) > ($1.lastSeen ?? .distantPast, $1.aggregationKey) }
-        case .firstSeen: result.sort { ($0.firstSeen ?? .distantPast, $0.aggregationKey) > ($1.firstSeen ?? .distantPast, $1.aggregationKey) }
-        case .count: result.sort { ($0.total, $0.aggregationKey) > ($1.total, $1.aggregationKey) }
+        case .lastSeen:
+            result.sort { ($0.lastSeen ?? .distantPast, $0.aggregationKey, $0.service) > ($1.lastSeen ?? .distantPast, $1.aggregationKey, $1.service) }
+        case .firstSeen:
+            result.sort { ($0.firstSeen ?? .distantPast, $0.aggregationKey, $0.service) > ($1.firstSeen ?? .distantPast, $1.aggregationKey, $1.service) }
+        case .count: result.sort { ($0.total, $0.aggregationKey, $0.service) > ($1.total, $1.aggregationKey, $1.service) }
         }
         return result
     }

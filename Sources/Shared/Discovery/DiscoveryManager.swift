@@ -22,6 +22,10 @@ public final class DiscoveryManager: Service, Sendable {
     }
 
     private let state = Mutex(State())
+    /// Held from reading the groups to handing the targets on: two mechanisms reporting at once
+    /// would otherwise race, and the list built from the older groups could be handed on last,
+    /// dropping the other's targets until it reports again (a static config never does).
+    private let publishing = Mutex(())
     private let generations = Mailbox<Generation>()
     private let httpClient: HTTPClient
     private let logger: Logger
@@ -93,20 +97,22 @@ public final class DiscoveryManager: Service, Sendable {
     }
 
     private func publish(_ generation: Generation) {
-        let groups = state.withLock { $0.groups }
-        var targets: [ScrapeTarget] = []
-        var dropped: [DroppedTarget] = []
-        for (index, builder) in generation.builders.enumerated() where index < groups.count {
-            let built = builder.build(groups[index].flatMap { $0 })
-            targets += built.targets
-            dropped += built.dropped
+        publishing.withLock { _ in
+            let groups = state.withLock { $0.groups }
+            var targets: [ScrapeTarget] = []
+            var dropped: [DroppedTarget] = []
+            for (index, builder) in generation.builders.enumerated() where index < groups.count {
+                let built = builder.build(groups[index].flatMap { $0 })
+                targets += built.targets
+                dropped += built.dropped
+            }
+            let isCurrent = state.withLock { state in
+                guard state.generation == generation.number else { return false }
+                state.dropped = dropped
+                return true
+            }
+            if isCurrent { onTargets(targets, dropped) }
         }
-        let isCurrent = state.withLock { state in
-            guard state.generation == generation.number else { return false }
-            state.dropped = dropped
-            return true
-        }
-        if isCurrent { onTargets(targets, dropped) }
     }
 
     private func makeDiscoverers(_ job: ScrapeJobConfig) -> [any Discoverer] {

@@ -165,17 +165,30 @@ enum Stylesheet {
         .request-headers th[scope="row"] { background: none; font-weight: 600; white-space: nowrap; }
         .request-headers td { overflow-wrap: anywhere; }
 
-        /* Facts about one thing (a group): names beside values */
-        .facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1rem; margin: 0 0 var(--gap); }
-        .facts dt { color: var(--muted); }
-        .facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+        /* Facts about one thing (a group): small named values in a grid */
+        .facts {
+          display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.6rem 1rem; margin: 0 0 var(--gap);
+          padding: 0.75rem; background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
+        }
+        .facts div { min-width: 0; }
+        .facts dt { color: var(--muted); font-size: 0.8rem; }
+        .facts dd { margin: 0; overflow-wrap: anywhere; }
+        .group-message { font-size: 1.05rem; margin: -0.5rem 0 var(--gap); overflow-wrap: anywhere; }
         .label-list { display: flex; flex-wrap: wrap; gap: 0.25rem; margin: 0; padding: 0; list-style: none; }
         .label-list li {
           padding: 0 0.4rem; border-radius: var(--radius); background: var(--grey-bg); color: var(--text);
           font-size: 0.8rem; white-space: nowrap;
         }
         .target-error { color: var(--red); overflow-wrap: anywhere; }
-        .sample-nav ol { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; margin: 0 0 var(--gap); padding: 0; list-style: none; }
+        /* One service's targets under another's: the same columns line up */
+        table.targets { table-layout: fixed; min-width: 880px; }
+        table.targets th:nth-child(1) { width: 24%; }
+        table.targets th:nth-child(2) { width: 8%; }
+        table.targets th:nth-child(3) { width: 28%; }
+        table.targets th:nth-child(4) { width: 14%; }
+        table.targets th:nth-child(5) { width: 8%; }
+        .sample-nav { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.25rem 0.75rem; margin: 0 0 var(--gap); }
+        .sample-nav ol { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; margin: 0; padding: 0; list-style: none; }
         .sample-nav a[aria-current="true"] { font-weight: 700; color: var(--text); }
 
         /* A phone: tighter spacing, the nav under the brand */
@@ -187,8 +200,7 @@ enum Stylesheet {
           .field input[type="search"], .field select { width: 100%; }
           .sparkline { width: 4rem; }
           .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
-          .facts { grid-template-columns: 1fr; gap: 0 0; }
-          .facts dd { margin-bottom: 0.4rem; }
+          .facts { grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); }
         }
         """#
 }

@@ -1,5 +1,5 @@
-import Foundation
 import CanopyTestSupport
+import Foundation
 import Periskop
 import Testing
 
@@ -57,7 +57,8 @@ import Testing
         for text in hostile {
             let context = HTTPContext(requestMethod: text, requestURL: text, requestHeaders: [text: text, "X": text], requestBody: text)
             let cause = ErrorInstance(className: text, message: text, stacktrace: [text], cause: ErrorInstance(className: text, message: text))
-            let html = try render(Self.sample(className: text, message: text, stacktrace: [text, text], cause: cause, uuid: text, httpContext: context))
+            let html = try render(
+                Self.sample(className: text, message: text, stacktrace: [text, text], cause: cause, uuid: text, httpContext: context))
             #expect(!html.contains("<script>"), "\(text)")
             #expect(!html.contains("<img"), "\(text)")
             #expect(!html.contains("<svg"), "\(text)")
@@ -102,7 +103,8 @@ import Testing
         #expect(CurlCommand.shellQuote("'") == #"''\'''"#)
         // GET without a body and POST with one name no method; a URL like an option is given with --url.
         #expect(CurlCommand.make(HTTPContext(requestMethod: "GET", requestURL: "http://a/b")) == "curl http://a/b")
-        #expect(CurlCommand.make(HTTPContext(requestMethod: "POST", requestURL: "http://a/", requestBody: "x")) == "curl http://a/ \\\n  --data-raw x")
+        #expect(
+            CurlCommand.make(HTTPContext(requestMethod: "POST", requestURL: "http://a/", requestBody: "x")) == "curl http://a/ \\\n  --data-raw x")
         #expect(CurlCommand.make(HTTPContext(requestMethod: "GET", requestURL: "http://a/", requestBody: "x")).hasPrefix("curl -X GET http://a/"))
         #expect(CurlCommand.make(HTTPContext(requestMethod: "GET", requestURL: "-o/tmp/x")) == "curl --url -o/tmp/x")
         #expect(try Self.shellArguments(of: CurlCommand.make(HTTPContext(requestMethod: "GET", requestURL: "-o/tmp/x"))) == ["--url", "-o/tmp/x"])
@@ -113,7 +115,9 @@ import Testing
         // The table shows every recorded header; the curl line leaves out the one curl computes.
         #expect(html.contains(#"<th scope="row" class="mono">Content-Length</th><td class="mono">999</td>"#))
         #expect(!curl.contains("Content-Length"))
-        #expect(html.contains(#"<span class="request-method">PUT</span> <span class="request-url">https://shop.example/cart?item=1&amp;note=it&#39;s</span>"#))
+        #expect(
+            html.contains(
+                #"<span class="request-method">PUT</span> <span class="request-url">https://shop.example/cart?item=1&amp;note=it&#39;s</span>"#))
         #expect(html.contains(#"<tr><th scope="row" class="mono">Content-Type</th><td class="mono">application/json</td></tr>"#))
         #expect(html.contains(#"<pre class="request-body"><code>{&quot;name&quot;: &quot;O&#39;Brien&quot;,"#))
     }
@@ -146,7 +150,10 @@ import Testing
 
         let html = try render(sample)
         #expect(html.components(separatedBy: #"<section class="cause">"#).count - 1 == 3)
-        let order = ["app.CheckoutException", "db.QueryException", "query failed", "java.io.IOException", "at Stream.read", "java.net.SocketException", "at Socket.read"]
+        let order = [
+            "app.CheckoutException", "db.QueryException", "query failed", "java.io.IOException", "at Stream.read", "java.net.SocketException",
+            "at Socket.read",
+        ]
         let positions = order.map { html.range(of: $0)?.lowerBound }
         #expect(positions.allSatisfy { $0 != nil })
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
