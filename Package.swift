@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "canopy-leaf", targets: ["Leaf"]),
         .executable(name: "canopy-hub", targets: ["Hub"]),
         .executable(name: "canopy-bench", targets: ["Benchmarks"]),
+        .executable(name: "canopy-demo", targets: ["Demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -100,6 +101,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `deploy/demo`'s services: a Hummingbird app per service that throws realistic exceptions
+        // through the client library at varying rates.
+        .executableTarget(
+            name: "Demo",
+            dependencies: [
+                "Periskop",
+                "PeriskopHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What the end-to-end tests share: fake targets, running servers, waiting for conditions.
         .target(
             name: "CanopyTestSupport",
@@ -148,5 +163,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "DemoTests", dependencies: ["CanopyTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -140,10 +140,11 @@ import Testing
         let started = ContinuousClock.now
         let name = "host1.canopy.test"
         try await withRunningDiscoverer(discoverer([name], .a, port: 80, nameservers: ["127.0.0.1:\(deadPort)"], log: log)) { updates in
-            let groups = try #require(await updates.first(within: .seconds(5)))
+            let groups = try #require(await updates.first(within: .seconds(15)))
             #expect(groups.isEmpty)
-            #expect(ContinuousClock.now - started < .seconds(3))
-            let problem = try #require(await log.problem(within: .seconds(1)))
+            // Refused at once rather than waited out; the bound leaves room for a busy machine.
+            #expect(ContinuousClock.now - started < .seconds(10))
+            let problem = try #require(await log.problem(within: .seconds(10)))
             #expect(problem.metadata["discovery.dns.name"] == name)
             #expect(problem.metadata["discovery.error"]?.contains("127.0.0.1:\(deadPort)") == true)
         }
@@ -152,12 +153,12 @@ import Testing
     @Test func serverGoingAwayKeepsTheLastGoodList() async throws {
         let log = DiscoveryLogRecorder()
         try await withDnsmasq(Self.records) { dns in
-            let config = discoverer(["host1.canopy.test"], .a, port: 80, nameservers: [dns.nameserver], timeout: .milliseconds(300), log: log)
+            let config = discoverer(["host1.canopy.test"], .a, port: 80, nameservers: [dns.nameserver], timeout: .seconds(2), log: log)
             try await withRunningDiscoverer(config) { updates in
                 let good = try #require(await updates.first())
                 #expect(addresses(good) == ["127.0.0.11:80"])
                 dns.stop()
-                _ = try #require(await log.problem(within: .seconds(3)) { $0.metadata["discovery.dns.name"] == "host1.canopy.test" })
+                _ = try #require(await log.problem(within: .seconds(15)) { $0.metadata["discovery.dns.name"] == "host1.canopy.test" })
                 #expect(updates.latest == good)
                 #expect(updates.all.count == 1)
             }
@@ -172,14 +173,15 @@ import Testing
                 .a,
                 port: 80,
                 nameservers: ["127.0.0.1:\(silent.port)", dns.nameserver],
-                timeout: .milliseconds(300)
+                timeout: .seconds(1)
             )
             let started = ContinuousClock.now
             try await withRunningDiscoverer(config) { updates in
-                let groups = try #require(await updates.first(within: .seconds(3)))
+                let groups = try #require(await updates.first(within: .seconds(20)))
                 #expect(addresses(groups) == ["127.0.0.11:80"])
+                // It waited for the silent server's timeout, then asked the next one.
                 let elapsed = ContinuousClock.now - started
-                #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(2))
+                #expect(elapsed >= .seconds(1) && elapsed < .seconds(15))
             }
         }
     }

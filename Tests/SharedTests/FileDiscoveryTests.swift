@@ -46,11 +46,11 @@ import Testing
                 #expect(first.flatMap(\.targets) == [[LabelName.address: "a:1"]])
 
                 try write(#"[{"targets": ["a:2"]}]"#, to: "\(dir)/a.json")
-                let changed = await updates.latest(within: .seconds(2)) { addresses($0) == ["a:2"] }
+                let changed = await updates.latest(within: .seconds(15)) { addresses($0) == ["a:2"] }
                 #expect(changed != nil, "the edit was not picked up; last sent: \(String(describing: updates.latest))")
 
                 try write(#"[{"targets": ["b:1"]}]"#, to: "\(dir)/b.json")
-                let added = await updates.latest(within: .seconds(2)) { addresses($0) == ["a:2", "b:1"] }
+                let added = await updates.latest(within: .seconds(15)) { addresses($0) == ["a:2", "b:1"] }
                 #expect(added != nil, "the new file was not picked up; last sent: \(String(describing: updates.latest))")
             }
         }
@@ -67,7 +67,7 @@ import Testing
                 try handle.truncate(atOffset: 0)
                 try handle.write(contentsOf: Data(#"[{"targets": ["a:1", "a:22"]}]"#.utf8))
                 try handle.close()
-                let changed = await updates.latest(within: .seconds(2)) { addresses($0) == ["a:1", "a:22"] }
+                let changed = await updates.latest(within: .seconds(15)) { addresses($0) == ["a:1", "a:22"] }
                 #expect(changed != nil)
             }
         }
@@ -83,13 +83,13 @@ import Testing
                 #expect(addresses(good) == ["a:1"])
 
                 try write(#"[{"targets": ["a:1"]}, {"targets": ["a:2"], "labels": {"env": 1}}]"#, to: path)
-                let problem = try #require(await log.problem(within: .seconds(2)) { $0.metadata["discovery.file"] == path })
+                let problem = try #require(await log.problem(within: .seconds(15)) { $0.metadata["discovery.file"] == path })
                 #expect(problem.metadata["discovery.error"] == #"entry 1: label value for "env" must be a string"#)
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(updates.latest == good)
 
                 try write(#"[{"targets": ["a:3"]}]"#, to: path)
-                #expect(await updates.latest(within: .seconds(2)) { addresses($0) == ["a:3"] } != nil)
+                #expect(await updates.latest(within: .seconds(15)) { addresses($0) == ["a:3"] } != nil)
             }
         }
     }
@@ -102,9 +102,9 @@ import Testing
                 let first = try #require(await updates.first())
                 #expect(addresses(first) == ["a:1", "b:1"])
                 try FileManager.default.removeItem(atPath: "\(dir)/b.yaml")
-                #expect(await updates.latest(within: .seconds(2)) { addresses($0) == ["a:1"] } != nil)
+                #expect(await updates.latest(within: .seconds(15)) { addresses($0) == ["a:1"] } != nil)
                 try FileManager.default.removeItem(atPath: "\(dir)/a.json")
-                #expect(await updates.latest(within: .seconds(2)) { $0.isEmpty } != nil)
+                #expect(await updates.latest(within: .seconds(15)) { $0.isEmpty } != nil)
             }
         }
     }
@@ -120,10 +120,10 @@ import Testing
                 pollInterval: .milliseconds(100)
             )
             try await withRunningDiscoverer(discoverer) { _ in
-                _ = try #require(await log.problem(within: .seconds(2)))
+                _ = try #require(await log.problem(within: .seconds(15)))
                 log.clear()
                 // Unchanged, so only the periodic full read reports it again.
-                let again = await log.problem(within: .seconds(2))
+                let again = await log.problem(within: .seconds(15))
                 #expect(again?.metadata["discovery.error"]?.hasPrefix("invalid JSON") == true)
             }
         }
@@ -152,7 +152,7 @@ import Testing
             try await withRunningDiscoverer(discoverer(["\(dir)/*/a.json"], log: log)) { updates in
                 let first = try #require(await updates.first())
                 #expect(first.isEmpty)
-                let problem = await log.problem(within: .seconds(2)) { $0.metadata["discovery.file"] == "\(dir)/*/a.json" }
+                let problem = await log.problem(within: .seconds(15)) { $0.metadata["discovery.file"] == "\(dir)/*/a.json" }
                 #expect(problem != nil)
             }
         }

@@ -146,10 +146,10 @@ import Testing
         try await withSDServer(answer) { url in
             let started = ContinuousClock.now
             try await withRunningDiscoverer(discoverer(url, log: log, timeout: .milliseconds(300))) { updates in
-                let problem = try #require(await log.problem(within: .seconds(3)))
+                let problem = try #require(await log.problem(within: .seconds(10)))
                 #expect(problem.metadata["discovery.error"]?.hasPrefix("timed out after") == true)
-                #expect(ContinuousClock.now - started < .seconds(3))
-                #expect(await updates.latest(within: .seconds(1)) { $0.isEmpty } != nil)
+                #expect(ContinuousClock.now - started < .seconds(10))
+                #expect(await updates.latest(within: .seconds(10)) { $0.isEmpty } != nil)
             }
         }
     }

@@ -47,7 +47,8 @@ import Testing
         try? await Task.sleep(for: .milliseconds(20))
         stop.stop()
         #expect(await slept == false)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Well before the 30 s it was asked to sleep, even on a busy machine.
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(await stop.sleep(until: .now + .seconds(30)) == false)
     }
 

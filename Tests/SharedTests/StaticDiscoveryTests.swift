@@ -24,7 +24,7 @@ import Testing
             let cancelled = ContinuousClock.now
             group.cancelAll()
             try await group.waitForAll()
-            #expect(ContinuousClock.now - cancelled < .seconds(1))
+            #expect(ContinuousClock.now - cancelled < .seconds(5))
         }
     }
 
