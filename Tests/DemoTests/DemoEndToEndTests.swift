@@ -29,20 +29,20 @@ struct DemoEndToEndTests {
             try? FileManager.default.removeItem(atPath: logPath)
         }
         let script = ServerProcess.packageRoot.appendingPathComponent("deploy/demo").path
-        let demo = try Script.spawn(
-            script,
+        let demo = try ChildProcess.spawn(
+            "/bin/bash", [script],
             environment: [
                 "CANOPY_DEMO_DATA": data, "CANOPY_DEMO_PORT_BASE": "\(base)", "CANOPY_DEMO_HUB_PORT": "\(hubPort)",
                 "CANOPY_DEMO_BUILD": "0",
             ],
             logPath: logPath)
         // Whatever happens below, nothing of the demo outlives the test.
-        defer { demo.forceStop() }
+        defer { demo.terminate(grace: .seconds(60)) }
 
         // Ready: the URLs are printed once the hub answers.
         let started = ContinuousClock.now
         let ready = try await eventually(timeout: .seconds(180)) {
-            if demo.exitStatus != nil { throw TestFailure("deploy/demo exited early:\n\(demo.logTail)") }
+            if demo.hasExited { throw TestFailure("deploy/demo exited early:\n\(demo.logTail)") }
             return demo.log.contains("Canopy demo is up")
         }
         try #require(ready, "deploy/demo did not print its URLs within 3 minutes:\n\(demo.logTail)")
@@ -53,7 +53,7 @@ struct DemoEndToEndTests {
         let hub = HTTPTestClient(base: "http://127.0.0.1:\(hubPort)")
         var lastTeams = "nothing yet"
         let everyTeam = try await eventually(timeout: .seconds(120)) {
-            if demo.exitStatus != nil { throw TestFailure("deploy/demo exited early:\n\(demo.logTail)") }
+            if demo.hasExited { throw TestFailure("deploy/demo exited early:\n\(demo.logTail)") }
             guard let teams = try? await hub.json("/api/v1/teams") as? [[String: Any]] else { return false }
             lastTeams = "\(teams)"
             return Self.teams.allSatisfy { name in
@@ -79,18 +79,17 @@ struct DemoEndToEndTests {
 
         // Ctrl-C stops everything and exits 0.
         kill(demo.pid, SIGINT)
-        let stopped = try await eventually(timeout: .seconds(90)) { demo.exitStatus != nil }
+        let stopped = try await eventually(timeout: .seconds(90)) { demo.hasExited }
         try #require(stopped, "deploy/demo did not stop within 90 s of SIGINT:\n\(demo.logTail)")
-        let status = demo.exitStatus!
-        #expect(Script.exited(status) && Script.exitCode(status) == 0, "deploy/demo ended with status \(status):\n\(demo.logTail)")
+        #expect(demo.exitCode == 0, "deploy/demo ended with wait status \(demo.waitStatus ?? -1):\n\(demo.logTail)")
 
         let markers = [data] + (1...19).map { "127.0.0.1:\(base + $0)" }
         let leftOver = try await eventually(timeout: .seconds(5)) {
-            Script.processes(inGroup: demo.pid).isEmpty && Script.processes(mentioning: markers).isEmpty
+            demo.groupMembers.isEmpty && Self.processes(mentioning: markers).isEmpty
         }
         #expect(
             leftOver,
-            "processes left behind: group \(Script.processes(inGroup: demo.pid)), others \(Script.processes(mentioning: markers))")
+            "processes left behind: group \(demo.groupMembers), others \(Self.processes(mentioning: markers))")
         #expect(!FileManager.default.fileExists(atPath: "\(data)/hub/postgres/postmaster.pid"), "the hub's PostgreSQL is still running")
         print("deploy/demo: ready after \(readyAfter), every team on the hub after \(everyTeamAfter)")
     }
@@ -118,89 +117,7 @@ struct DemoEndToEndTests {
     }
 }
 
-/// `deploy/demo` run as a child: spawned with `posix_spawn` (like `ChildProcess`: empty signal
-/// mask, default signal actions, none of the test's descriptors, its own process group) with
-/// extra environment variables, its output to a file, and its exit status kept.
-final class Script: Sendable {
-    let pid: pid_t
-    let logPath: String
-    private let status = Mutex<Int32?>(nil)
-
-    private init(pid: pid_t, logPath: String) {
-        self.pid = pid
-        self.logPath = logPath
-    }
-
-    static func spawn(_ script: String, environment: [String: String], logPath: String) throws -> Script {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let descriptors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-        for descriptor in descriptors where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var variables = ProcessInfo.processInfo.environment
-        for (name, value) in environment { variables[name] = value }
-        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        let argv: [UnsafeMutablePointer<CChar>?] = ["/bin/bash", script].map { (argument: String) in strdup(argument) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid = pid_t()
-        let result = posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, envp)
-        guard result == 0 else { throw TestFailure("cannot start \(script): \(String(cString: strerror(result)))") }
-        return Script(pid: pid, logPath: logPath)
-    }
-
-    /// The raw wait status once the script has exited (reaping it), nil while it runs.
-    var exitStatus: Int32? {
-        status.withLock { status in
-            if status == nil {
-                var raw: Int32 = 0
-                if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
-            }
-            return status
-        }
-    }
-
-    static func exited(_ status: Int32) -> Bool { status & 0x7f == 0 }
-    static func exitCode(_ status: Int32) -> Int32 { (status >> 8) & 0xff }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-    var logTail: String { log.split(separator: "\n").suffix(30).joined(separator: "\n") }
-
-    /// For a test that failed half-way: SIGTERM to the script (which stops its children), then
-    /// SIGKILL to its group after a minute. Blocks its thread: it runs in a `defer`.
-    func forceStop() {
-        guard exitStatus == nil else { return }
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(60)
-        while exitStatus == nil, ContinuousClock.now < deadline { usleep(50_000) }
-        if exitStatus == nil {
-            kill(-pid, SIGKILL)
-            status.withLock { status in
-                var raw: Int32 = 0
-                waitpid(pid, &raw, 0)
-                status = raw
-            }
-        }
-    }
-
+extension DemoEndToEndTests {
     /// Live processes (zombies excluded) and their command lines.
     static func liveProcesses() -> [(pid: pid_t, group: pid_t, commandLine: String)] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -216,10 +133,6 @@ final class Script: Sendable {
             let commandLine = String(decoding: raw.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
             return (pid, group, commandLine)
         }
-    }
-
-    static func processes(inGroup group: pid_t) -> [String] {
-        liveProcesses().filter { $0.group == group }.map { "\($0.pid) \($0.commandLine)" }
     }
 
     static func processes(mentioning markers: [String]) -> [String] {

@@ -6,7 +6,7 @@
 import Foundation
 import Synchronization
 
-/// A helper program (chromedriver) run for a test, its output going to a log file.
+/// A helper program (chromedriver, `deploy/demo`) run for a test, its output going to a log file.
 ///
 /// Spawned with `posix_spawn`, not Foundation's `Process`: the child gets an empty signal mask
 /// and default signal actions (a `Process` child inherits blocked signals and may shrug off
@@ -26,7 +26,8 @@ public final class ChildProcess: Sendable {
         self.logPath = logPath
     }
 
-    public static func spawn(_ executable: String, _ arguments: [String], logPath: String) throws -> ChildProcess {
+    /// `environment` is added to the test process's own.
+    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TestFailure("\(executable) is not installed: run scripts/install-test-deps")
         }
@@ -57,20 +58,34 @@ public final class ChildProcess: Sendable {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid = pid_t()
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard status == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(status)))") }
         return ChildProcess(pid: pid, executable: executable, logPath: logPath)
     }
 
-    /// Whether the child has exited (and reaps it if so).
-    public var hasExited: Bool {
+    /// The raw wait status once the child has exited (reaping it), nil while it runs.
+    public var waitStatus: Int32? {
         exitStatus.withLock { status in
-            if status != nil { return true }
-            var raw: Int32 = 0
-            if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
-            return status != nil
+            if status == nil {
+                var raw: Int32 = 0
+                if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            }
+            return status
         }
+    }
+
+    /// Whether the child has exited (and reaps it if so).
+    public var hasExited: Bool { waitStatus != nil }
+
+    /// The exit code, when the child exited by itself (not by a signal).
+    public var exitCode: Int32? {
+        guard let status = waitStatus, status & 0x7f == 0 else { return nil }
+        return (status >> 8) & 0xff
     }
 
     /// The live processes of the child's group: the child and what it started (zombies waiting
