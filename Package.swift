@@ -120,6 +120,7 @@ let package = Package(
             name: "CanopyTestSupport",
             dependencies: [
                 "Periskop",
+                "Shared",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

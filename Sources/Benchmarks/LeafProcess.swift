@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Shared
 import Synchronization
 
 /// A `canopy-leaf` child process, its output going to a log file.
@@ -41,40 +42,13 @@ final class LeafProcess: Sendable {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw BenchError("no leaf binary at \(executable): build it with `swift build -c release --product canopy-leaf`, or pass --leaf")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // NIO's sockets are not close-on-exec: without this the leaf would inherit the targets'
-        // listening sockets. (glibc's `addclosefrom_np` would say it in one call, but Swift's
-        // Glibc module does not export it.) A descriptor closed meanwhile is skipped by glibc.
-        for descriptor in Self.openDescriptors() where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(executable, arguments, output: logPath)
+        } catch {
+            throw BenchError("\(error)")
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid = pid_t()
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard status == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(status)))") }
         return LeafProcess(pid: pid, logPath: logPath)
-    }
-
-    private static func openDescriptors() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
     }
 
     /// Whether the child has exited (and reaps it if so).

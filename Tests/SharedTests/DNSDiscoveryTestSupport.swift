@@ -76,7 +76,7 @@ final class Dnsmasq {
     }
 }
 
-/// A child process started with posix_spawn. Not Foundation's `Process`: its children inherit the
+/// A child process started by `Spawn`. Not Foundation's `Process`: its children inherit the
 /// test runner's blocked signals, so dnsmasq would never see SIGTERM or SIGHUP, and its
 /// `waitUntilExit` blocks threads of the concurrency pool.
 final class ChildProcess {
@@ -84,36 +84,11 @@ final class ChildProcess {
     private var exited = false
 
     init(_ executable: String, _ arguments: [String], stderrPath: String) throws {
-        let attributes = UnsafeMutablePointer<posix_spawnattr_t>.allocate(capacity: 1)
-        let actions = UnsafeMutablePointer<posix_spawn_file_actions_t>.allocate(capacity: 1)
-        let noSignals = UnsafeMutablePointer<sigset_t>.allocate(capacity: 1)
-        let defaultSignals = UnsafeMutablePointer<sigset_t>.allocate(capacity: 1)
-        posix_spawnattr_init(attributes)
-        posix_spawn_file_actions_init(actions)
-        defer {
-            posix_spawnattr_destroy(attributes)
-            posix_spawn_file_actions_destroy(actions)
-            attributes.deallocate()
-            actions.deallocate()
-            noSignals.deallocate()
-            defaultSignals.deallocate()
+        do {
+            pid = try Spawn.start(executable, arguments, output: stderrPath)
+        } catch {
+            throw Dnsmasq.StartError(description: "\(error)")
         }
-        sigemptyset(noSignals)
-        sigemptyset(defaultSignals)
-        for signal in [SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(defaultSignals, signal) }
-        posix_spawnattr_setsigmask(attributes, noSignals)
-        posix_spawnattr_setsigdefault(attributes, defaultSignals)
-        posix_spawnattr_setflags(attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawn_file_actions_addopen(actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, actions, attributes, argv, environ)
-        guard result == 0 else { throw Dnsmasq.StartError(description: "posix_spawn \(executable) failed: errno \(result)") }
-        self.pid = pid
     }
 
     deinit { stop() }

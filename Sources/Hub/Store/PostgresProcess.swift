@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 #if canImport(Glibc)
 import Glibc
@@ -100,70 +101,22 @@ enum PostgresProcess {
 
     private static let outputLimit = 64 * 1024
 
-    /// `posix_spawn_file_actions_addchdir_np` (glibc 2.29+), which Swift's Glibc module does not export.
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    private static let addChdir: AddChdir? = dlsym(nil, "posix_spawn_file_actions_addchdir_np").map {
-        unsafeBitCast($0, to: AddChdir.self)
-    }
-
-    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), likewise not exported.
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
-        unsafeBitCast($0, to: AddCloseFrom.self)
-    }
-
-    /// The descriptors above 2 that this process has open, for glibcs without `addclosefrom_np`.
-    private static func openDescriptors() -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }.filter { $0 > 2 }
-    }
-
     private static func runSynchronously(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Output {
         // The child writes into a file the child itself opens, not into a pipe: no descriptor exists in this process
         // that another concurrently spawned child (a postmaster, say) could inherit and so keep a pipe open forever.
         let outputFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("canopy-pg-tool-\(UUID().uuidString).out").path
         defer { unlink(outputFile) }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Nothing else of this process goes to the child: NIO's sockets and Foundation's pipes are not
-        // close-on-exec, and a postmaster that inherited one would hold it (the hub's listening
-        // port, or a pipe whose reader then waits forever for its end) as long as it runs.
-        if let addCloseFrom {
-            _ = addCloseFrom(&actions, 3)
-        } else {
-            for descriptor in openDescriptors() { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        // A process group of its own, so that a Ctrl-C at the hub's terminal does not reach the server pg_ctl starts
+        // (the hub stops it in order); "/" because the unprivileged user may not be able to enter the hub's working
+        // directory (/root), and the tools then complain.
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(
+                executable, arguments, environment: environment, output: outputFile, exclusive: true, newProcessGroup: true, workingDirectory: "/")
+        } catch {
+            throw PrivatePostgresError("could not run \(executable): \(error)")
         }
-        // The unprivileged user may not be able to enter the hub's working directory (/root): the tools then complain.
-        _ = addChdir?(&actions, "/")
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        sigdelset(&allSignals, SIGKILL)
-        sigdelset(&allSignals, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw PrivatePostgresError("could not run \(executable): \(String(cString: strerror(spawned)))") }
 
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {

@@ -4,14 +4,12 @@
     import Darwin
 #endif
 import Foundation
+import Shared
 import Synchronization
 
 /// A helper program (chromedriver, `deploy/demo`) run for a test, its output going to a log file.
 ///
-/// Spawned with `posix_spawn`, not Foundation's `Process`: the child gets an empty signal mask
-/// and default signal actions (a `Process` child inherits blocked signals and may shrug off
-/// SIGTERM), none of the test process's descriptors (NIO's sockets are not close-on-exec, and a
-/// child holding a test server's socket keeps its port open), and a process group of its own,
+/// Started by `Spawn` (see there why not Foundation's `Process`), in a process group of its own,
 /// so that `terminate` also ends what it started (Chromium's processes).
 public final class ChildProcess: Sendable {
     public let pid: pid_t
@@ -31,40 +29,14 @@ public final class ChildProcess: Sendable {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TestFailure("\(executable) is not installed: run scripts/install-test-deps")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // glibc's `addclosefrom_np` would say this in one call, but Swift's Glibc module does not
-        // export it. A descriptor closed meanwhile is skipped by glibc.
-        let descriptors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-        for descriptor in descriptors where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
         var variables = ProcessInfo.processInfo.environment
         for (name, value) in environment { variables[name] = value }
-        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in envp { free(pointer) } }
-        var pid = pid_t()
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard status == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(status)))") }
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(executable, arguments, environment: variables, output: logPath, newProcessGroup: true)
+        } catch {
+            throw TestFailure("\(error)")
+        }
         return ChildProcess(pid: pid, executable: executable, logPath: logPath)
     }
 
