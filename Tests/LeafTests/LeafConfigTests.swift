@@ -6,7 +6,7 @@ import Testing
 @testable import Leaf
 
 @Suite struct LeafConfigTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/fixtures/periskop/configs").standardized
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/periskop/configs").standardized
 
     /// The Periskop server's own configs load unchanged, with a team added.
     @Test(arguments: ["server-repo_config.dev.yaml", "server-repo_config.docker.yaml"])

@@ -3,16 +3,17 @@ import Testing
 
 @testable import Periskop
 
-/// The shared fixtures live beside the repository: /work/main/Tests/PeriskopTests -> /work/shared.
+/// The Periskop fixtures, in the repository: Tests/Fixtures/periskop (see its README).
 enum Fixtures {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
-        .appendingPathComponent("../../../shared/fixtures/periskop")
+        .appendingPathComponent("../Fixtures/periskop")
         .standardizedFileURL
 
     /// Every payload in the fixture directory (the JSON Schema is not a payload).
     static let payloadFiles: [String] = {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        // A missing directory is a broken checkout, not an empty list of payloads.
+        let names = try! FileManager.default.contentsOfDirectory(atPath: directory.path)
         return names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".schema.json") }.sorted()
     }()
 
