@@ -97,7 +97,7 @@ struct HubServer {
         let logger = self.logger
         let leaves = config.leaves.map(\.name)
         return Application(
-            router: router,
+            responder: PercentDecodingResponder(router.buildResponder()),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-hub"),
             services: services,
             onServerRunning: { channel in

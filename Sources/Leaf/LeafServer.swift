@@ -84,7 +84,7 @@ struct LeafServer {
         let logger = self.logger
         let config = self.config
         return Application(
-            router: router,
+            responder: PercentDecodingResponder(router.buildResponder()),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-leaf"),
             services: services,
             onServerRunning: { channel in

@@ -50,6 +50,40 @@ import Testing
         return (page?["groups"] as? [[String: Any]])?.first
     }
 
+    /// Encoded characters in paths and queries mean those characters, on the API and the pages.
+    @Test func encodedPathsAndQueriesMeanTheirCharacters() async throws {
+        try await Self.withHub { hub, target in
+            target.report("templates", total: 1, message: "C++ template error")
+            target.report("literal", total: 1, message: "discount 100%20 off")
+            target.report("spaced", total: 1, message: "two words here")
+            func messages(_ query: String) async throws -> [String] {
+                let page = try await hub.json("/api/v1/groups" + query) as? [String: Any]
+                return ((page?["groups"] as? [[String: Any]]) ?? []).compactMap { $0["message"] as? String }.sorted()
+            }
+            try await expectEventually(timeout: .seconds(20)) { try await messages("").count == 4 }
+            #expect(try await messages("?q=C%2B%2B") == ["C++ template error"])
+            #expect(try await messages("?q=100%2520") == ["discount 100%20 off"])
+            #expect(try await messages("?q=two+words") == ["two words here"])
+            #expect(try await messages("?team=pay%6Dents&q=two%20words") == ["two words here"])
+
+            // The Periskop API names services `team:service`; an encoded colon is a colon.
+            let periskop = try #require(try await hub.json("/services/payments%3Acheckout/errors/") as? [[String: Any]])
+            #expect(periskop.compactMap { $0["aggregation_key"] as? String }.sorted() == ["card declined", "literal", "spaced", "templates"])
+            #expect(try await hub.get("/api/v1/teams/pay%6Dents/services").status == 200)
+
+            // The search box shows what was searched, and the list has what it found.
+            let page = try await hub.get("/groups?q=C%2B%2B")
+            #expect(page.status == 200)
+            #expect(page.body.contains(#"<input type="search" name="q" value="C++""#))
+            #expect(page.body.contains("C++ template error"))
+            #expect(!page.body.contains("two words here"))
+            let literal = try await hub.get("/groups?q=100%2520")
+            #expect(literal.body.contains(#"value="100%20""#))
+            #expect(literal.body.contains("discount 100%20 off"))
+            #expect(!literal.body.contains("C++ template error"))
+        }
+    }
+
     @Test func statusChangesNeedTheTokenAndAreRecorded() async throws {
         try await Self.withHub(token: "s3cret") { hub, target in
             try await expectEventually(timeout: .seconds(20)) { try await Self.group(hub)?["total"] as? Int == 3 }

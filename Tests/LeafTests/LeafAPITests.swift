@@ -75,6 +75,51 @@ import Testing
         }
     }
 
+    /// Encoded characters in paths and queries mean those characters, on the API and the pages.
+    @Test func encodedPathsAndQueriesMeanTheirCharacters() async throws {
+        let target = FakeTarget()
+        try await withServices([target.makeApplication()]) {
+            target.report("C++key", total: 1, message: "C++ template error")
+            target.report("literal", total: 1, message: "discount 100%20 off")
+            target.report("spaced", total: 1, message: "two words here")
+            let config = try LeafHarness.config(
+                """
+                global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: core}}
+                services:
+                - name: 'api:v2'
+                  static_configs: [{targets: ['\(await target.address())']}]
+                  scraper: {endpoint: /-/exceptions}
+                """)
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                try await expectEventually { try await leaf.totals(of: "api%3Av2").count == 3 }
+                func keys(_ query: String) async throws -> [String] {
+                    let groups = try await leaf.json("/api/v1/services/api%3Av2/errors\(query)") as? [[String: Any]] ?? []
+                    return groups.map { $0["aggregation_key"] as! String }
+                }
+                #expect(try await keys("?q=C%2B%2B") == ["C++key"])
+                #expect(try await keys("?q=100%2520") == ["literal"])
+                #expect(try await keys("?q=two+words") == ["spaced"])
+                #expect(try await keys("?q=C++") == [])  // `+` in a query is a space: "C  " is nowhere
+                // `+` in a path is a plus; any other escape is its character, constants too.
+                let detail = try await leaf.json("/api/v1/services/api:v2/errors/C++key") as? [String: Any]
+                #expect((detail?["group"] as? [String: Any])?["aggregation_key"] as? String == "C++key")
+                #expect(try await leaf.get("/api/%76%31/services/%61pi%3av2/errors/C%2B%2Bkey").status == 200)
+                #expect(try await leaf.get("/services/api%3Av2/errors/").status == 200)
+
+                // The search box shows what was searched, and the list has what it found.
+                let page = try await leaf.get("/groups?q=C%2B%2B")
+                #expect(page.body.contains(#"<input type="search" name="q" value="C++""#))
+                #expect(page.body.contains("C++ template error"))
+                #expect(!page.body.contains("two words here"))
+                let literal = try await leaf.get("/groups?q=100%2520")
+                #expect(literal.body.contains(#"value="100%20""#))
+                #expect(literal.body.contains("discount 100%20 off"))
+                #expect(!literal.body.contains("C++ template error"))
+                #expect(try await leaf.get("/groups/api%3Av2/C%2B%2Bkey").body.contains("C++ template error"))
+            }
+        }
+    }
+
     @Test func fileDiscoveryAndRelabellingShowOnTheTargetsPage() async throws {
         let kept = FakeTarget()
         let dropped = FakeTarget()

@@ -13,7 +13,7 @@ struct HubAPI<Context: RequestContext> {
         let api = router.group("api/v1")
         api.get("teams") { _, _ in try JSONResponse.make(try await queries.teams()) }
         api.get("teams/:team/services") { _, context in
-            let team = try context.parameters.require("team")
+            let team = try context.parameters.decoded("team")
             let services = try await queries.services(team: team)
             if services.isEmpty, try await !queries.teams().contains(where: { $0.name == team }) {
                 throw HTTPError(.notFound, message: "no team named \(team)")
@@ -74,7 +74,7 @@ struct HubAPI<Context: RequestContext> {
     }
 
     static func groupID(_ context: Context) throws -> Int64 {
-        let text = try context.parameters.require("id")
+        let text = try context.parameters.decoded("id")
         guard let id = Int64(text) else { throw HTTPError(.badRequest, message: "group id must be a number, not \(text)") }
         return id
     }

@@ -19,7 +19,7 @@ struct HubPeriskopAPI<Context: RequestContext> {
             return try JSONResponse.make(names)
         }
         router.get("services/:name/errors/") { _, context in
-            let (team, service) = try Self.split(try context.parameters.require("name"))
+            let (team, service) = try Self.split(try context.parameters.decoded("name"))
             var aggregates: [PeriskopServerAggregate] = []
             var filter = HubQueries.GroupFilter()
             filter.team = team

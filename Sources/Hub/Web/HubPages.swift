@@ -19,7 +19,7 @@ struct HubPages: Sendable {
     func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/") { request, _ in try await html { try await overview(request) } }
         router.get("groups") { request, _ in try await html { try await groups(request) } }
-        router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.require("id")) } }
+        router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.decoded("id")) } }
         router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
     }
 

@@ -15,7 +15,7 @@ struct PeriskopAPI<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("services/") { _, _ in try JSONResponse.make(await views.services().map(\.name)) }
         router.get("services/:service/errors/") { _, context in
-            let service = try context.parameters.require("service")
+            let service = try context.parameters.decoded("service")
             guard await views.hasService(service) else { throw HTTPError(.notFound, message: "service not found") }
             let groups = await views.groups(of: service, filter: .init(sort: .lastSeen))
             var aggregates: [PeriskopServerAggregate] = []

@@ -11,7 +11,7 @@ struct TeamAPI<Context: RequestContext> {
         let api = router.group("api/v1")
         api.get("services") { _, _ in try JSONResponse.make(await views.services()) }
         api.get("services/:service/errors") { request, context in
-            let service = try context.parameters.require("service")
+            let service = try context.parameters.decoded("service")
             guard await views.hasService(service) else { throw HTTPError(.notFound, message: "no service named \(service)") }
             return try JSONResponse.make(await views.groups(of: service, filter: try Self.filter(request)))
         }

@@ -12,7 +12,7 @@ public enum JSONResponse {
     }
 }
 
-/// Path segments read from the raw request path and percent-decoded one by one, so that a key
+/// Path segments percent-decoded one by one (the last step of `PercentDecoding`), so that a key
 /// containing `/` (sent as `%2F`, or even raw as the last segments) round-trips.
 public enum RawPath {
     public static func segments(of request: Request) -> [String] {
@@ -33,13 +33,5 @@ public enum RawPath {
         guard parts.count > index else { return nil }
         let tail = parts[index...].map { $0.removingPercentEncoding ?? String($0) }.joined(separator: "/")
         return tail.isEmpty ? nil : tail
-    }
-}
-
-extension Request {
-    /// A query parameter, percent-decoded (with `+` as space, as forms send it).
-    public func query(_ name: String) -> String? {
-        guard let value = uri.queryParameters[Substring(name)] else { return nil }
-        return value.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(value)
     }
 }

@@ -49,7 +49,7 @@ public enum StaticAssets {
         var headers: HTTPFields = [
             .contentType: asset.contentType,
             .eTag: asset.etag,
-            .cacheControl: request.uri.queryParameters["v"].map { String($0) } == asset.version
+            .cacheControl: request.query("v") == asset.version
                 ? "public, max-age=31536000, immutable" : "no-cache",
         ]
         if request.headers[values: .ifNoneMatch].contains(where: { $0 == asset.etag || $0 == "*" }) {
