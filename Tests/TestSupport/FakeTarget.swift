@@ -16,6 +16,8 @@ public final class FakeTarget: Sendable {
         case contentType(String)
         case slow(Duration)
         case raw(String)
+        /// Any bytes, invalid UTF-8 included.
+        case bytes([UInt8])
         /// Sends the headers, then the body a little at a time, never finishing in time.
         case trickle
         case huge(bytes: Int)
@@ -97,6 +99,8 @@ public final class FakeTarget: Sendable {
                 return Self.json(PayloadEncoder().encode(payload))
             case .raw(let text):
                 return Self.json(Array(text.utf8))
+            case .bytes(let bytes):
+                return Self.json(bytes)
             case .huge(let bytes):
                 return Self.json(Array(repeating: UInt8(ascii: " "), count: bytes))
             case .trickle:

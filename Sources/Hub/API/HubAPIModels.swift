@@ -146,11 +146,15 @@ struct ScrapeLogEntry: Encodable, Sendable {
     var epoch: String?
     var groupsChanged: Int
     var occurrencesAdded: Int64
+    /// Groups and samples left out because they could not be stored, and the first few of them.
+    var skipped: Int
+    var skippedDetail: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, leaf, url, time, outcome, error, epoch
+        case id, leaf, url, time, outcome, error, epoch, skipped
         case durationSeconds = "duration_seconds"
         case groupsChanged = "groups_changed"
         case occurrencesAdded = "occurrences_added"
+        case skippedDetail = "skipped_detail"
     }
 }

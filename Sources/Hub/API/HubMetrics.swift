@@ -38,6 +38,13 @@ struct HubMetrics: Sendable {
 
     func recordDatabaseError() { databaseErrors.increment() }
 
+    func recordSkipped(_ count: Int, leaf: String) {
+        registry.makeCounter(
+            descriptor: .init(metricName: "canopy_hub_skipped", unitName: "total", helpText: "Groups and samples left out of applied scrapes because they could not be stored."),
+            labels: [("leaf", leaf)]
+        ).increment(by: Int64(count))
+    }
+
     func render(leaves: [ScrapeTarget], health: [TargetKey: TargetHealth], databaseConnections: [String: Int]) -> [UInt8] {
         var upValues: [(labels: [(String, String)], value: Double)] = []
         var durations: [(labels: [(String, String)], value: Double)] = []

@@ -21,12 +21,18 @@ final class HubIngest: ScrapeConsumer {
         self.logger = logger
     }
 
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> FederationPayload {
+    /// A leaf's payload made storable, and what had to be left out of it.
+    struct Prepared: Sendable {
+        var payload: FederationPayload
+        var skipped: [FederationRejection]
+    }
+
+    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
         let payload: FederationPayload
         do {
             payload = try CanopyJSON.decoder().decode(FederationPayload.self, from: Data(body))
         } catch let error as DecodingError {
-            throw .invalidPayload(Self.describe(error))
+            throw .invalidPayload(DecodingErrorText.describe(error))
         } catch {
             throw .invalidPayload("\(error)")
         }
@@ -36,16 +42,28 @@ final class HubIngest: ScrapeConsumer {
         guard let team = payload.leaf.team, !team.isEmpty else {
             throw .rejected("the leaf federates no team (external_labels.team)")
         }
-        return payload
+        let (storable, skipped) = try StorablePayload().prepare(payload)
+        return Prepared(payload: storable, skipped: skipped)
     }
 
-    func consume(_ payload: FederationPayload, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
+    func consume(_ prepared: Prepared, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
+        let payload = prepared.payload
         let started = ContinuousClock.now
         do {
-            let result = try await client.withTransaction(logger: logger) { connection in
+            var result = try await client.withTransaction(logger: logger) { connection in
                 try await apply.apply(payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger)
             }
+            result.skipped = prepared.skipped
             metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)
+            if !prepared.skipped.isEmpty {
+                metrics.recordSkipped(prepared.skipped.count, leaf: target.service)
+                logger.warning(
+                    "left out what could not be stored of a leaf's scrape; the rest is applied",
+                    metadata: [
+                        "hub.leaf": "\(target.url)", "hub.skipped": "\(prepared.skipped.count)",
+                        "hub.skipped_first": "\(prepared.skipped.prefix(5).map(\.description).joined(separator: "; "))",
+                    ])
+            }
             lastApplied.withLock { $0[target.key] = result }
             if result.epochChanged {
                 logger.warning(
@@ -54,7 +72,7 @@ final class HubIngest: ScrapeConsumer {
             }
         } catch {
             metrics.recordDatabaseError()
-            throw .rejected("could not store the scrape: \(String(reflecting: error))")
+            throw .rejected("could not store the scrape: \(DatabaseErrorText.describe(error))")
         }
     }
 
@@ -64,31 +82,21 @@ final class HubIngest: ScrapeConsumer {
         do {
             try await client.query(
                 """
-                INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added)
+                INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
                 SELECT (SELECT id FROM leaves WHERE url = \(target.url)), \(target.url), \(health.lastScrape ?? Date()), \(health.lastDurationSeconds),
-                       \(outcome), \(health.lastError), (SELECT epoch FROM leaves WHERE url = \(target.url)), \(result.groupsChanged), \(result.occurrencesAdded)
+                       \(outcome), \(health.lastError), (SELECT epoch FROM leaves WHERE url = \(target.url)), \(result.groupsChanged), \(result.occurrencesAdded),
+                       \(result.skipped.count), \(Self.detail(result.skipped))
                 """, logger: logger)
         } catch {
-            logger.warning("could not log a scrape", metadata: ["hub.leaf": "\(target.url)", "store.error": "\(String(reflecting: error))"])
+            logger.warning("could not log a scrape", metadata: ["hub.leaf": "\(target.url)", "store.error": "\(DatabaseErrorText.describe(error))"])
         }
     }
 
-    /// A decoding error as a path and a reason: `services[0].groups[3].total: expected Int`.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            var text = ""
-            for key in codingPath {
-                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
-            }
-            return text.isEmpty ? "top level" : text
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): missing \(type)"
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): missing"
-        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
+    /// The first few things left out of a scrape, for its snapshot log row.
+    static func detail(_ skipped: [FederationRejection]) -> String? {
+        guard !skipped.isEmpty else { return nil }
+        let shown = skipped.prefix(10).map { StorablePayload.preview($0.description) }
+        return shown.joined(separator: "; ") + (skipped.count > shown.count ? "; and \(skipped.count - shown.count) more" : "")
     }
 }
 

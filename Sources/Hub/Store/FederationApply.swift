@@ -10,6 +10,8 @@ struct ApplyResult: Sendable, Equatable {
     var occurrencesAdded: Int64 = 0
     var rowsWritten = 0
     var epochChanged = false
+    /// What `StorablePayload` left out of the scrape.
+    var skipped: [FederationRejection] = []
 }
 
 /// Applies one leaf's federation payload to the database in one transaction: a crash never

@@ -435,15 +435,18 @@ struct HubQueries: Sendable {
     func scrapes(leaf: String?, limit: Int, before: Int64?) async throws -> [ScrapeLogEntry] {
         let rows = try await client.query(
             """
-            SELECT s.id, coalesce(l.job, ''), s.url, s.time, s.duration_seconds, s.outcome, s.error, s.epoch, s.groups_changed, s.occurrences_added
+            SELECT s.id, coalesce(l.job, ''), s.url, s.time, s.duration_seconds, s.outcome, s.error, s.epoch, s.groups_changed, s.occurrences_added,
+                   s.skipped, s.skipped_detail
             FROM scrapes s LEFT JOIN leaves l ON l.id = s.leaf_id
             WHERE (\(leaf)::text IS NULL OR l.job = \(leaf) OR s.url = \(leaf)) AND (\(before)::int8 IS NULL OR s.id < \(before))
             ORDER BY s.id DESC LIMIT \(limit)
             """, logger: logger)
         var entries: [ScrapeLogEntry] = []
-        for try await row in rows.decode((Int64, String, String, Date, Double, String, String?, String?, Int32, Int64).self) {
+        for try await row in rows.decode((Int64, String, String, Date, Double, String, String?, String?, Int32, Int64, Int32, String?).self) {
             entries.append(
-                ScrapeLogEntry(id: row.0, leaf: row.1, url: row.2, time: row.3, durationSeconds: row.4, outcome: row.5, error: row.6, epoch: row.7, groupsChanged: Int(row.8), occurrencesAdded: row.9))
+                ScrapeLogEntry(
+                    id: row.0, leaf: row.1, url: row.2, time: row.3, durationSeconds: row.4, outcome: row.5, error: row.6, epoch: row.7,
+                    groupsChanged: Int(row.8), occurrencesAdded: row.9, skipped: Int(row.10), skippedDetail: row.11))
         }
         return entries
     }

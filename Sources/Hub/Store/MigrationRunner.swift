@@ -31,7 +31,7 @@ enum MigrationRunner {
         do {
             return try await migrateOnOneConnection(client, migrations, logger: logger)
         } catch let error as PSQLError {
-            throw MigrationError("could not migrate the schema: \(describe(error))")
+            throw MigrationError("could not migrate the schema: \(DatabaseErrorText.describe(error))")
         }
     }
 
@@ -99,7 +99,7 @@ enum MigrationRunner {
     private static func apply(_ migration: Migration, on connection: PostgresConnection, logger: Logger) async throws {
         func fail(_ statement: String, _ error: any Error) -> MigrationError {
             let firstLine = statement.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? statement
-            return MigrationError("migration \(migration.version) (\(migration.name)) failed at `\(firstLine)`: \(describe(error))")
+            return MigrationError("migration \(migration.version) (\(migration.name)) failed at `\(firstLine)`: \(DatabaseErrorText.describe(error))")
         }
         try await connection.query("BEGIN", logger: logger)
         do {
@@ -121,15 +121,5 @@ enum MigrationRunner {
             _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
-    }
-
-    /// The server's message for a PostgreSQL error (PSQLError's description hides it on purpose).
-    static func describe(_ error: any Error) -> String {
-        guard let error = error as? PSQLError else { return "\(error)" }
-        guard let info = error.serverInfo, let message = info[.message] else { return String(reflecting: error) }
-        var text = message
-        if let detail = info[.detail] { text += " (\(detail))" }
-        if let state = info[.sqlState] { text += " [SQLSTATE \(state)]" }
-        return text
     }
 }

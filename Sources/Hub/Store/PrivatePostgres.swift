@@ -339,7 +339,7 @@ final class PrivatePostgres: Sendable {
             } catch {
                 if ContinuousClock.now > deadline {
                     throw PrivatePostgresError(
-                        "could not connect to the private PostgreSQL at \(socketPath): \(String(reflecting: error))\n"
+                        "could not connect to the private PostgreSQL at \(socketPath): \(DatabaseErrorText.describe(error))\n"
                             + "last lines of \(logFile):\n\(logTail())")
                 }
                 try await Task.sleep(for: .milliseconds(200))
@@ -361,7 +361,7 @@ final class PrivatePostgres: Sendable {
                 return
             } catch {
                 try? await connection.close()
-                throw PrivatePostgresError("could not create the database \(database): \(String(reflecting: error))")
+                throw PrivatePostgresError("could not create the database \(database): \(DatabaseErrorText.describe(error))")
             }
         }
     }

@@ -18,7 +18,7 @@ struct Retention: Service {
             do {
                 try await maintain(now: Date())
             } catch {
-                logger.error("retention maintenance failed", metadata: ["store.error": "\(String(reflecting: error))"])
+                logger.error("retention maintenance failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
             }
         }
     }
@@ -68,7 +68,7 @@ struct Retention: Service {
                     logger: logger)
             } catch {
                 // Rows of that day landed in the default partition (a clock that jumped): they stay there.
-                logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(String(reflecting: error))"])
+                logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(DatabaseErrorText.describe(error))"])
             }
         }
     }

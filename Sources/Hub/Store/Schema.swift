@@ -173,6 +173,12 @@ enum Schema {
                 "DROP INDEX groups_team_service_totals",
                 "CREATE INDEX groups_team_service_summary ON groups (team, service) INCLUDE (id, total, last_seen, status, ignored_until)",
             ]),
+        Migration(
+            version: 4, name: "what a scrape left out",
+            statements: [
+                // Groups and samples `StorablePayload` could not make storable: how many, and the first few by name.
+                "ALTER TABLE scrapes ADD COLUMN skipped integer NOT NULL DEFAULT 0, ADD COLUMN skipped_detail text",
+            ]),
     ]
 
 }

@@ -31,7 +31,7 @@ struct WindowRefresh: Service {
         do {
             try await refresh(now: Date())
         } catch {
-            logger.error("refreshing the window counts failed", metadata: ["store.error": "\(String(reflecting: error))"])
+            logger.error("refreshing the window counts failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
         }
     }
 

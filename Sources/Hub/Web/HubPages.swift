@@ -188,7 +188,7 @@ struct HubPages: Sendable {
                 ScrapeRow(
                     time: TimeView($0.time, now: now), leaf: $0.leaf.isEmpty ? $0.url : $0.leaf, outcome: $0.outcome,
                     duration: WebFormat.duration(seconds: $0.durationSeconds), groupsChanged: $0.groupsChanged,
-                    occurrencesAdded: $0.occurrencesAdded, error: $0.error ?? "", rowClass: $0.outcome == "failed" ? "row-down" : "")
+                    occurrencesAdded: $0.occurrencesAdded, error: $0.error ?? $0.skippedDetail.map { "left out \($0)" } ?? "", rowClass: $0.outcome == "failed" ? "row-down" : "")
             })
         return try templates.page(chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
     }

@@ -65,6 +65,9 @@ public struct FederatedService: Codable, Sendable, Equatable {
     public var targetsTotal: Int
     public var targetsUp: Int
     public var groups: [FederatedGroup]
+    /// Groups (and samples) that did not decode, with their reasons: a reader keeps the rest.
+    /// Not part of the format.
+    public var undecodable: [FederationRejection] = []
 
     public init(name: String, targetsTotal: Int, targetsUp: Int, groups: [FederatedGroup]) {
         self.name = name
@@ -78,6 +81,71 @@ public struct FederatedService: Codable, Sendable, Equatable {
         case targetsTotal = "targets_total"
         case targetsUp = "targets_up"
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        targetsTotal = try container.decode(Int.self, forKey: .targetsTotal)
+        targetsUp = try container.decode(Int.self, forKey: .targetsUp)
+        groups = []
+        for (index, element) in try container.decode([Tolerant<FederatedGroup>].self, forKey: .groups).enumerated() {
+            switch element.result {
+            case .success(let group):
+                groups.append(group)
+                undecodable += group.undecodableSamples.map { FederationRejection(service: name, key: group.aggregationKey, reason: $0) }
+            case .failure(let reason):
+                undecodable.append(FederationRejection(service: name, key: element.name ?? "groups[\(index)]", reason: reason))
+            }
+        }
+    }
+}
+
+/// Something of a federation payload that was left out, and why.
+public struct FederationRejection: Sendable, Equatable, CustomStringConvertible {
+    public var service: String
+    /// The group's key, or its place in the list where the key itself is unreadable.
+    public var key: String
+    public var reason: String
+
+    public init(service: String, key: String, reason: String) {
+        self.service = service
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "\(service)/\(key): \(reason)" }
+}
+
+/// A list element decoded on its own, so that one malformed element costs only itself.
+struct Tolerant<Element: Decodable & NamedElement>: Decodable {
+    enum Outcome {
+        case success(Element)
+        case failure(String)
+    }
+    var result: Outcome
+    /// The element's name (its key), where that much of it is readable.
+    var name: String?
+
+    init(from decoder: any Decoder) throws {
+        do {
+            result = .success(try Element(from: decoder))
+        } catch let error as DecodingError {
+            result = .failure(DecodingErrorText.describe(error))
+        }
+        let container = try? decoder.container(keyedBy: AnyCodingKey.self)
+        name = try? container?.decodeIfPresent(String.self, forKey: AnyCodingKey(Element.nameKey))
+    }
+}
+
+/// What names an element of a tolerant list in a rejection.
+protocol NamedElement { static var nameKey: String { get } }
+
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 public struct FederatedGroup: Codable, Sendable, Equatable {
@@ -93,6 +161,8 @@ public struct FederatedGroup: Codable, Sendable, Equatable {
     public var instances: Int
     /// Newest first, already scrubbed.
     public var samples: [ErrorWithContext]
+    /// Why samples that did not decode were left out. Not part of the format.
+    public var undecodableSamples: [String] = []
 
     public init(
         aggregationKey: String, className: String, message: String, severity: Severity, total: Int, firstSeen: Date?, lastSeen: Date?,
@@ -115,5 +185,47 @@ public struct FederatedGroup: Codable, Sendable, Equatable {
         case className = "class"
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        aggregationKey = try container.decode(String.self, forKey: .aggregationKey)
+        className = try container.decode(String.self, forKey: .className)
+        message = try container.decode(String.self, forKey: .message)
+        severity = try container.decode(Severity.self, forKey: .severity)
+        total = try container.decode(Int.self, forKey: .total)
+        firstSeen = try container.decodeIfPresent(Date.self, forKey: .firstSeen)
+        lastSeen = try container.decodeIfPresent(Date.self, forKey: .lastSeen)
+        instances = try container.decode(Int.self, forKey: .instances)
+        samples = []
+        for (index, element) in try container.decode([Tolerant<ErrorWithContext>].self, forKey: .samples).enumerated() {
+            switch element.result {
+            case .success(let sample): samples.append(sample)
+            case .failure(let reason): undecodableSamples.append("sample \(element.name.map { "\($0)" } ?? "[\(index)]") left out: \(reason)")
+            }
+        }
+    }
+}
+
+extension FederatedGroup: NamedElement { static var nameKey: String { CodingKeys.aggregationKey.rawValue } }
+extension ErrorWithContext: NamedElement { static var nameKey: String { "uuid" } }
+
+/// A decoding error as a path and a reason: `services[0].groups[3].total: expected Int`.
+public enum DecodingErrorText {
+    public static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            }
+            return text.isEmpty ? "top level" : text
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context.codingPath)): missing \(type)"
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): missing"
+        case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
     }
 }
