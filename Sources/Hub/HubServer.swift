@@ -65,16 +65,17 @@ struct HubServer {
         discovery.apply(try config.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
 
         let queries = HubQueries(client: client, logger: logger)
+        let status = GroupStatusStore(client: client, logger: logger)
         let writeGuard = WriteGuard(token: { reloader.current.apiToken })
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: WebSecurityMiddleware())
         let leafHealth = LeafHealth(scrapes: scrapes, queries: queries)
-        HubAPI(queries: queries, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
+        HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
         HubPages(queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared)
             .addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
-        HubPeriskopAPI(queries: queries, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
+        HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",
             metrics: {

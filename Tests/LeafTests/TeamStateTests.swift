@@ -151,4 +151,16 @@ import Testing
         let error = try #require(throws: StateFile.Failure.self) { try StateFile(directory: URL(fileURLWithPath: directory)).load() }
         #expect(error.description.contains("move it away to start a new epoch"))
     }
+
+    @Test func counterRuleAddsGrowthOrTheWholeCountAfterARestart() {
+        #expect(CounterRule.increase(previous: nil, current: 5) == 5)
+        #expect(CounterRule.increase(previous: 5, current: 8) == 3)
+        #expect(CounterRule.increase(previous: 8, current: 8) == 0)
+        #expect(CounterRule.increase(previous: 8, current: 2) == 2)
+        var cursor = SourceCursor(identity: "a")
+        #expect(cursor.advance(identity: "a", counts: ["x": 3, "y": 1]) == ["x": 3, "y": 1])
+        #expect(cursor.advance(identity: "a", counts: ["x": 5, "y": 1]) == ["x": 2])
+        #expect(cursor.advance(identity: "b", counts: ["x": 1]) == ["x": 1])
+        #expect(cursor.counts == ["x": 1])
+    }
 }

@@ -77,18 +77,6 @@ import Testing
         #expect(again == offsets[7])
     }
 
-    @Test func counterRuleAddsGrowthOrTheWholeCountAfterARestart() {
-        #expect(CounterRule.increase(previous: nil, current: 5) == 5)
-        #expect(CounterRule.increase(previous: 5, current: 8) == 3)
-        #expect(CounterRule.increase(previous: 8, current: 8) == 0)
-        #expect(CounterRule.increase(previous: 8, current: 2) == 2)
-        var cursor = SourceCursor(identity: "a")
-        #expect(cursor.advance(identity: "a", counts: ["x": 3, "y": 1]) == ["x": 3, "y": 1])
-        #expect(cursor.advance(identity: "a", counts: ["x": 5, "y": 1]) == ["x": 2])
-        #expect(cursor.advance(identity: "b", counts: ["x": 1]) == ["x": 1])
-        #expect(cursor.counts == ["x": 1])
-    }
-
     @Test func durationsAndSizesParseAsPrometheusWritesThem() throws {
         #expect(try DurationParser.parse("1m30s") == .seconds(90))
         #expect(try DurationParser.parse("500ms") == .milliseconds(500))

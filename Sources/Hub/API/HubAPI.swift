@@ -6,6 +6,7 @@ import Shared
 /// The hub's JSON API under `/api/v1`.
 struct HubAPI<Context: RequestContext> {
     let queries: HubQueries
+    let status: GroupStatusStore
     let leaves: LeafHealth
     let writeGuard: WriteGuard
 
@@ -59,7 +60,9 @@ struct HubAPI<Context: RequestContext> {
                 }
             }
             let statusRequest = try change.request(now: Date())
-            guard let group = try await queries.setStatus(id: id, statusRequest, actor: change.actor ?? actor, comment: change.comment) else {
+            guard try await status.set(id: id, statusRequest, actor: change.actor ?? actor, comment: change.comment),
+                let group = try await queries.group(id: id)
+            else {
                 throw HTTPError(.notFound, message: "no group \(id)")
             }
             if isForm { return Response(status: .seeOther, headers: [.location: "/groups/\(id)"]) }
@@ -178,7 +181,7 @@ struct StatusBody: Decodable {
             actor: fields["actor"], comment: fields["comment"])
     }
 
-    func request(now: Date) throws -> HubQueries.StatusRequest {
+    func request(now: Date) throws -> GroupStatusStore.Request {
         switch status {
         case "resolved": return .resolve
         case "unresolved": return .reopen

@@ -7,6 +7,7 @@ import Shared
 /// service is named `team:service`, since the same service name can exist in two teams.
 struct HubPeriskopAPI<Context: RequestContext> {
     let queries: HubQueries
+    let status: GroupStatusStore
     let scrapes: ScrapeManager<HubIngest>
     let writeGuard: WriteGuard
 
@@ -43,7 +44,7 @@ struct HubPeriskopAPI<Context: RequestContext> {
             let segments = RawPath.segments(of: request)
             guard segments.count > 3, let key = RawPath.tail(of: request, from: 3) else { throw HTTPError(.notFound) }
             let (team, service) = try Self.split(segments[1])
-            guard let id = try await queries.groupID(team: team, service: service, key: key), try await queries.setStatus(id: id, .resolve, actor: actor, comment: "resolved through the Periskop API") != nil else {
+            guard let id = try await queries.groupID(team: team, service: service, key: key), try await status.set(id: id, .resolve, actor: actor, comment: "resolved through the Periskop API") else {
                 throw HTTPError(.notFound, message: "error not found")
             }
             return Response(status: .noContent)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Shared
+@testable import Leaf
 
 @Suite struct ScrubberTests {
     let scrubber = Scrubber()
