@@ -51,7 +51,7 @@ struct HubServer {
 
         let metrics = HubMetrics()
         let ingest = HubIngest(client: client, samplesPerGroup: config.samplesPerGroup, metrics: metrics, logger: logger)
-        let fetcher = HTTPFetcher(userAgent: "canopy-hub/\(HubVersion.current)")
+        let fetcher = HTTPFetcher(userAgent: "canopy-hub/\(CanopyVersion.current)")
         let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
         let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
         let reloader = ConfigReloader(

@@ -65,7 +65,7 @@ import Testing
                     let hubFile = directory + "/hub.yml"
                     try HubEndToEndTests.hubConfig(database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("payments", leaf.port)], file: hubFile)
                     let hubProcess = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
-                    let hub = HTTPTestClient(base: await hubProcess.base())
+                    let hub = HTTPTestClient(base: try await hubProcess.base())
                     do {
                         // Every group of the team is stored: the poisoned ones and the clean one.
                         let totals = try await eventually(timeout: .seconds(30)) { (try? await HubEndToEndTests.totals(hub).count) ?? 0 >= 3 }

@@ -84,7 +84,7 @@ import Testing
                 try await payments.start()
                 try await searchLeaf.start()
                 var hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
-                var client = HTTPTestClient(base: await hub.base())
+                var client = HTTPTestClient(base: try await hub.base())
                 func expectTotals(_ expected: [String: Int], _ comment: Comment) async throws {
                     let reached = try await eventually(timeout: .seconds(30)) { (try? await Self.totals(client)) == expected }
                     let actual = (try? await Self.totals(client)) ?? [:]
@@ -118,7 +118,7 @@ import Testing
                 #expect(await hub.stop() == 0)
                 pay1.report("card declined", total: 5)
                 hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
-                client = HTTPTestClient(base: await hub.base())
+                client = HTTPTestClient(base: try await hub.base())
                 try await expectTotals(
                     ["payments/checkout/card declined": 14, "payments/checkout/ledger/timeout": 1, "search/api/card declined": 15], "hub restart")
 
@@ -171,7 +171,7 @@ import Testing
                 let hubFile = directory + "/hub.yml"
                 try Self.hubConfig(database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("bulk", leaf.port)], file: hubFile, interval: "5s")
                 let hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub", "--log-level", "debug"])
-                _ = await hub.base()  // migrated and serving
+                _ = try await hub.base()  // migrated and serving
                 // Wait until the hub is inside the transaction that applies the scrape, then kill it without warning.
                 try await database.withClient { client in
                     let inside = try await eventually(timeout: .seconds(60)) {

@@ -39,7 +39,7 @@ import Testing
                     interval: "1s")
                 try "api: {token: s3cret}\n".appendLine(toFile: hubFile)
                 let hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
-                let base = await hub.base()
+                let base = try await hub.base()
                 let api = HTTPTestClient(base: base)
                 let counted = try await eventually(timeout: .seconds(30)) { (try? await HubEndToEndTests.totals(api))?.count == 3 }
                 #expect(counted, "the hub has the three groups")
@@ -99,6 +99,12 @@ import Testing
                     #expect(sample.contains("curl"))
                     let groupURL = try await browser.currentURL()
                     try await browser.screenshot(to: Self.screenshots + "/hub-group.png")
+                    // Each fact's value stays under its own label at every width, a phone's included.
+                    for width in Browser.layoutWidths {
+                        try await browser.resize(BrowserWindow(width: width, height: 900))
+                        #expect(try await browser.factsAwayFromTheirLabels() == [], "at \(width) px")
+                    }
+                    try await browser.resize(.desktop)
 
                     // Resolve: the hub wants the token; the page asks for it, retries, and the change sticks.
                     try await browser.find("button.action-resolve").click()

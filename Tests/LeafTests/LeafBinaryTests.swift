@@ -35,7 +35,7 @@ import Testing
 
     @Test func startsWithoutConfigAndSaysWhereItsAPIIs() async throws {
         let leaf = try LeafProcess.start(["--data-dir", LeafHarness.temporaryDirectory()])
-        let base = await leaf.base()
+        let base = try await leaf.base()
         let services = try await RunningLeaf(base: base).json("/api/v1/services") as? [Any]
         #expect(services?.isEmpty == true)
         #expect(leaf.log.contains("no --config given"))
@@ -61,7 +61,7 @@ import Testing
             two.report("ledger/timeout@v2", total: 1, severity: .warning)
 
             var leaf = try LeafProcess.start(["--config", config, "--data-dir", dataDir])
-            var client = RunningLeaf(base: await leaf.base())
+            var client = RunningLeaf(base: try await leaf.base())
             try await expectEventually(timeout: .seconds(40)) {
                 try await client.totals(of: "checkout") == ["card declined": 6, "ledger/timeout@v2": 1]
             }
@@ -79,7 +79,7 @@ import Testing
             #expect(await leaf.stop() == 0)
             two.report("card declined", total: 5)
             leaf = try LeafProcess.start(["--config", config, "--data-dir", dataDir])
-            client = RunningLeaf(base: await leaf.base())
+            client = RunningLeaf(base: try await leaf.base())
             #expect(try await client.totals(of: "checkout") == ["card declined": 9, "ledger/timeout@v2": 1])
             try await expectEventually(timeout: .seconds(40)) { try await client.totals(of: "checkout")["card declined"] == 12 }
             #expect(try await client.periskopTotals(of: "checkout") == ["card declined": 12, "ledger/timeout@v2": 1])

@@ -51,7 +51,7 @@ import Testing
                 refresh_interval: 100ms
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let leaf = try ServerProcess("canopy-leaf", ["--config", config, "--data-dir", directory + "/data"])
-            let client = HTTPTestClient(base: await leaf.base())
+            let client = HTTPTestClient(base: try await leaf.base())
             func leafTotals() async throws -> [String: Int] {
                 guard let groups = try await client.json("/api/v1/services/swift-service/errors") as? [[String: Any]] else { return [:] }
                 return Dictionary(uniqueKeysWithValues: groups.map { ($0["aggregation_key"] as! String, $0["total"] as! Int) })

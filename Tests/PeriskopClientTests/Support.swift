@@ -1,5 +1,6 @@
 import Foundation
 import Periskop
+import Synchronization
 
 /// Errors of distinct types for the tests: each has a fixed message unless given one.
 struct DiskFull: Error, CustomStringConvertible {
@@ -32,11 +33,24 @@ func hiddenError() -> any Error { Hidden() }
 /// Two call sites in two functions: one group per site.
 @inline(never) func reportFromSiteA(_ collector: ExceptionCollector, _ error: any Error) {
     collector.report(error)
+    keepFrame()
 }
 
+/// Its body differs from A's: an optimised build merges functions with the same code into one,
+/// and the two would be one frame.
 @inline(never) func reportFromSiteB(_ collector: ExceptionCollector, _ error: any Error) {
     collector.report(error)
+    keepFrame()
+    keepFrame()
 }
+
+/// Called after a report so that the report is not a tail call: in an optimised build that
+/// would give the reporting function's frame to `report`, and its caller would be the top frame.
+@inline(never) func keepFrame() {
+    frameKeeper.add(1, ordering: .relaxed)
+}
+
+private let frameKeeper = Atomic<Int>(0)
 
 extension ExceptionsPayload {
     func group(_ key: String) -> AggregatedError? { aggregatedErrors.first { $0.aggregationKey == key } }

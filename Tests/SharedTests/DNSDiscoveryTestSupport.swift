@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import CanopyTestSupport
 import Testing
 
 @testable import Shared
@@ -15,7 +16,7 @@ import Darwin
 /// installed (`apt-get install dnsmasq`); the tests fail, not skip, without it.
 final class Dnsmasq {
     let port: Int
-    private let process: ChildProcess
+    let process: ChildProcess
 
     var nameserver: String { "127.0.0.1:\(port)" }
 
@@ -40,17 +41,16 @@ final class Dnsmasq {
         for _ in 0..<5 {
             let port = try await freeUDPPort()
             let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-dnsmasq-\(UUID().uuidString).log").path
-            defer { try? FileManager.default.removeItem(atPath: logPath) }
             // --no-daemon also keeps dnsmasq from writing a pid file or changing user, so it runs as root too.
             let arguments =
                 [
                     "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--port=\(port)",
                     "--listen-address=127.0.0.1", "--bind-interfaces", "--local=/canopy.test/",
                 ] + records
-            let server = Dnsmasq(port: port, process: try ChildProcess(executable, arguments, stderrPath: logPath))
+            let server = Dnsmasq(port: port, process: try ChildProcess.spawn(executable, arguments, logPath: logPath))
             if await server.answers(within: .seconds(5)) { return server }
             server.stop()
-            lastError = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            lastError = server.process.log
         }
         throw StartError(description: "dnsmasq did not start: \(lastError)")
     }
@@ -59,7 +59,7 @@ final class Dnsmasq {
         guard let address = try? SocketAddress(ipAddress: "127.0.0.1", port: port) else { return false }
         let client = DNSClient(nameservers: [address], timeout: .milliseconds(200))
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline && process.isRunning {
+        while ContinuousClock.now < deadline && !process.hasExited {
             if (try? await client.query(name: "ready.canopy.test", type: .a)) != nil { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -72,48 +72,7 @@ final class Dnsmasq {
     }
 
     func stop() {
-        process.stop()
-    }
-}
-
-/// A child process started by `Spawn`. Not Foundation's `Process`: its children inherit the
-/// test runner's blocked signals, so dnsmasq would never see SIGTERM or SIGHUP, and its
-/// `waitUntilExit` blocks threads of the concurrency pool.
-final class ChildProcess {
-    let pid: pid_t
-    private var exited = false
-
-    init(_ executable: String, _ arguments: [String], stderrPath: String) throws {
-        do {
-            pid = try Spawn.start(executable, arguments, output: stderrPath)
-        } catch {
-            throw Dnsmasq.StartError(description: "\(error)")
-        }
-    }
-
-    deinit { stop() }
-
-    var isRunning: Bool {
-        guard !exited else { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
-        return !exited
-    }
-
-    func signal(_ signal: Int32) {
-        if isRunning { kill(pid, signal) }
-    }
-
-    /// SIGTERM, then SIGKILL if it is still there after a second; always reaps the child.
-    func stop() {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<100 where isRunning { usleep(10_000) }
-        guard isRunning else { return }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        exited = true
+        process.terminate(grace: .seconds(1))
     }
 }
 

@@ -14,71 +14,51 @@ public final class ServerProcess: Sendable {
         throw TestFailure("\(name) is not built: run `swift build` first")
     }
 
-    private let process: Process
-    private let output = Mutex("")
-    public let port = PortPromise()
+    private let child: ChildProcess
 
     /// Starts `binary` with `arguments`; `--listen 127.0.0.1:0` is added unless given.
     public init(_ binary: String, _ arguments: [String]) throws {
-        process = Process()
-        process.executableURL = try Self.binary(binary)
-        process.arguments = arguments.contains("--listen") ? arguments : arguments + ["--listen", "127.0.0.1:0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                return
-            }
-            guard let self else { return }
-            let all = self.output.withLock { output in
-                output += String(decoding: data, as: UTF8.self)
-                return output
-            }
-            if let range = all.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
-                let port = all[range].split(separator: ":").last.flatMap({ Int($0) })
-            {
-                self.port.fulfil(port)
-            }
-        }
-        try process.run()
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-\(binary)-\(UUID().uuidString).log").path
+        child = try ChildProcess.spawn(
+            try Self.binary(binary).path, arguments.contains("--listen") ? arguments : arguments + ["--listen", "127.0.0.1:0"], logPath: logPath)
     }
 
-    public var log: String { output.withLock { $0 } }
-    public var isRunning: Bool { process.isRunning }
-    public var pid: Int32 { process.processIdentifier }
+    public var log: String { child.log }
+    public var isRunning: Bool { !child.hasExited }
+    public var pid: Int32 { child.pid }
 
     /// Runs `binary` to completion and returns its exit code and output.
-    public static func run(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try Self.binary(binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    public static func run(
+        _ binary: String, _ arguments: [String], environment: [String: String] = [:], inheriting: Bool = true
+    ) throws -> (status: Int32, output: String) {
+        try ChildProcess.run(try Self.binary(binary).path, arguments, environment: environment, inheriting: inheriting)
     }
 
-    public func base() async -> String { "http://127.0.0.1:\(await port.value)" }
+    /// The server's base URL, once its log says where it listens.
+    public func base() async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let log = child.log
+            if let range = log.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+                let port = log[range].split(separator: ":").last.flatMap({ Int($0) })
+            {
+                return "http://127.0.0.1:\(port)"
+            }
+            guard !child.hasExited else { throw TestFailure("the server exited before it listened:\n\(child.logTail)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("the server did not listen within a minute:\n\(child.logTail)")
+    }
 
-    /// Sends `signal` (SIGTERM by default) and waits for the process to end.
+    /// Sends `signal` (SIGTERM by default) and waits for the process to end; returns its exit code.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) async -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.terminationStatus
+        child.signal(signal)
+        while !child.hasExited { try? await Task.sleep(for: .milliseconds(20)) }
+        return child.exitCode ?? -1
     }
 
-    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    public func send(_ signal: Int32) { child.signal(signal) }
 }
 
 /// A free TCP port on 127.0.0.1, for a server that must keep its address across restarts.

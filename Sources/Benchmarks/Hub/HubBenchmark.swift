@@ -5,6 +5,7 @@ import Darwin
 #endif
 import AsyncHTTPClient
 import Foundation
+import Shared
 
 /// The hub benchmark from start to end: a release hub on a fresh data dir, the fill, the timed
 /// requests, the query plans of the slow ones; then the hub is stopped (and with it its
@@ -220,6 +221,6 @@ struct HubBenchmark {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+        String(format: "%.1f s", duration.seconds)
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Shared
 
 /// Times the hub's API endpoints over one keep-alive HTTP connection: a warm-up, then rounds in
 /// which every endpoint is requested once, so that noise from elsewhere spreads over all of them.
@@ -40,7 +41,7 @@ struct HubTimings {
         guard response.status == .ok else {
             throw BenchError("GET \(path): \(response.status.code) \(String(buffer: body).prefix(500))")
         }
-        return (body, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        return (body, elapsed.seconds * 1000)
     }
 
     func json(_ path: String) async throws -> Any {

@@ -25,13 +25,7 @@ struct HubConfig: Sendable, Equatable {
 
 extension HubConfig {
     static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> HubConfig {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "cannot read the file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "not UTF-8 text")])
-        }
-        return try parse(text, file: file, environment: environment)
+return try parse(try ConfigReader.text(of: file), file: file, environment: environment)
     }
 
     static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigError) -> HubConfig {

@@ -99,7 +99,3 @@ final class HubIngest: ScrapeConsumer {
         return shown.joined(separator: "; ") + (skipped.count > shown.count ? "; and \(skipped.count - shown.count) more" : "")
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -93,13 +93,13 @@ enum HubPageTemplates {
     static let group = """
         <p class="group-message message">{{message}}</p>
         <dl class="facts">
-        <dt>Team · service</dt><dd><a href="{{teamHref}}">{{team}}</a> · <a href="{{serviceHref}}">{{service}}</a></dd>
-        <dt>Status</dt><dd class="group-status">{{#status}}{{>statusBadge}}{{/status}} <span class="muted">{{statusDetail}}</span></dd>
-        <dt>Severity</dt><dd>{{#severity}}{{>severityBadge}}{{/severity}}</dd>
-        <dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd>
-        <dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd>
-        <dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd>
-        <dt>Key</dt><dd class="mono">{{key}}</dd>
+        <div><dt>Team · service</dt><dd><a href="{{teamHref}}">{{team}}</a> · <a href="{{serviceHref}}">{{service}}</a></dd></div>
+        <div><dt>Status</dt><dd class="group-status">{{#status}}{{>statusBadge}}{{/status}} <span class="muted">{{statusDetail}}</span></dd></div>
+        <div><dt>Severity</dt><dd>{{#severity}}{{>severityBadge}}{{/severity}}</dd></div>
+        <div><dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd></div>
+        <div><dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd></div>
+        <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
+        <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{key}}</dd></div>
         </dl>
         <div class="status-actions">
         {{#actions}}

@@ -38,7 +38,7 @@ struct HubPages: Sendable {
         PageChrome(
             product: Self.product, title: title,
             nav: NavItem.items([("Overview", "/"), ("Groups", "/groups"), ("Leaves", "/leaves")], currentPath: path),
-            footer: "canopy-hub \(HubVersion.current)")
+            footer: "canopy-hub \(CanopyVersion.current)")
     }
 
     private func errorPage(title: String, message: String) -> String {

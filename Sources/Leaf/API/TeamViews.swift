@@ -116,7 +116,7 @@ struct TeamViews: Sendable {
         let targets = scrapes.targets
         let health = scrapes.allHealth
         let longest = targets.map { $0.settings.interval }.max() ?? .zero
-        guard Date().timeIntervalSince(start) >= Double(longest.components.seconds) + Double(longest.components.attoseconds) / 1e18 else { return false }
+        guard Date().timeIntervalSince(start) >= longest.seconds else { return false }
         return targets.allSatisfy { health[$0.key]?.lastScrape != nil }
     }
 

@@ -35,13 +35,7 @@ extension LeafConfig {
 
     /// Loads and checks a config file; throws every problem found, each with line and key.
     static func load(file: String) throws(ConfigError) -> LeafConfig {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "cannot read the file")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "not UTF-8 text")])
-        }
-        return try parse(text, file: file)
+return try parse(try ConfigReader.text(of: file), file: file)
     }
 
     static func parse(_ text: String, file: String) throws(ConfigError) -> LeafConfig {

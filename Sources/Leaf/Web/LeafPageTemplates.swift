@@ -23,13 +23,14 @@ enum LeafPageTemplates {
         <p class="group-message">{{message}}</p>
         <dl class="facts">
         <div><dt>Service</dt><dd><a href="{{serviceHref}}">{{service}}</a></dd></div>
-        <div><dt>Aggregation key</dt><dd class="mono group-key">{{key}}</dd></div>
+
         <div><dt>Severity</dt><dd>{{#severity}}{{>severityBadge}}{{/severity}}</dd></div>
         <div><dt>Status</dt><dd>{{#status}}{{>statusBadge}}{{/status}}</dd></div>
         <div><dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd></div>
         <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
         <div><dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd></div>
         <div><dt>Instances</dt><dd>{{instancesSummary}}</dd></div>
+        <div class="fact-wide"><dt>Aggregation key</dt><dd class="mono group-key">{{key}}</dd></div>
         </dl>
         <h2>Samples</h2>
         {{#hasSampleError}}{{#sampleError}}{{>errorBanner}}{{/sampleError}}{{/hasSampleError}}

@@ -34,7 +34,8 @@ public final class ExceptionCollector: Sendable {
     public let samplesPerKey: Int
     /// Frames of the reporting stack that go into a derived key (periskop-go hashes 4).
     public let keyFrames: Int
-    /// Frames of the reporting stack kept in a sample's `stacktrace`.
+    /// Frames of the reporting stack kept in a sample's `stacktrace`, one line each
+    /// (`<function> in <image> at <file>:<line>`; see `AggregationKey` for the other forms).
     public let stackFrames: Int
 
     private struct Group {
@@ -63,6 +64,7 @@ public final class ExceptionCollector: Sendable {
         self.samplesPerKey = max(samplesPerKey, 0)
         self.keyFrames = max(keyFrames, 0)
         self.stackFrames = max(stackFrames, 0)
+        AggregationKey.prepare()
     }
 
     // MARK: - Reporting
@@ -75,8 +77,8 @@ public final class ExceptionCollector: Sendable {
     @inline(never)
     public func report(_ error: any Error, severity: Severity = .error, httpContext: HTTPContext? = nil) {
         let stack = AggregationKey.callStack(skipping: 1, limit: max(stackFrames, keyFrames))
-        let instance = ErrorDescription.instance(of: error, stacktrace: Array(stack.prefix(stackFrames)))
-        let key = AggregationKey.make(className: instance.className, message: instance.message, frames: stack.prefix(keyFrames))
+        let instance = ErrorDescription.instance(of: error, stacktrace: Array(stack.lines.prefix(stackFrames)))
+        let key = AggregationKey.make(className: instance.className, message: instance.message, frames: stack.keyFrames.prefix(keyFrames))
         record(instance, key: key, severity: severity, httpContext: httpContext)
     }
 
@@ -85,7 +87,7 @@ public final class ExceptionCollector: Sendable {
     @inline(never)
     public func report(_ error: any Error, key: String, severity: Severity = .error, httpContext: HTTPContext? = nil) {
         let stack = AggregationKey.callStack(skipping: 1, limit: stackFrames)
-        record(ErrorDescription.instance(of: error, stacktrace: stack), key: key, severity: severity, httpContext: httpContext)
+        record(ErrorDescription.instance(of: error, stacktrace: stack.lines), key: key, severity: severity, httpContext: httpContext)
     }
 
     private func record(_ instance: ErrorInstance, key: String, severity: Severity, httpContext: HTTPContext?) {

@@ -10,6 +10,17 @@ public final class ConfigReader {
 
     public init(file: String) { self.file = file }
 
+    /// A config file's text, or an error that names the file.
+    public static func text(of file: String) throws(ConfigError) -> String {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "cannot read the file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(issues: [ConfigIssue(file: file, line: nil, column: nil, path: "", message: "not UTF-8 text")])
+        }
+        return text
+    }
+
     /// Relative paths in a config (file_sd files, TLS files, password files) are relative to the
     /// config file's directory, as in Prometheus, so a config works from any working directory.
     public func resolvePath(_ path: String) -> String {

@@ -75,3 +75,8 @@ public enum ByteSizeParser {
         return value
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for metrics, JSON and arithmetic with `Date`.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -55,7 +55,7 @@ public struct HTTPDiscoverer: Discoverer {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "Canopy")
         // Prometheus sends this, and some SD servers use it to size their caches.
-        let seconds = Double(config.refreshInterval.components.seconds) + Double(config.refreshInterval.components.attoseconds) / 1e18
+        let seconds = config.refreshInterval.seconds
         request.headers.add(name: "X-Prometheus-Refresh-Interval-Seconds", value: String(format: "%g", seconds))
 
         let client = httpClient

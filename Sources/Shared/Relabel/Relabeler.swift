@@ -1,3 +1,5 @@
+import Crypto
+
 /// Prometheus's relabelling (model/relabel/relabel.go): the configs are validated and their
 /// regular expressions compiled once, then applied in order to each label set.
 public struct Relabeler: Sendable {
@@ -60,7 +62,7 @@ public struct Relabeler: Sendable {
         case .uppercase:
             set(target, value.uppercased(), in: &values)
         case .hashmod:
-            let digest = MD5.digest(value.utf8)
+            let digest = Array(Insecure.MD5.hash(data: Array(value.utf8)))
             // The last 8 bytes, big-endian: Prometheus's `binary.BigEndian.Uint64(md5sum[8:])`.
             let hash = digest[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             set(target, String(hash % (config.modulus ?? 1)), in: &values)

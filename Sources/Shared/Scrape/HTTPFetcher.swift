@@ -71,7 +71,7 @@ public final class HTTPFetcher: Service, Sendable {
                 (client, request.url) = try self.client(for: serverName, url: url)
             }
         }
-        let timeout = TimeAmount.nanoseconds(Int64(settings.timeout.components.seconds) * 1_000_000_000 + settings.timeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount(settings.timeout)
         do {
             let response = try await client.execute(request, deadline: .now() + timeout)
             guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }

@@ -138,7 +138,7 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
             health.state = failure == nil ? .up : .down
             health.lastError = failure?.description
             health.lastScrape = time
-            health.lastDurationSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            health.lastDurationSeconds = elapsed.seconds
             health.lastBodyBytes = bodyBytes
             health.scrapes += 1
             if failure != nil { health.failures += 1 }

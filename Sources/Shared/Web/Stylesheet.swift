@@ -165,12 +165,15 @@ enum Stylesheet {
         .request-headers th[scope="row"] { background: none; font-weight: 600; white-space: nowrap; }
         .request-headers td { overflow-wrap: anywhere; }
 
-        /* Facts about one thing (a group): small named values in a grid */
+        /* Facts about one thing (a group): small named values in a grid. Each <div> holds one
+           <dt> and its <dd>, so a value stays under its own label however the grid wraps; a long
+           one (the key) takes a row of its own. */
         .facts {
           display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.6rem 1rem; margin: 0 0 var(--gap);
           padding: 0.75rem; background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
         }
         .facts div { min-width: 0; }
+        .facts .fact-wide { grid-column: 1 / -1; }
         .facts dt { color: var(--muted); font-size: 0.8rem; }
         .facts dd { margin: 0; overflow-wrap: anywhere; }
         .group-message { font-size: 1.05rem; margin: -0.5rem 0 var(--gap); overflow-wrap: anywhere; }

@@ -19,6 +19,11 @@ import Testing
                 #expect(try await browser.currentURL() == leaf.base + "/groups")
                 #expect(try await browser.title() == "Groups · Canopy leaf · payments")
                 #expect(try await browser.find("nav.site-nav a[aria-current=page]").text() == "Groups")
+                for width in Browser.layoutWidths {
+                    try await browser.resize(BrowserWindow(width: width, height: 900))
+                    #expect(try await browser.factsAwayFromTheirLabels() == [], "at \(width) px")
+                }
+                try await browser.resize(.desktop)
                 let all = try await browser.groupRows()
                 #expect(
                     Set(all) == [

@@ -162,15 +162,8 @@ import Testing
 
     /// The words `sh` splits `command` into, after `curl`.
     static func shellArguments(of command: String) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", #"curl() { for a in "$@"; do printf '%s\0' "$a"; done; }; "# + command]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("sh exited with \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self).split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let (status, output) = try ChildProcess.run("/bin/sh", ["-c", #"curl() { for a in "$@"; do printf '%s\0' "$a"; done; }; "# + command])
+        guard status == 0 else { throw TestFailure("sh exited with \(status)") }
+        return output.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 import Shared
 import Synchronization
 
-/// A helper program (chromedriver, `deploy/demo`) run for a test, its output going to a log file.
+/// A program run for a test (a Canopy binary, chromedriver, dnsmasq, `deploy/demo`, `sh`), its
+/// output going to a log file: the tests' one way to start a child.
 ///
 /// Started by `Spawn` (see there why not Foundation's `Process`), in a process group of its own,
 /// so that `terminate` also ends what it started (Chromium's processes).
@@ -24,12 +25,14 @@ public final class ChildProcess: Sendable {
         self.logPath = logPath
     }
 
-    /// `environment` is added to the test process's own.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:], logPath: String) throws -> ChildProcess {
+    /// `environment` is added to the test process's own, or with `inheriting: false` is the whole of it.
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], inheriting: Bool = true, logPath: String
+    ) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TestFailure("\(executable) is not installed: run scripts/install-test-deps")
         }
-        var variables = ProcessInfo.processInfo.environment
+        var variables = inheriting ? ProcessInfo.processInfo.environment : [:]
         for (name, value) in environment { variables[name] = value }
         let pid: pid_t
         do {
@@ -38,6 +41,30 @@ public final class ChildProcess: Sendable {
             throw TestFailure("\(error)")
         }
         return ChildProcess(pid: pid, executable: executable, logPath: logPath)
+    }
+
+    /// Runs `executable` to its end and returns its exit code and output (stdout and stderr).
+    /// `environment` and `inheriting` as for `spawn`.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], inheriting: Bool = true
+    ) throws -> (status: Int32, output: String) {
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("canopy-run-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        let child = try spawn(executable, arguments, environment: environment, inheriting: inheriting, logPath: logPath)
+        let status = child.exitStatus.withLock { status in
+            var raw: Int32 = 0
+            while waitpid(child.pid, &raw, 0) == -1 && errno == EINTR {}
+            status = raw
+            return raw
+        }
+        // Killed by a signal: 128 + the signal, as a shell says it.
+        let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (code, child.log)
+    }
+
+    /// Sends `signal` to the child alone, while it runs.
+    public func signal(_ signal: Int32) {
+        if !hasExited { kill(pid, signal) }
     }
 
     /// The raw wait status once the child has exited (reaping it), nil while it runs.
