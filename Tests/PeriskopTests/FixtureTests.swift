@@ -35,12 +35,6 @@ import Testing
         #expect(again == payload)
     }
 
-    @Test(arguments: Fixtures.payloadFiles)
-    func codableReadsFixtureLikeThePayloadDecoder(name: String) throws {
-        let viaCodable = try JSONDecoder().decode(ExceptionsPayload.self, from: Data(Fixtures.bytes(name)))
-        #expect(viaCodable == (try Fixtures.decode(name)))
-    }
-
     @Test func goClient() throws {
         let payload = try Fixtures.decode("go-client_export-from-exporter_test.json")
         #expect(payload.targetUUID == "5d9893c6-51d6-11ea-8aad-f894c260afe5")

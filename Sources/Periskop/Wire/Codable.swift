@@ -1,9 +1,12 @@
 import Foundation
 
-// The Codable conformances write the same wire format as `PayloadEncoder` and read it as
-// tolerantly as `PayloadDecoder` (without its size limits), so that servers can embed samples in
-// their own JSON. Dates are RFC 3339 strings chosen here, not by the coder's date strategy, whose
-// `.iso8601` drops milliseconds.
+// Codable is for samples embedded in other JSON (the federation payload, the leaf's state file,
+// the hub's API and stored samples), in the wire format's shape. Whole payloads are read by
+// `PayloadDecoder` and written by `PayloadEncoder` alone: on the benchmark's 200 KB bodies they
+// are 5.6x and 8.2x faster than JSONDecoder and JSONEncoder, bound what they keep while parsing,
+// repair invalid UTF-8, and write keys in a fixed order (an unchanged body hashes the same).
+// Dates are RFC 3339 strings chosen here, not by the coder's date strategy, whose `.iso8601`
+// drops milliseconds.
 
 extension Severity {
     public init(from decoder: any Decoder) throws {
@@ -16,87 +19,6 @@ extension Severity {
             )
         }
         self = severity
-    }
-}
-
-extension ExceptionsPayload {
-    private enum CodingKeys: String, CodingKey {
-        case targetUUID = "target_uuid"
-        case aggregatedErrors = "aggregated_errors"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let uuid = try container.decodeIfPresent(String.self, forKey: .targetUUID)
-        targetUUID = uuid?.isEmpty == false ? uuid : nil
-        guard container.contains(.aggregatedErrors) else {
-            throw DecodingError.keyNotFound(
-                CodingKeys.aggregatedErrors,
-                .init(codingPath: container.codingPath, debugDescription: "missing key aggregated_errors")
-            )
-        }
-        aggregatedErrors = try container.decodeIfPresent([AggregatedError].self, forKey: .aggregatedErrors) ?? []
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(targetUUID, forKey: .targetUUID)
-        try container.encode(aggregatedErrors, forKey: .aggregatedErrors)
-    }
-}
-
-extension AggregatedError {
-    private enum CodingKeys: String, CodingKey {
-        case aggregationKey = "aggregation_key"
-        case totalCount = "total_count"
-        case severity
-        case createdAt = "created_at"
-        case scalaCreatedAt = "createdAt"
-        case latestErrors = "latest_errors"
-    }
-
-    /// A sample that remembers whether it named a severity, so that the group's can fill in.
-    private struct Sample: Decodable {
-        var sample: ErrorWithContext
-        var severity: Severity?
-
-        init(from decoder: any Decoder) throws {
-            (sample, severity) = try ErrorWithContext.decode(from: decoder)
-        }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        aggregationKey = try container.decode(String.self, forKey: .aggregationKey)
-        totalCount = try container.decode(Int.self, forKey: .totalCount)
-        guard totalCount >= 0 else {
-            throw DecodingError.dataCorruptedError(
-                forKey: .totalCount,
-                in: container,
-                debugDescription: "expected a non-negative integer, found \(totalCount)"
-            )
-        }
-        severity = try container.decodeSeverity(forKey: .severity) ?? .error
-        if container.contains(.createdAt) {
-            createdAt = try container.decodeTimestamp(forKey: .createdAt)
-        } else {
-            createdAt = try container.decodeTimestamp(forKey: .scalaCreatedAt)
-        }
-        let samples = try container.decodeIfPresent([Sample].self, forKey: .latestErrors) ?? []
-        latestErrors = samples.map { [severity] entry in
-            var sample = entry.sample
-            sample.severity = entry.severity ?? severity
-            return sample
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(aggregationKey, forKey: .aggregationKey)
-        try container.encode(totalCount, forKey: .totalCount)
-        try container.encode(severity, forKey: .severity)
-        if let createdAt { try container.encode(RFC3339.string(from: createdAt), forKey: .createdAt) }
-        try container.encode(latestErrors, forKey: .latestErrors)
     }
 }
 

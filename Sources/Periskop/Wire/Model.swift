@@ -29,7 +29,7 @@ public enum Severity: String, Sendable, Codable, Comparable, CaseIterable {
 }
 
 /// Everything one process serves at its exceptions endpoint.
-public struct ExceptionsPayload: Sendable, Equatable, Codable {
+public struct ExceptionsPayload: Sendable, Equatable {
     /// The process's identity; nil for clients older than mid-2021, which send none, so the scraper
     /// falls back to the scrape URL.
     public var targetUUID: String?
@@ -42,7 +42,7 @@ public struct ExceptionsPayload: Sendable, Equatable, Codable {
 }
 
 /// One aggregation key of one process: its running count and a few recent samples.
-public struct AggregatedError: Sendable, Equatable, Codable {
+public struct AggregatedError: Sendable, Equatable {
     /// Opaque: each client language hashes differently, and users may supply any string.
     public var aggregationKey: String
     /// Grows within one process and starts again from zero when it restarts.
