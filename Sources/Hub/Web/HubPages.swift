@@ -387,11 +387,11 @@ struct HubPages: Sendable {
                     problems.append("\(leaf.leaf) answered \(response.status.code)")
                     continue
                 }
-                let reply = try CanopyJSON.decoder().decode(LeafGroupReply.self, from: Data(body.readableBytesView))
+                let reply = try CanopyJSON.decoder().decode(LeafGroupDetail.self, from: Data(body.readableBytesView))
                 for instance in reply.instances {
                     rows.append(
                         InstanceRow(
-                            leaf: leaf.leaf, instance: instance.instance, count: CountView(instance.count), lastSeen: TimeView(instance.lastSeen, now: now),
+                            leaf: leaf.leaf, instance: instance.instance, count: CountView(Int64(instance.count)), lastSeen: TimeView(instance.lastSeen, now: now),
                             reporting: instance.current ? "yes" : "no longer"))
                 }
             } catch {
@@ -400,22 +400,4 @@ struct HubPages: Sendable {
         }
         return (rows, problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
-
-    /// The part of a leaf's `GET /api/v1/services/{service}/errors/{key}` the page shows.
-    struct LeafGroupReply: Decodable {
-        struct Instance: Decodable {
-            var instance: String
-            var count: Int64
-            var lastSeen: Date?
-            var current: Bool
-
-            enum CodingKeys: String, CodingKey {
-                case instance, count, current
-                case lastSeen = "last_seen"
-            }
-        }
-
-        var instances: [Instance]
-    }
 }
-

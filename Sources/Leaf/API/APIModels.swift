@@ -2,50 +2,7 @@ import Foundation
 import Periskop
 import Shared
 
-/// The JSON shapes of the leaf's `/api/v1` (services are `ServiceSummary`, shared with the hub).
-
-struct GroupSummary: Encodable {
-    var service: String
-    var aggregationKey: String
-    var className: String
-    var message: String
-    var severity: Severity
-    var total: Int
-    var firstSeen: Date?
-    var lastSeen: Date?
-    var instances: Int
-    var resolved: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case service, message, severity, total, instances, resolved
-        case aggregationKey = "aggregation_key"
-        case className = "class"
-        case firstSeen = "first_seen"
-        case lastSeen = "last_seen"
-    }
-}
-
-struct InstanceReport: Encodable {
-    var instance: String
-    var url: String
-    var targetUUID: String?
-    var count: Int
-    var lastSeen: Date
-    /// Whether this is the live process of a current target (not one that restarted or went away).
-    var current: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case instance, url, count, current
-        case targetUUID = "target_uuid"
-        case lastSeen = "last_seen"
-    }
-}
-
-struct GroupDetail: Encodable {
-    var group: GroupSummary
-    var samples: [ErrorWithContext]
-    var instances: [InstanceReport]
-}
+/// The JSON shapes of the leaf's `/api/v1` (services are `ServiceSummary` and groups `LeafGroupDetail`, shared with the hub).
 
 struct TargetReport: Encodable {
     var service: String

@@ -69,13 +69,13 @@ struct TeamViews: Sendable {
         return result
     }
 
-    func group(_ id: GroupID) async -> GroupDetail? {
+    func group(_ id: GroupID) async -> LeafGroupDetail? {
         guard let group = await state.group(id) else { return nil }
         let instances = await state.instances(of: id)
         let reports = instances.map {
             InstanceReport(instance: $0.process.instance, url: $0.process.url, targetUUID: $0.process.cursor.identity, count: $0.count, lastSeen: $0.process.lastSeen, current: $0.current)
         }
-        return GroupDetail(group: summary(id, group, instances: instances.filter(\.current).count), samples: group.samples, instances: reports)
+        return LeafGroupDetail(group: summary(id, group, instances: instances.filter(\.current).count), samples: group.samples, instances: reports)
     }
 
     func targets() -> TargetsReport {
