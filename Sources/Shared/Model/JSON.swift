@@ -1,7 +1,9 @@
 import Foundation
+import Periskop
 
 /// The JSON conventions of Canopy's APIs: snake_case keys (set per type), RFC 3339 times in UTC
-/// with milliseconds (`.iso8601` drops them), sorted keys so that equal states give equal bytes.
+/// with milliseconds (`.iso8601` drops them) written and read as the wire format's `RFC3339`
+/// does, sorted keys so that equal states give equal bytes.
 public enum CanopyJSON {
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -26,11 +28,7 @@ public enum CanopyJSON {
         return decoder
     }
 
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+    public static func format(_ date: Date) -> String { RFC3339.string(from: date) }
 
-    public static func format(_ date: Date) -> String { style.format(date) }
-
-    public static func parse(_ text: String) -> Date? {
-        (try? style.parse(text)) ?? (try? Date.ISO8601FormatStyle(timeZone: .gmt).parse(text))
-    }
+    public static func parse(_ text: String) -> Date? { RFC3339.date(from: text) }
 }
