@@ -1,4 +1,5 @@
 import Foundation
+import Periskop
 
 /// SplitMix64: a small seeded generator, so that a demo service's traffic is the same on every run
 /// with the same seed (and different between services, whose seeds differ).
@@ -9,12 +10,7 @@ struct DemoRandom: RandomNumberGenerator, Sendable {
 
     /// A seed from a text (the service's name), with FNV-1a: the same on every run.
     init(seedText: String) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in seedText.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        self.init(seed: hash)
+        self.init(seed: FNV1a64(seedText).value)
     }
 
     mutating func next() -> UInt64 {

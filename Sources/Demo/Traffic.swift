@@ -128,6 +128,10 @@ struct TrafficService: Service {
 
     /// Errors whose message varies are grouped by kind (`report(_:key:)`); the others by the key
     /// the collector derives from class, message and the reporting stack.
+    ///
+    /// `@inline(never)`: inlined into one caller and not the other (as a release build does), a
+    /// kind would have two stacks, so two keys, and this function would not be the top frame.
+    @inline(never)
     func report(_ kind: ErrorKind, random: inout DemoRandom) {
         let error = kind.makeError(&random)
         let request = kind.request?(&random)

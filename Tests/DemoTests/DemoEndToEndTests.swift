@@ -77,6 +77,10 @@ struct DemoEndToEndTests {
             #expect(!federate.body.contains(secret), "the payments leaf federates \(secret)")
         }
 
+        // The samples' stack traces name the demo's functions (symbolicated by Swift's Runtime).
+        #expect(federate.body.contains("TrafficService.report(_:random:) in canopy-demo"), "no symbolicated frame in the payments leaf's samples")
+        #expect(!federate.body.contains("canopy-demo(+0x"), "a demo frame shows as an offset")
+
         // Ctrl-C stops everything and exits 0.
         kill(demo.pid, SIGINT)
         let stopped = try await eventually(timeout: .seconds(90)) { demo.hasExited }

@@ -57,10 +57,9 @@ import Testing
         #expect(payload.group(key)?.totalCount == 2)
         #expect(Set(payload.aggregatedErrors.map(\.aggregationKey)).count == 3)
 
-        // The key is exactly the documented hash of the message and the top 4 frames (their
-        // lines without file and line number).
+        // The key is exactly the documented hash of the message and the top 4 frames.
         let sample = try #require(payload.group(key)?.latestErrors.first)
-        let frames = sample.error.stacktrace.prefix(4).map(withoutLocation)
+        let frames = keyFrames(of: sample.error.stacktrace)
         #expect(AggregationKey.make(className: "PeriskopClientTests.DiskFull", message: "disk full", frames: frames) == key)
     }
 
@@ -68,6 +67,9 @@ import Testing
         // FNV-1a 64 of "" is cbf29ce484222325, of "a" af63dc4c8601ec8c.
         #expect(AggregationKey.make(className: "E", message: "", frames: []) == "E@cbf29ce4")
         #expect(AggregationKey.make(className: "E", message: "a", frames: []) == "E@af63dc4c")
+        #expect(FNV1a64("").hex16 == "cbf29ce484222325")
+        #expect(FNV1a64("a").hex16 == "af63dc4c8601ec8c")
+        #expect(FNV1a64("foobar").hex16 == "85944171f73967e8")
     }
 
     @Test func framesLoseAddressesAndOffsets() {

@@ -56,3 +56,12 @@ extension ExceptionsPayload {
     func group(_ key: String) -> AggregatedError? { aggregatedErrors.first { $0.aggregationKey == key } }
     var totals: [String: Int] { Dictionary(uniqueKeysWithValues: aggregatedErrors.map { ($0.aggregationKey, $0.totalCount) }) }
 }
+
+/// What the key hashes of a sample's stack, as `AggregationKey` documents it: the top 4 lines
+/// that are not `[inlined] `, without the ` at <file>:<line>` that debug information adds.
+func keyFrames(of stack: [String]) -> [String] {
+    stack.filter { !$0.hasPrefix("[inlined] ") }.prefix(4).map { line in
+        guard let at = line.range(of: " at ", options: .backwards) else { return line }
+        return String(line[..<at.lowerBound])
+    }
+}

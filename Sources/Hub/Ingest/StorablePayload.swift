@@ -168,8 +168,6 @@ struct StorablePayload {
 
     /// A stable short stand-in for an over-long sample uuid, so that merging by uuid still works.
     private static func digest(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return "long-uuid-" + String(hash, radix: 16)
+        "long-uuid-" + String(FNV1a64(text).value, radix: 16)
     }
 }

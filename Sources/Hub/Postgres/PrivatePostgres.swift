@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
+import Periskop
 
 #if canImport(Glibc)
 import Glibc
@@ -204,9 +205,7 @@ final class PrivatePostgres: Sendable {
         let allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")
         let plain = directory.unicodeScalars.allSatisfy { allowed.contains($0) }
         if plain && socketPath(directory, port: port).utf8.count <= maximumSocketPathLength { return directory }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for byte in directory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return "/tmp/canopy-pg-\(String(String(hash, radix: 16).suffix(12)))"
+        return "/tmp/canopy-pg-\(String(String(FNV1a64(directory).value, radix: 16).suffix(12)))"
     }
 
     private static func prepareSocketDirectory(for directory: String, port: Int, user: PostgresProcess.User?) throws -> String {

@@ -22,10 +22,8 @@ public enum GroupMerge {
     public static func withUUID(_ sample: ErrorWithContext, source: String) -> ErrorWithContext {
         guard sample.uuid.isEmpty else { return sample }
         var sample = sample
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let text = "\(source)|\(sample.timestamp?.timeIntervalSince1970 ?? 0)|\(sample.error.className)|\(sample.error.message)"
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        sample.uuid = "derived-" + String(hash, radix: 16)
+        let hash = FNV1a64("\(source)|\(sample.timestamp?.timeIntervalSince1970 ?? 0)|\(sample.error.className)|\(sample.error.message)")
+        sample.uuid = "derived-" + String(hash.value, radix: 16)
         return sample
     }
 

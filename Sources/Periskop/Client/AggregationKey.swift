@@ -13,13 +13,14 @@ internal import Runtime
 ///   (`ErrorDescription.message(of:)`) and the top `n` frames of the reporting call stack
 ///   (`ExceptionCollector.keyFrames`, 4 by default).
 ///
-/// A frame is hashed as its line in the sample's `stacktrace` without the ` at <file>:<line>`
-/// that ends it where debug information gives one:
+/// The frames hashed are the lines of the sample's `stacktrace` that do not start with
+/// `[inlined] `, each without the ` at <file>:<line>` that ends it where debug information
+/// gives one. That is, per return address on the stack:
 /// - `<function> in <image>` for a frame that Swift's `Runtime` module symbolicated: the
 ///   demangled function name (`TrafficService.report(_:random:)`, `closure #1 in
 ///   checkout(_:)`) and the file name of the binary or library holding it (`canopy-demo`,
-///   `libswift_Concurrency.so`). A function inlined into another is a frame of its own, and
-///   an `async` function's caller is the function that awaits it (not the executor's frames).
+///   `libswift_Concurrency.so`). An `async` function's caller is the function that awaits it,
+///   not the executor running it.
 /// - `<image>(+0x<offset>)` for a frame in a known image without a symbol (a stripped
 ///   binary): the return address's offset from where the image is loaded, as in
 ///   `Thread.callStackSymbols` (`addr2line -f -e app 0x1b40` names it, the offset minus one).
@@ -28,19 +29,26 @@ internal import Runtime
 /// - When the `Runtime` module is missing (macOS before 26) or fails, every frame is a
 ///   normalised `Thread.callStackSymbols` line, as before the module was used.
 ///
+/// File and line, and the `[inlined] ` lines of functions inlined into a frame, are looked up
+/// after the report, on a thread of their own (see `StackLocator`): in a large binary that
+/// costs tens of milliseconds a frame. So the first samples of a new stack may show only
+/// function names, and neither can be part of the key.
+///
 /// Why these parts: the type and the message say what went wrong, the frames say where it was
 /// reported, so one bug at one call site is one group and the same message from two call sites
 /// is two. No absolute address is hashed: ASLR moves them on every start, so a key is the same
-/// in every run of one build. FNV-1a is fixed and unseeded (Swift's `Hasher` is seeded per
-/// process, so it cannot be used), and it is what periskop-go hashes with.
+/// in every run of one build, and as long as the functions keep their names, in the next build
+/// too. FNV-1a is fixed and unseeded (Swift's `Hasher` is seeded per process, so it cannot be
+/// used), and it is what periskop-go hashes with.
 ///
 /// Line numbers are not hashed, on purpose: an edit anywhere above a frame's line (a comment,
-/// an import) moves it, so every group reported below it would start again under a new key at
-/// the next deploy; function names change only when the code's structure does. The price: two
+/// an import) moves it, so every group reported below it would become a new group at the next
+/// deploy, losing its history and its resolved or ignored status at the hub. The price: two
 /// reports of the same class and message from two lines of one function, with the same callers,
-/// are one group (its samples still show the lines). Also, in an optimised build a function
-/// whose last statement is the `report` call may hand its frame to `report` (a tail call), and
-/// then its caller is the first frame.
+/// are one group (its samples still show the lines). In an optimised build a function whose
+/// last statement is the `report` call may hand its frame to `report` (a tail call), functions
+/// with the same code may be merged into one, and inlined functions are not hashed: the first
+/// frames hashed are then callers further up.
 ///
 /// A message that embeds ids or times makes one group per distinct message: report such errors
 /// with a key of your own (`ExceptionCollector.report(_:key:severity:httpContext:)`).
@@ -104,21 +112,22 @@ public enum AggregationKey {
     }
 
     /// A reporting stack, top first: what a sample shows and what the key hashes.
-    struct CallStack: Sendable, Equatable {
-        /// One line per frame: `<function> in <image> at <file>:<line>`, or a fallback form
-        /// (see the type's documentation).
+    struct CallStack: Sendable {
+        /// What the sample shows: a line per frame (`<function> in <image>`, or a fallback
+        /// form; see the type's documentation), with ` at <file>:<line>` and `[inlined] ` lines
+        /// once `StackLocator` has looked them up.
         var lines: [String]
-        /// Per line, the part that goes into the key: the line without ` at <file>:<line>`.
+        /// What the key hashes: a line per return address, never with file and line.
         var keyFrames: [String]
     }
 
     /// The calling stack, without the `skipping` innermost frames (the collector's own).
     ///
-    /// Symbolicating is the expensive part (tens of µs a stack, against about 1 µs to walk
-    /// it), and an error that happens at all tends to happen many times from the same place
-    /// (an outage fails every request the same way): the result is kept per stack of return
-    /// addresses, which identify a stack exactly within one process. The cache holds at most
-    /// `symbolCacheSize` stacks and starts again empty when full.
+    /// Symbolicating is the expensive part (tens of µs a stack for the names, against about
+    /// 1 µs to walk it), and an error that happens at all tends to happen many times from the
+    /// same place (an outage fails every request the same way): the result is kept per stack of
+    /// return addresses, which identify a stack exactly within one process. The cache holds at
+    /// most `symbolCacheSize` stacks and starts again empty when full.
     ///
     /// `@inline(never)` so that the number of frames to skip is the same in debug and release.
     @inline(never)
@@ -166,6 +175,16 @@ public enum AggregationKey {
         }
     }
 
+    /// Replaces a cached stack's lines by ones with file and line, if it is still cached. The
+    /// key frames stay: reports of this stack keep the key they had.
+    static func update(_ key: StackKey, lines: (CallStack) -> [String]) {
+        guard let stack = cached(key) else { return }
+        let located = lines(stack)  // outside the lock: it may take a while
+        symbolCache.withLock { cache in
+            if cache[key] != nil { cache[key]?.lines = located }
+        }
+    }
+
     /// Starts capturing the way reports do (see `SymbolicatedStack.images`), so that a
     /// collector made at startup does it before anything else in the process symbolicates.
     static func prepare() {
@@ -177,7 +196,7 @@ public enum AggregationKey {
 
 #if canImport(Runtime)
 /// Stacks from Swift's `Runtime` module: `Backtrace.capture`, then `symbolicated()` (symbol
-/// tables and DWARF, so names and lines even in an executable that exports no symbols).
+/// tables, so names even in an executable that exports no symbols, and DWARF for file and line).
 @available(macOS 26.0, iOS 26.0, tvOS 26.0, watchOS 26.0, visionOS 26.0, *)
 enum SymbolicatedStack {
     /// The process's images, captured once, at first use, and given to every capture and
@@ -191,6 +210,15 @@ enum SymbolicatedStack {
     /// A library loaded after this (`dlopen`) is not in the map: its frames take the fallback.
     static let images = ImageMap.capture()
 
+    /// Frames of a stack, from the top, given a file and line and their inlined functions.
+    static let locatedFrames = 10
+
+    /// The stack with function names only: those come from the symbol table, cheaply (about
+    /// 40 µs a stack; the first on each thread about 1 ms). File and line need DWARF, which the
+    /// `Runtime` module searches line table by line table (about 20 ms a frame in a 45 MB
+    /// binary, 0.5–1 s for the first, and some 80 MB kept per thread that does it): that is
+    /// left to `StackLocator`.
+    ///
     /// `@inline(never)`, as `AggregationKey.callStack`: one frame of its own to skip.
     @inline(never)
     static func capture(skipping: Int, limit: Int) -> AggregationKey.CallStack? {
@@ -204,46 +232,71 @@ enum SymbolicatedStack {
         guard !addresses.isEmpty else { return nil }  // nothing unwound: the fallback may do better
         let key = AggregationKey.StackKey(symbolicated: true, addresses: addresses)
         if let stack = AggregationKey.cached(key) { return stack }
-        guard let symbolicated = backtrace.symbolicated(with: images) else { return nil }
+        guard let symbolicated = backtrace.symbolicated(with: images, options: []) else { return nil }
 
-        var lines: [String] = []
-        var keyFrames: [String] = []
+        var frames: [String] = []
         var symbolLines: [UInt64: String]?
         for frame in symbolicated.frames {
             guard let address = address(of: frame.captured) else { continue }
-            if let symbol = frame.symbol, symbol.rawName != "<unknown>" {
-                let name = symbol.name.trimmingCharacters(in: .whitespaces)
-                let keyFrame = "\(name.isEmpty ? symbol.rawName : name) in \(symbol.imageName)"
-                keyFrames.append(keyFrame)
-                if let location = symbol.sourceLocation, location.line > 0, !location.path.hasPrefix("<"),
-                    !location.path.hasSuffix("<compiler-generated>")
-                {
-                    lines.append("\(keyFrame) at \(location.path):\(location.line)")
-                } else {
-                    lines.append(keyFrame)
-                }
-            } else if frame.inlined {
-                continue  // an inlined function without a name: its caller's frame follows.
+            if let name = name(of: frame) {
+                frames.append(name)
             } else if let symbol = frame.symbol, images.indices.contains(symbol.imageIndex) {
                 let base = UInt64(images[symbol.imageIndex].baseAddress) ?? 0
-                let text = "\(symbol.imageName)(+0x\(String(address &- base, radix: 16)))"
-                lines.append(text)
-                keyFrames.append(text)
+                frames.append("\(symbol.imageName)(+0x\(String(address &- base, radix: 16)))")
             } else {
                 // In no image of the map: ask `dladdr` (through `callStackSymbols`), once per stack.
                 if symbolLines == nil { symbolLines = callStackSymbolsByAddress() }
-                let text = symbolLines?[address] ?? "<unknown>"
-                lines.append(text)
-                keyFrames.append(text)
+                frames.append(symbolLines?[address] ?? "<unknown>")
             }
         }
-        let stack = AggregationKey.CallStack(lines: Array(lines.prefix(limit)), keyFrames: Array(keyFrames.prefix(limit)))
-        AggregationKey.remember(stack, for: key)
-        return stack
+        frames = Array(frames.prefix(limit))
+        AggregationKey.remember(AggregationKey.CallStack(lines: frames, keyFrames: frames), for: key)
+        // The top frames again, for `StackLocator` (the same frames: same function, same depth).
+        if let top = try? Backtrace.capture(limit: min(limit, locatedFrames) + 1, offset: skipping + 1, top: 0, images: images) {
+            StackLocator.shared.locate(key, top)
+        }
+        return AggregationKey.CallStack(lines: frames, keyFrames: frames)
+    }
+
+    /// The lines of `stack` with file and line for the frames of `top` (its first frames) and
+    /// lines for the functions inlined into them. Slow: for `StackLocator` only.
+    static func locatedLines(of stack: AggregationKey.CallStack, top: Backtrace) -> [String] {
+        guard let symbolicated = top.symbolicated(with: images, options: [.showSourceLocations, .showInlineFrames]) else {
+            return stack.lines
+        }
+        var lines: [String] = []
+        var frame = 0  // the frame of `stack` that `symbolicated`'s next real frame is
+        for located in symbolicated.frames where address(of: located.captured) != nil {
+            let location = location(of: located)
+            if located.inlined {
+                // Before the frame it was inlined into, innermost first, as a stack reads.
+                if let name = name(of: located) { lines.append("[inlined] \(name)\(location)") }
+            } else {
+                guard frame < stack.keyFrames.count else { break }
+                lines.append(stack.keyFrames[frame] + location)
+                frame += 1
+            }
+        }
+        return lines + stack.keyFrames.dropFirst(frame)
+    }
+
+    /// `<function> in <image>`, or nil for a frame without a symbol.
+    private static func name(of frame: SymbolicatedBacktrace.Frame) -> String? {
+        guard let symbol = frame.symbol, symbol.rawName != "<unknown>" else { return nil }
+        let name = symbol.name.trimmingCharacters(in: .whitespaces)
+        return "\(name.isEmpty ? symbol.rawName : name) in \(symbol.imageName)"
+    }
+
+    /// ` at <file>:<line>`, or nothing where the debug information has no line.
+    private static func location(of frame: SymbolicatedBacktrace.Frame) -> String {
+        guard let location = frame.symbol?.sourceLocation, location.line > 0, !location.path.hasPrefix("<"),
+            !location.path.hasSuffix("<compiler-generated>")
+        else { return "" }
+        return " at \(location.path):\(location.line)"
     }
 
     /// The address of a frame, or nil for the markers of omitted and cut frames.
-    private static func address(of frame: Backtrace.Frame) -> UInt64? {
+    static func address(of frame: Backtrace.Frame) -> UInt64? {
         switch frame {
         case .programCounter, .returnAddress, .asyncResumePoint:
             return UInt64(frame.originalProgramCounter)
@@ -263,6 +316,66 @@ enum SymbolicatedStack {
         return lines
     }
 }
+
+/// Adds file and line to the cached stacks, one at a time, on a thread of its own, so that no
+/// reporting thread waits for DWARF, and only one thread holds what the `Runtime` module keeps
+/// per thread to read it. The thread ends after `idleSeconds` without work, which frees that.
+///
+/// At most `maxPending` stacks wait; a stack that finds the queue full keeps names only (until
+/// it leaves the cache and is reported again).
+@available(macOS 26.0, iOS 26.0, tvOS 26.0, watchOS 26.0, visionOS 26.0, *)
+final class StackLocator: Sendable {
+    static let shared = StackLocator()
+    static let maxPending = 64
+    static let idleSeconds = 30
+
+    private struct Job: Sendable {
+        var key: AggregationKey.StackKey
+        var top: Backtrace
+    }
+
+    private struct State {
+        var jobs: [Job] = []
+        var running = false
+    }
+
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+
+    func locate(_ key: AggregationKey.StackKey, _ top: Backtrace) {
+        enum Next { case start, wake, none }
+        let next = state.withLock { state -> Next in
+            guard state.jobs.count < Self.maxPending else { return .none }
+            state.jobs.append(Job(key: key, top: top))
+            if state.running { return .wake }
+            state.running = true
+            return .start
+        }
+        switch next {
+        case .start: Thread { self.work() }.start()
+        case .wake: wake.signal()
+        case .none: break
+        }
+    }
+
+    private func work() {
+        while true {
+            let job = state.withLock { $0.jobs.isEmpty ? nil : $0.jobs.removeFirst() }
+            if let job {
+                AggregationKey.update(job.key) { SymbolicatedStack.locatedLines(of: $0, top: job.top) }
+                continue
+            }
+            if wake.wait(timeout: .now() + .seconds(Self.idleSeconds)) == .timedOut {
+                // Only under the lock: a job added meanwhile is seen here, or starts a thread.
+                let idle = state.withLock { state in
+                    if state.jobs.isEmpty { state.running = false }
+                    return !state.running
+                }
+                if idle { return }
+            }
+        }
+    }
+}
 #endif
 
 /// Frames of the fallback in `callStack` itself: on Linux the list starts with Foundation's
@@ -272,21 +385,3 @@ private let ownFrames = 2
 #else
 private let ownFrames = 1
 #endif
-
-/// FNV-1a, 64 bits: the same bytes give the same hash on every machine and in every run.
-struct FNV1a64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-
-    mutating func combine(_ text: String) {
-        for byte in text.utf8 {
-            value ^= UInt64(byte)
-            value &*= 0x0000_0100_0000_01b3
-        }
-    }
-
-    /// The high 32 bits as 8 lower-case hex digits.
-    var hex8: String {
-        let high = String(value >> 32, radix: 16)
-        return String(repeating: "0", count: 8 - high.count) + high
-    }
-}

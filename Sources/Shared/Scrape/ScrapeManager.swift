@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Periskop
 
 /// Runs one scrape loop per target. Targets come from discovery through `sync(_:)`; a target
 /// whose URL or settings change gets a new loop, a target that goes away stops at once. A slow,
@@ -157,10 +158,7 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
 
     /// A stable offset in [0, interval) derived from the target, so restarts keep the spread.
     static func offset(of key: TargetKey, interval: Duration) -> Duration {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in (key.service + "\u{0}" + key.url).utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-        }
+        let hash = FNV1a64(key.service + "\u{0}" + key.url).value
         let nanos = UInt64(interval.components.seconds) * 1_000_000_000 + UInt64(interval.components.attoseconds / 1_000_000_000)
         guard nanos > 0 else { return .zero }
         return .nanoseconds(Int64(hash % nanos))

@@ -1,4 +1,5 @@
 import Hummingbird
+import Periskop
 
 /// A file the pages load, kept in the binary.
 public struct StaticAsset: Sendable {
@@ -12,24 +13,13 @@ public struct StaticAsset: Sendable {
         self.path = path
         self.contentType = contentType
         self.body = body
-        version = Self.fnv1a(body)
+        version = FNV1a64(body).hex16
     }
 
     /// What pages link to: the path with the content's hash, so that a browser may keep it for a
     /// year and still loads the new file after an upgrade.
     public var href: String { "\(path)?v=\(version)" }
     public var etag: String { "\"\(version)\"" }
-
-    /// FNV-1a, 64 bits: stable across processes and machines (Swift's `Hasher` is seeded per process).
-    static func fnv1a(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
 }
 
 /// The stylesheet and the script, served by both servers.
