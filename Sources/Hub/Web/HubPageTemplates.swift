@@ -101,14 +101,7 @@ enum HubPageTemplates {
         <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
         <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{key}}</dd></div>
         </dl>
-        <div class="status-actions">
-        {{#actions}}
-        <form method="post" action="{{formAction}}" data-write{{#hasConfirm}} data-confirm="{{confirm}}"{{/hasConfirm}}>
-        <input type="hidden" name="status" value="{{status}}">{{#hasIgnoreFor}}<input type="hidden" name="ignore_for" value="{{ignoreFor}}">{{/hasIgnoreFor}}{{#hasIgnoreOccurrences}}<input type="hidden" name="ignore_occurrences" value="{{ignoreOccurrences}}">{{/hasIgnoreOccurrences}}
-        <button type="submit" class="action-{{name}}">{{label}}</button>
-        </form>
-        {{/actions}}
-        </div>
+        {{#actions}}{{>statusActions}}{{/actions}}
         <section class="occurrences">
         <h2>Occurrences</h2>
         <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>

@@ -239,37 +239,10 @@ struct HubPages: Sendable {
 
     /// The request's query as (name, value) pairs, in order.
     static func query(of request: Request) -> [(name: String, value: String)] {
-        guard let query = request.uri.query, let items = URLComponents(string: "?" + query)?.queryItems else { return [] }
-        return items.map { ($0.name, $0.value ?? "") }
+        (try? PercentDecoding.QueryItems(request.uri.query?[...]))?.items ?? []
     }
 
     // MARK: One group
-
-    struct Action {
-        let formAction: String
-        let name: String
-        let status: String
-        let label: String
-        let hasIgnoreFor: Bool
-        let ignoreFor: String
-        let hasIgnoreOccurrences: Bool
-        let ignoreOccurrences: String
-        let hasConfirm: Bool
-        let confirm: String
-
-        init(id: Int64, name: String, status: String, label: String, ignoreFor: String? = nil, ignoreOccurrences: Int? = nil, confirm: String? = nil) {
-            formAction = "/api/v1/groups/\(id)/status"
-            self.name = name
-            self.status = status
-            self.label = label
-            hasIgnoreFor = ignoreFor != nil
-            self.ignoreFor = ignoreFor ?? ""
-            hasIgnoreOccurrences = ignoreOccurrences != nil
-            self.ignoreOccurrences = ignoreOccurrences.map(String.init) ?? ""
-            hasConfirm = confirm != nil
-            self.confirm = confirm ?? ""
-        }
-    }
 
     struct RangeLink {
         let label: String
@@ -312,19 +285,21 @@ struct HubPages: Sendable {
             if let until = detail.ignoredUntil { statusDetail += "; until \(WebFormat.absolute(until))" }
             if let total = detail.ignoredUntilTotal { statusDetail += "; until the total reaches \(total)" }
         }
-        var actions: [Action] = []
+        let formAction = "/api/v1/groups/\(id)/status"
+        var actions: [StatusActionView] = []
         if group.status != "resolved" {
-            actions.append(Action(id: id, name: "resolve", status: "resolved", label: "Resolve"))
+            actions.append(StatusActionView(formAction: formAction, name: "resolve", value: "resolved", label: "Resolve"))
         }
         if group.status != "ignored" {
             actions += [
-                Action(id: id, name: "ignore-1h", status: "ignored", label: "Ignore for 1 hour", ignoreFor: "1h"),
-                Action(id: id, name: "ignore-24h", status: "ignored", label: "Ignore for 24 hours", ignoreFor: "24h"),
-                Action(id: id, name: "ignore-100", status: "ignored", label: "Ignore for 100 more", ignoreOccurrences: 100),
+                StatusActionView(formAction: formAction, name: "ignore-1h", value: "ignored", fields: [("ignore_for", "1h")], label: "Ignore for 1 hour"),
+                StatusActionView(formAction: formAction, name: "ignore-24h", value: "ignored", fields: [("ignore_for", "24h")], label: "Ignore for 24 hours"),
+                StatusActionView(
+                    formAction: formAction, name: "ignore-100", value: "ignored", fields: [("ignore_occurrences", "100")], label: "Ignore for 100 more"),
             ]
         }
         if group.status != "unresolved" {
-            actions.append(Action(id: id, name: "reopen", status: "unresolved", label: "Reopen"))
+            actions.append(StatusActionView(formAction: formAction, name: "reopen", value: "unresolved", label: "Reopen"))
         }
         struct View {
             let message: String
@@ -339,7 +314,7 @@ struct HubPages: Sendable {
             let total: CountView
             let firstSeen: TimeView
             let lastSeen: TimeView
-            let actions: [Action]
+            let actions: StatusActionsView
             let ranges: [RangeLink]
             let chart: ChartView
             let instancesError: [ErrorBannerView]
@@ -354,7 +329,7 @@ struct HubPages: Sendable {
             serviceHref: PageLink.href("/groups", query: [("team", group.team), ("service", group.service)]), key: group.aggregationKey,
             status: StatusBadgeView(status: group.status), statusDetail: statusDetail, severity: SeverityBadgeView(group.severity),
             total: CountView(group.total), firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
-            actions: actions,
+            actions: StatusActionsView(actions: actions),
             ranges: Self.ranges.map { RangeLink(label: $0.label, href: "/groups/\(id)?range=\($0.value)", current: $0.value == range.value) },
             chart: ChartView(
                 caption: "Occurrences, last \(range.label.lowercased()), per \(WebFormat.duration(.seconds(range.step)))",

@@ -136,7 +136,7 @@ enum WebTemplateSources {
         <div class="status-actions">
         {{#actions}}
         <form method="post" action="{{formAction}}" data-write{{#hasConfirm}} data-confirm="{{confirm}}"{{/hasConfirm}}>
-        <input type="hidden" name="status" value="{{value}}"><button type="submit">{{label}}</button>
+        <input type="hidden" name="status" value="{{value}}">{{#fields}}<input type="hidden" name="{{field}}" value="{{value}}">{{/fields}}<button type="submit" class="action-{{name}}">{{label}}</button>
         </form>
         {{/actions}}
         </div>

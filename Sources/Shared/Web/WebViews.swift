@@ -348,17 +348,28 @@ public struct StatusActionsView: Sendable {
 }
 
 public struct StatusActionView: Sendable, Equatable {
+    /// A hidden field posted beside `status` (`ignore_for=1h`).
+    public struct Field: Sendable, Equatable {
+        public var field: String
+        public var value: String
+    }
+
     /// Where the form posts (`/groups/12/status`).
     public var formAction: String
+    /// Names the button (`action-<name>`) for styles and tests.
+    public var name: String
     /// The `status` field's value.
     public var value: String
+    public var fields: [Field]
     public var label: String
     public var hasConfirm: Bool
     public var confirm: String
 
-    public init(formAction: String, value: String, label: String, confirm: String? = nil) {
+    public init(formAction: String, name: String, value: String, fields: [(String, String)] = [], label: String, confirm: String? = nil) {
         self.formAction = formAction
+        self.name = name
         self.value = value
+        self.fields = fields.map { Field(field: $0.0, value: $0.1) }
         self.label = label
         hasConfirm = confirm != nil
         self.confirm = confirm ?? ""

@@ -60,8 +60,8 @@ import Testing
             try templates.render(
                 "statusActions",
                 StatusActionsView(actions: [
-                    StatusActionView(formAction: "/groups/1/status", value: "resolved", label: "Resolve"),
-                    StatusActionView(formAction: "/groups/1/status", value: "ignored", label: "Ignore", confirm: "Ignore this group?"),
+                    StatusActionView(formAction: "/groups/1/status", name: "resolve", value: "resolved", label: "Resolve"),
+                    StatusActionView(formAction: "/groups/1/status", name: "ignore", value: "ignored", label: "Ignore", confirm: "Ignore this group?"),
                 ])
             ),
         ]

@@ -52,7 +52,7 @@ import Testing
                 try templates.render("copyText", CopyTextView(label: text, text: text)),
                 try templates.render(
                     "statusActions",
-                    StatusActionsView(actions: [StatusActionView(formAction: text, value: text, label: text, confirm: text)])
+                    StatusActionsView(actions: [StatusActionView(formAction: text, name: "x", value: text, fields: [(text, text)], label: text, confirm: text)])
                 ),
                 try templates.render("healthBadge", HealthBadgeView(.down, label: text)),
                 try templates.render("chart", ChartView(caption: text, svg: SVGChart.bars([(WebFixtures.now, 1)], label: text))),
@@ -160,13 +160,14 @@ import Testing
 
     @Test func writeFormsWorkWithoutScript() throws {
         let actions = StatusActionsView(actions: [
-            StatusActionView(formAction: "/groups/7/status", value: "resolved", label: "Resolve"),
-            StatusActionView(formAction: "/groups/7/status", value: "ignored", label: "Ignore", confirm: "Ignore this group?"),
+            StatusActionView(formAction: "/groups/7/status", name: "resolve", value: "resolved", label: "Resolve"),
+            StatusActionView(formAction: "/groups/7/status", name: "ignore", value: "ignored", fields: [("ignore_for", "1h")], label: "Ignore", confirm: "Ignore this group?"),
         ])
         let html = try templates.render("statusActions", actions).html
         #expect(html.contains(#"<form method="post" action="/groups/7/status" data-write>"#))
         #expect(html.contains(#"<form method="post" action="/groups/7/status" data-write data-confirm="Ignore this group?">"#))
-        #expect(html.contains(#"<input type="hidden" name="status" value="resolved"><button type="submit">Resolve</button>"#))
+        #expect(html.contains(#"<input type="hidden" name="status" value="resolved"><button type="submit" class="action-resolve">Resolve</button>"#))
+        #expect(html.contains(#"<input type="hidden" name="status" value="ignored"><input type="hidden" name="ignore_for" value="1h"><button"#))
     }
 
     @Test func timesNeverSeenShowAsText() throws {
