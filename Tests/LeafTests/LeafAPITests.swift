@@ -120,6 +120,39 @@ import Testing
         }
     }
 
+    /// Targets' labels make series: the federation payload and /metrics count per label set.
+    @Test func targetLabelsMakeSeriesInTheFederationPayloadAndMetrics() async throws {
+        let prod = FakeTarget()
+        let staging = FakeTarget()
+        try await withServices([prod.makeApplication(), staging.makeApplication()]) {
+            prod.report("k", total: 5)
+            staging.report("k", total: 2)
+            let config = try LeafHarness.config(
+                """
+                global: {scrape_interval: 1s, scrape_timeout: 1s, external_labels: {team: core}}
+                federation: {drop_labels: [pod]}
+                services:
+                - name: api
+                  static_configs:
+                  - {targets: ['\(await prod.address())'], labels: {env: prod, pod: a}}
+                  - {targets: ['\(await staging.address())'], labels: {env: staging, pod: b}}
+                  scraper: {endpoint: /-/exceptions}
+                """)
+            try await LeafHarness.run(config, dataDir: LeafHarness.temporaryDirectory()) { leaf in
+                try await expectEventually { try await leaf.totals(of: "api")["k"] == 7 }
+                let federate = try #require(try await leaf.json("/api/v1/federate") as? [String: Any])
+                let group = try #require(((federate["services"] as? [[String: Any]])?.first?["groups"] as? [[String: Any]])?.first)
+                let series = try #require(group["series"] as? [[String: Any]])
+                #expect(series.map { $0["labels"] as? [String: String] } == [["env": "prod"], ["env": "staging"]])
+                #expect(series.map { $0["total"] as? Int } == [5, 2])
+                let metrics = try await leaf.get("/metrics").body
+                #expect(metrics.contains(#"canopy_exceptions_total{team="core",service="api",aggregation_key="k",class="TestError",severity="error",env="prod"} 5"#))
+                #expect(metrics.contains(#"canopy_exceptions_total{team="core",service="api",aggregation_key="k",class="TestError",severity="error",env="staging"} 2"#))
+                #expect(!metrics.contains("pod="))
+            }
+        }
+    }
+
     @Test func fileDiscoveryAndRelabellingShowOnTheTargetsPage() async throws {
         let kept = FakeTarget()
         let dropped = FakeTarget()

@@ -97,7 +97,8 @@ import Testing
 
             // promtool accepts the exposition.
             let metrics = try await client.get("/metrics").body
-            #expect(metrics.contains("canopy_exceptions_total{team=\"payments\",service=\"checkout\",aggregation_key=\"card declined\",severity=\"error\"} 13"))
+            #expect(
+                metrics.contains(#"canopy_exceptions_total{team="payments",service="checkout",aggregation_key="card declined",class="TestError",severity="error",env="test"} 13"#))
             let (status, verdict) = try promtoolCheckMetrics(metrics)
             #expect(status == 0, "promtool: \(verdict)")
             #expect(await leaf.stop() == 0)

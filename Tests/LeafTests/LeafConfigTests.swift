@@ -131,4 +131,18 @@ import Testing
         #expect(error.issues.first?.line == 3)
         #expect(error.issues.first?.message.hasPrefix("invalid YAML") == true)
     }
+
+    @Test func federationChoosesTheSeriesLabels() throws {
+        let config = try LeafConfig.parse(
+            "global: {external_labels: {team: t}}\nfederation: {drop_labels: [pod, version], max_series_per_group: 20}\n", file: "f.yml")
+        #expect(config.series == SeriesRule(dropLabels: ["pod", "version"], maxSeriesPerGroup: 20))
+        #expect(try LeafConfig.parse("global: {external_labels: {team: t}}\n", file: "f.yml").series == SeriesRule())
+        do {
+            _ = try LeafConfig.parse("global: {external_labels: {team: t}}\nfederation: {max_series_per_group: 0, keep: [x]}\n", file: "f.yml")
+            Issue.record("a bad federation section loaded")
+        } catch {
+            #expect(error.description.contains("federation.max_series_per_group"))
+            #expect(error.description.contains("unknown key keep"))
+        }
+    }
 }

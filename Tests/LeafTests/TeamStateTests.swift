@@ -163,4 +163,54 @@ import Testing
         #expect(cursor.advance(identity: "b", counts: ["x": 1]) == ["x": 1])
         #expect(cursor.counts == ["x": 1])
     }
+
+    // MARK: - Series
+
+    static func labelled(_ url: String, _ labels: Labels) -> ScrapeTarget {
+        ScrapeTarget(
+            service: "api", url: url, labels: labels.merging(defaults: ["instance": url, "service": "api", "__scheme__": "http"]), discoveredLabels: [:],
+            settings: settings)
+    }
+
+    func series(_ state: TeamState, _ key: String) async -> [Labels: Int] {
+        Dictionary(uniqueKeysWithValues: (await state.group(GroupID(service: "api", key: key))?.series ?? []).map { ($0.labels, $0.total) })
+    }
+
+    /// One group reported by prod and staging targets is two series; they sum to the group's total
+    /// through restarts, and `instance`, `service` and `__` labels are not series labels.
+    @Test func targetsWithOtherLabelsCountInOtherSeries() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        let prod1 = Self.labelled("a", ["env": "prod", "region": "eu"])
+        let prod2 = Self.labelled("b", ["env": "prod", "region": "eu"])
+        let staging = Self.labelled("c", ["env": "staging", "region": "eu"])
+        await apply(state, Self.payload("p1", [("k", 5, [])]), prod1)
+        await apply(state, Self.payload("p2", [("k", 2, [])]), prod2)
+        await apply(state, Self.payload("s1", [("k", 3, []), ("j", 1, [])]), staging)
+        await apply(state, Self.payload("p1", [("k", 6, [])]), prod1)
+        await apply(state, Self.payload("p1b", [("k", 4, [])]), prod1)  // a restart: all 4 are new: prod 5 + 2 + 1 + 4
+        #expect(await series(state, "k") == [["env": "prod", "region": "eu"]: 12, ["env": "staging", "region": "eu"]: 3])
+        #expect(await series(state, "j") == [["env": "staging", "region": "eu"]: 1])
+        #expect(await total(state, "k") == 15)
+    }
+
+    @Test func seriesPastTheLimitCountInTheOverflowSeries() async {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e"))
+        let rule = SeriesRule(dropLabels: ["pod"], maxSeriesPerGroup: 2)
+        for (index, version) in ["1", "2", "3", "4"].enumerated() {
+            let target = Self.labelled("t\(index)", ["version": version, "pod": "pod-\(index)", "class": "web"])
+            await state.apply(Self.payload("p\(index)", [("k", 10, [])]), from: target, at: Date(), sampleLimit: 10, scrubber: Scrubber(), series: rule)
+        }
+        // `pod` is dropped; `class` clashes with the series' own label and is kept as exported_class.
+        #expect(
+            await series(state, "k") == [
+                ["version": "1", "exported_class": "web"]: 10, ["version": "2", "exported_class": "web"]: 10, SeriesRule.overflow: 20,
+            ])
+        #expect(await total(state, "k") == 40)
+    }
+
+    @Test func aStateSavedBeforeSeriesRestoresAsOneSeries() throws {
+        let old = #"{"version":1,"epoch":"e","processes":{},"groups":[{"service":"api","key":"k","group":{"class":"E","message":"m","severity":"error","total":7,"samples":[]}}]}"#
+        let snapshot = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(old.utf8))
+        #expect(snapshot.groups[GroupID(service: "api", key: "k")]?.series == [ExceptionSeries(labels: [:], total: 7)])
+    }
 }

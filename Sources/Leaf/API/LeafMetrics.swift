@@ -22,7 +22,10 @@ struct LeafMetrics: Sendable {
         var perService: [String: Int] = [:]
         totals.reserveCapacity(snapshot.groups.count)
         for (id, group) in snapshot.groups {
-            totals.append(([("team", team), ("service", id.service), ("aggregation_key", id.key), ("severity", group.severity.rawValue)], Int64(group.total)))
+            let labels = [("team", team), ("service", id.service), ("aggregation_key", id.key), ("class", group.className), ("severity", group.severity.rawValue)]
+            for series in group.series {
+                totals.append((labels + series.labels.sorted.map { ($0.name, $0.value) }, Int64(series.total)))
+            }
             perService[id.service, default: 0] += 1
         }
         exceptions.update(totals)

@@ -104,7 +104,8 @@ struct TeamViews: Sendable {
             services[id.service]?.groups.append(
                 FederatedGroup(
                     aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
-                    firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples))
+                    firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples,
+                    series: group.series.sorted { $0.labels.sorted.lexicographicallyPrecedes($1.labels.sorted) { ($0.name, $0.value) < ($1.name, $1.value) } }))
         }
         let leaf = identity()
         return FederationPayload(leaf: leaf, complete: isComplete(since: leaf.startedAt), services: services.values.sorted { $0.name < $1.name })

@@ -9,6 +9,7 @@ final class TeamIngest: ScrapeConsumer {
     private struct Settings {
         var services: [String: ServiceConfig] = [:]
         var scrubber = Scrubber()
+        var series = SeriesRule()
     }
     let state: TeamState
     private let settings = Mutex(Settings())
@@ -22,6 +23,7 @@ final class TeamIngest: ScrapeConsumer {
         settings.withLock { settings in
             settings.services = Dictionary(config.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             settings.scrubber = Scrubber(extraHeaders: config.scrub.headers, extraFields: config.scrub.fields)
+            settings.series = config.series
         }
     }
 
@@ -40,8 +42,9 @@ final class TeamIngest: ScrapeConsumer {
     }
 
     func consume(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
-        let (service, scrubber) = settings.withLock { ($0.services[target.service], $0.scrubber) }
-        await state.apply(payload, from: target, at: time, sampleLimit: service?.sampleLimit ?? LeafConfig.defaultSampleLimit, scrubber: scrubber)
+        let (service, scrubber, series) = settings.withLock { ($0.services[target.service], $0.scrubber, $0.series) }
+        await state.apply(
+            payload, from: target, at: time, sampleLimit: service?.sampleLimit ?? LeafConfig.defaultSampleLimit, scrubber: scrubber, series: series)
     }
 
     func unchanged(_ target: ScrapeTarget, at time: Date) async {

@@ -16,6 +16,8 @@ struct GroupState: Codable, Sendable, Equatable {
     var severity: Severity
     /// Occurrences counted by this leaf: only grows.
     var total: Int
+    /// The total per target-label set: they sum to `total`.
+    var series: [ExceptionSeries] = []
     var firstSeen: Date?
     var lastSeen: Date?
     /// Newest first, scrubbed.
@@ -25,12 +27,37 @@ struct GroupState: Codable, Sendable, Equatable {
 
     var isResolved: Bool { resolvedAtTotal.map { total <= $0 } ?? false }
 
+    init(className: String, message: String, severity: Severity, total: Int, series: [ExceptionSeries] = [], firstSeen: Date?, lastSeen: Date?, samples: [ErrorWithContext]) {
+        self.className = className
+        self.message = message
+        self.severity = severity
+        self.total = total
+        self.series = series
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.samples = samples
+    }
+
     enum CodingKeys: String, CodingKey {
         case className = "class"
-        case message, severity, total, samples
+        case message, severity, total, samples, series
         case firstSeen = "first_seen"
         case lastSeen = "last_seen"
         case resolvedAtTotal = "resolved_at_total"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        className = try container.decode(String.self, forKey: .className)
+        message = try container.decode(String.self, forKey: .message)
+        severity = try container.decode(Severity.self, forKey: .severity)
+        total = try container.decode(Int.self, forKey: .total)
+        firstSeen = try container.decodeIfPresent(Date.self, forKey: .firstSeen)
+        lastSeen = try container.decodeIfPresent(Date.self, forKey: .lastSeen)
+        samples = try container.decode([ErrorWithContext].self, forKey: .samples)
+        resolvedAtTotal = try container.decodeIfPresent(Int.self, forKey: .resolvedAtTotal)
+        // Saved before series existed: everything counted so far is one series without target labels.
+        series = try container.decodeIfPresent([ExceptionSeries].self, forKey: .series) ?? (total > 0 ? [ExceptionSeries(labels: Labels(), total: total)] : [])
     }
 }
 
@@ -110,7 +137,8 @@ actor TeamState {
     func snapshotForSaving() -> (TeamSnapshot, Int) { (snapshot, changes) }
 
     /// Merges one scrape of one target: adds what each count grew by, merges samples.
-    func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber) {
+    func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule()) {
+        let seriesLabels = rule.seriesLabels(of: target.labels)
         // A process scraped by two services counts in each; within a service, once.
         let identity = payload.targetUUID.map { "\(target.service) uuid:\($0)" } ?? "\(target.service) url:\(target.url)"
         var process = snapshot.processes[identity] ?? ProcessState(
@@ -144,6 +172,7 @@ actor TeamState {
                 state.samples = GroupMerge.samples(state.samples, adding: Array(fresh), limit: sampleLimit)
             }
             state.total += increase
+            if increase > 0 { rule.add(increase, labels: seriesLabels, to: &state.series) }
             state.severity = max(state.severity, group.severity)
             state.firstSeen = GroupMerge.earliest(state.firstSeen, GroupMerge.earliest(group.createdAt, group.latestErrors.compactMap(\.timestamp).min()))
             if increase > 0 {

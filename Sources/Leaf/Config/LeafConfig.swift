@@ -7,6 +7,8 @@ struct LeafConfig: Sendable, Equatable {
     var global = GlobalScrapeConfig()
     var externalLabels: Labels
     var scrub = ScrubConfig()
+    /// Which target labels make the series the leaf counts and federates (`federation:`).
+    var series = SeriesRule()
     var services: [ServiceConfig] = []
 
     var team: String { externalLabels[LabelName.team] ?? "" }
@@ -59,6 +61,11 @@ return try parse(try ConfigReader.text(of: file), file: file)
                 config.scrub.headers = scrub.optional("headers")?.stringList() ?? []
                 config.scrub.fields = scrub.optional("fields")?.stringList() ?? []
                 scrub.finish()
+            }
+            if let federation = top.optional("federation")?.mapping() {
+                config.series.dropLabels = Set(federation.optional("drop_labels")?.stringList() ?? [])
+                config.series.maxSeriesPerGroup = federation.optional("max_series_per_group")?.int(in: 1...10_000) ?? SeriesRule.defaultMaxSeriesPerGroup
+                federation.finish()
             }
             var names: Set<String> = []
             for entry in top.optional("services")?.sequence() ?? [] {

@@ -161,12 +161,15 @@ public struct FederatedGroup: Codable, Sendable, Equatable {
     public var instances: Int
     /// Newest first, already scrubbed.
     public var samples: [ErrorWithContext]
+    /// The group's counts per target-label set; they sum to `total`. Empty from a leaf older
+    /// than series.
+    public var series: [ExceptionSeries]
     /// Why samples that did not decode were left out. Not part of the format.
     public var undecodableSamples: [String] = []
 
     public init(
         aggregationKey: String, className: String, message: String, severity: Severity, total: Int, firstSeen: Date?, lastSeen: Date?,
-        instances: Int, samples: [ErrorWithContext]
+        instances: Int, samples: [ErrorWithContext], series: [ExceptionSeries] = []
     ) {
         self.aggregationKey = aggregationKey
         self.className = className
@@ -177,10 +180,11 @@ public struct FederatedGroup: Codable, Sendable, Equatable {
         self.lastSeen = lastSeen
         self.instances = instances
         self.samples = samples
+        self.series = series
     }
 
     enum CodingKeys: String, CodingKey {
-        case message, severity, total, instances, samples
+        case message, severity, total, instances, samples, series
         case aggregationKey = "aggregation_key"
         case className = "class"
         case firstSeen = "first_seen"
@@ -197,6 +201,7 @@ public struct FederatedGroup: Codable, Sendable, Equatable {
         firstSeen = try container.decodeIfPresent(Date.self, forKey: .firstSeen)
         lastSeen = try container.decodeIfPresent(Date.self, forKey: .lastSeen)
         instances = try container.decode(Int.self, forKey: .instances)
+        series = try container.decodeIfPresent([ExceptionSeries].self, forKey: .series) ?? []
         samples = []
         for (index, element) in try container.decode([Tolerant<ErrorWithContext>].self, forKey: .samples).enumerated() {
             switch element.result {
