@@ -89,4 +89,23 @@ import Testing
         #expect(reasons[1].hasPrefix("api/good: sample s1 left out: services[0].groups[1].samples[0].severity: unknown severity \"fatal\""))
         #expect(reasons[2].hasPrefix("api/groups[2]: services[0].groups[2].aggregation_key: missing"))
     }
+
+    @Test func seriesLabelsAreBoundedAndTheirTotalsKept() throws {
+        var group = Self.group("k", total: 9)
+        group.series = [
+            ExceptionSeries(labels: ["env": "prod\u{0}"], total: 4), ExceptionSeries(labels: ["env": "prod\u{FFFD}"], total: 2),
+            ExceptionSeries(labels: ["v": String(repeating: "x", count: 2000)], total: 1), ExceptionSeries(labels: ["a": "1"], total: 1),
+            ExceptionSeries(labels: ["a": "2"], total: 1),
+        ]
+        var limits = StorablePayload.Limits()
+        limits.maxSeries = 3
+        let (storable, _) = try StorablePayload(limits: limits).prepare(Self.payload([FederatedService(name: "s", targetsTotal: 1, targetsUp: 1, groups: [group])]))
+        let series = try #require(storable.services.first?.groups.first?.series)
+        #expect(series.count == 4)
+        #expect(series[0].labels == ["env": "prod\u{FFFD}"])  // NUL replaced: now the same as the next one
+        let cut = try #require(series[1].labels["v"])
+        #expect(cut.utf8.count <= SeriesRule.maxValueBytes && cut.hasSuffix("…[truncated]"))
+        #expect(series[2...].map(\.labels) == [["a": "1"], SeriesRule.overflow])
+        #expect(series.map(\.total) == [6, 1, 1, 1])
+    }
 }

@@ -91,35 +91,29 @@ struct FederationApply {
         for service in payload.services {
             for group in service.groups {
                 let key = GroupKey(service: service.name, key: group.aggregationKey)
-                let total = Int64(group.total)
-                let cursor = cursors[key]
-                let increase: Int64
-                let next: Int64
-                if rebasing, let cursor {
-                    // Counted before under the old epoch: a baseline, not growth.
-                    if cursor.epoch == epoch && cursor.lastTotal == total { continue }
-                    increase = 0
-                    next = total
-                } else if let cursor, cursor.epoch == epoch {
-                    guard total != cursor.lastTotal else { continue }
-                    increase = max(0, total - cursor.lastTotal)
-                    next = max(total, cursor.lastTotal)
-                } else if cursor != nil {
-                    increase = 0
-                    next = total
-                } else {
-                    increase = total
-                    next = total
-                }
-                changed.append((key, group, increase, next))
+                let cursor = cursors[key].map { (epoch: $0.epoch, lastTotal: $0.lastTotal) }
+                guard let step = Self.step(total: Int64(group.total), cursor: cursor, epoch: epoch, rebasing: rebasing) else { continue }
+                changed.append((key, group, step.increase, step.next))
             }
         }
         changed.sort { $0.key < $1.key }
         try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
         guard !changed.isEmpty else { return result }
 
+        // The series of the changed groups, counted by the same rule, then reconciled with the
+        // group's increase so that a group's total stays the sum of its series' totals.
+        let seriesCursors = try await self.seriesCursors(leafID: leafID, team: team, on: connection, logger: logger)
+        let leafLabels = Labels(payload.leaf.externalLabels.values.filter { $0.key != LabelName.team })
+        var seriesSteps: [SeriesStep] = []
+        for change in changed {
+            seriesSteps += Self.seriesSteps(
+                of: change.group, key: change.key, groupIncrease: change.increase, leafLabels: leafLabels, cursors: seriesCursors, epoch: epoch,
+                rebasing: rebasing)
+        }
+
         let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, at: time, on: connection, logger: logger)
         let groupIDs = changed.map { ids[$0.key]! }
+        result.rowsWritten += try await writeSeries(seriesSteps, groupIDs: ids, leafID: leafID, epoch: epoch, at: time, on: connection, logger: logger)
         try await connection.query(
             """
             INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
@@ -167,6 +161,130 @@ struct FederationApply {
         result.groupsChanged = changed.count
         result.rowsWritten += changed.count * 2 + grown.count * 2
         return result
+    }
+
+    /// What one report of a counter (a group's or a series' total) adds, by the counting rule
+    /// (the type's comment), and the cursor it leaves; nil when nothing moved.
+    static func step(total: Int64, cursor: (epoch: String, lastTotal: Int64)?, epoch: String, rebasing: Bool) -> (increase: Int64, next: Int64)? {
+        if rebasing, let cursor {
+            // Counted before under the old epoch: a baseline, not growth.
+            if cursor.epoch == epoch && cursor.lastTotal == total { return nil }
+            return (0, total)
+        } else if let cursor, cursor.epoch == epoch {
+            guard total != cursor.lastTotal else { return nil }
+            return (max(0, total - cursor.lastTotal), max(total, cursor.lastTotal))
+        } else if cursor != nil {
+            return (0, total)
+        }
+        return (total, total)
+    }
+
+    struct SeriesKey: Hashable {
+        var group: GroupKey
+        var labels: Labels
+    }
+
+    struct SeriesStep {
+        var key: GroupKey
+        var labels: Labels
+        var increase: Int64
+        var next: Int64
+    }
+
+    /// The steps of one group's series. A leaf without series reports one without target labels;
+    /// the leaf's external labels (but `team`) are added, and leaf series that end up with the
+    /// same labels are one. The series' increases are made to sum to the group's: where they
+    /// add up to more, the excess is occurrences counted before under the group alone (a group
+    /// first seen with series from a leaf the hub counted without them), taken off the series
+    /// new to this leaf, the largest first; where they add up to less (a leaf whose series do not
+    /// sum to its total), the rest goes to its largest series.
+    static func seriesSteps(
+        of group: FederatedGroup, key: GroupKey, groupIncrease: Int64, leafLabels: Labels, cursors: [SeriesKey: (epoch: String, lastTotal: Int64)],
+        epoch: String, rebasing: Bool
+    ) -> [SeriesStep] {
+        var totals: [Labels: Int64] = [:]
+        for one in group.series.isEmpty ? [ExceptionSeries(labels: Labels(), total: group.total)] : group.series {
+            totals[one.labels.merging(defaults: leafLabels), default: 0] += Int64(max(0, one.total))
+        }
+        var steps: [(step: SeriesStep, new: Bool, total: Int64)] = []
+        for (labels, total) in totals {
+            let cursor = cursors[SeriesKey(group: key, labels: labels)]
+            guard let step = Self.step(total: total, cursor: cursor, epoch: epoch, rebasing: rebasing) else { continue }
+            steps.append((SeriesStep(key: key, labels: labels, increase: step.increase, next: step.next), cursor == nil, total))
+        }
+        steps.sort { ($0.total, $0.step.labels.description) > ($1.total, $1.step.labels.description) }
+        var excess = steps.reduce(0) { $0 + $1.step.increase } - groupIncrease
+        for pass in [true, false] where excess > 0 {
+            for index in steps.indices where excess > 0 && steps[index].new == pass {
+                let taken = min(excess, steps[index].step.increase)
+                steps[index].step.increase -= taken
+                excess -= taken
+            }
+        }
+        if excess < 0, !steps.isEmpty { steps[0].step.increase -= excess }
+        return steps.map(\.step)
+    }
+
+    /// This leaf's series cursors in `team`, by group and labels.
+    private func seriesCursors(leafID: Int64, team: String, on connection: PostgresConnection, logger: Logger) async throws -> [SeriesKey: (epoch: String, lastTotal: Int64)] {
+        let rows = try await connection.query(
+            """
+            SELECT g.service, g.aggregation_key, s.labels::text, c.epoch, c.last_total
+            FROM series_cursors c JOIN series s ON s.id = c.series_id JOIN groups g ON g.id = s.group_id
+            WHERE c.leaf_id = \(leafID) AND g.team = \(team)
+            """, logger: logger)
+        let decoder = JSONDecoder()
+        var cursors: [SeriesKey: (epoch: String, lastTotal: Int64)] = [:]
+        for try await (service, key, labels, epoch, lastTotal) in rows.decode((String, String, String, String, Int64).self) {
+            let decoded = (try? decoder.decode(Labels.self, from: Data(labels.utf8))) ?? Labels()
+            cursors[SeriesKey(group: GroupKey(service: service, key: key), labels: decoded)] = (epoch, lastTotal)
+        }
+        return cursors
+    }
+
+    /// Adds the series' increases to their totals and minute history, and moves their cursors.
+    private func writeSeries(
+        _ steps: [SeriesStep], groupIDs: [GroupKey: Int64], leafID: Int64, epoch: String, at time: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
+        guard !steps.isEmpty else { return 0 }
+        let encoder = CanopyJSON.encoder()
+        let groups = steps.map { groupIDs[$0.key]! }
+        let labels = try steps.map { String(decoding: try encoder.encode($0.labels), as: UTF8.self) }
+        let rows = try await connection.query(
+            """
+            INSERT INTO series AS s (group_id, labels, total)
+            SELECT g, l::jsonb, inc FROM UNNEST(\(groups)::int8[], \(labels)::text[], \(steps.map(\.increase))::int8[]) AS u(g, l, inc)
+            ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
+            RETURNING id, group_id, labels::text
+            """, logger: logger)
+        let decoder = JSONDecoder()
+        var ids: [SeriesIdentity: Int64] = [:]
+        for try await (id, group, text) in rows.decode((Int64, Int64, String).self) {
+            ids[SeriesIdentity(group: group, labels: try decoder.decode(Labels.self, from: Data(text.utf8)))] = id
+        }
+        let seriesIDs = zip(steps, groups).map { ids[SeriesIdentity(group: $1, labels: $0.labels)]! }
+        try await connection.query(
+            """
+            INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
+            SELECT \(leafID), id, \(epoch), total FROM UNNEST(\(seriesIDs)::int8[], \(steps.map(\.next))::int8[]) AS u(id, total)
+            ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            """, logger: logger)
+        let grown = steps.indices.filter { steps[$0].increase > 0 }
+        if !grown.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO series_counts (series_id, minute, count)
+                SELECT id, date_trunc('minute', \(time)::timestamptz), increase
+                FROM UNNEST(\(grown.map { seriesIDs[$0] })::int8[], \(grown.map { steps[$0].increase })::int8[]) AS u(id, increase)
+                ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
+                """, logger: logger)
+        }
+        return steps.count * 2 + grown.count
+    }
+
+    private struct SeriesIdentity: Hashable {
+        var group: Int64
+        var labels: Labels
     }
 
     private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {

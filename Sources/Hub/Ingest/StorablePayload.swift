@@ -24,6 +24,8 @@ struct StorablePayload {
         var body = PayloadLimits().maxBodyLength
         /// The stack trace kept in a group's row (searched, so kept in one column).
         var stacktrace = 64 * 1024
+        /// Series per group; a leaf keeps at most 100 by default and 10,000 when told.
+        var maxSeries = 10_000
     }
 
     let limits: Limits
@@ -100,6 +102,7 @@ struct StorablePayload {
         clean.firstSeen = group.firstSeen.flatMap(Self.storable)
         clean.lastSeen = group.lastSeen.flatMap(Self.storable)
         clean.instances = max(0, group.instances)
+        clean.series = series(group.series)
         var uuids: Set<String> = []
         clean.samples = group.samples.compactMap { sample in
             var sample = self.sample(sample)
@@ -107,6 +110,23 @@ struct StorablePayload {
             return uuids.insert(sample.uuid).inserted ? sample : nil
         }
         return .success(clean)
+    }
+
+    /// Series with storable, bounded labels (as the leaf bounds them), those made equal by that
+    /// merged, and past `maxSeries` counted in the overflow series, so that the totals still add up.
+    private func series(_ series: [ExceptionSeries]) -> [ExceptionSeries] {
+        var totals: [Labels: Int] = [:]
+        var order: [Labels] = []
+        for one in series {
+            var labels = Labels()
+            for (name, value) in one.labels.values {
+                labels[cut(Self.storable(name), to: SeriesRule.maxNameBytes)] = cut(Self.storable(value), to: SeriesRule.maxValueBytes)
+            }
+            if totals[labels] == nil && order.count >= limits.maxSeries { labels = SeriesRule.overflow }
+            if totals[labels] == nil { order.append(labels) }
+            totals[labels, default: 0] += max(0, one.total)
+        }
+        return order.map { ExceptionSeries(labels: $0, total: totals[$0]!) }
     }
 
     private func sample(_ sample: ErrorWithContext) -> ErrorWithContext {

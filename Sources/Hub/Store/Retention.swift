@@ -4,7 +4,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Keeps the history within `retention`: `group_counts` has a partition per UTC day, created
+/// Keeps the history within `retention`: `group_counts` and `series_counts` have a partition per UTC day, created
 /// ahead of time and dropped whole once past retention (no row-by-row deletes); the snapshot log
 /// and the hourly rollup are trimmed by time. Also ends ignores whose time is up.
 struct Retention: Service {
@@ -27,17 +27,19 @@ struct Retention: Service {
     func maintain(now: Date) async throws {
         try await Self.ensurePartitions(client: client, around: now, logger: logger)
         let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
-        let partitions = try await client.query(
-            """
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
-            WHERE p.relname = 'group_counts' AND c.relname ~ '^group_counts_[0-9]{8}$'
-            """, logger: logger)
-        for try await name in partitions.decode(String.self) {
-            guard let day = Self.day(ofPartition: name), day.addingTimeInterval(86400) <= cutoff else { continue }
-            try await client.query("DROP TABLE IF EXISTS \(unescaped: name)", logger: logger)
-            logger.info("dropped history past retention", metadata: ["store.partition": "\(name)"])
+        for table in Self.partitioned {
+            let partitions = try await client.query(
+                """
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+                WHERE p.relname = \(table) AND c.relname ~ \("^\(table)_[0-9]{8}$")
+                """, logger: logger)
+            for try await name in partitions.decode(String.self) {
+                guard let day = Self.day(ofPartition: name, of: table), day.addingTimeInterval(86400) <= cutoff else { continue }
+                try await client.query("DROP TABLE IF EXISTS \(unescaped: name)", logger: logger)
+                logger.info("dropped history past retention", metadata: ["store.partition": "\(name)"])
+            }
+            try await client.query("DELETE FROM \(unescaped: table)_default WHERE minute < \(cutoff)", logger: logger)
         }
-        try await client.query("DELETE FROM group_counts_default WHERE minute < \(cutoff)", logger: logger)
         // The hourly rollup goes with the days whose partitions are gone.
         try await client.query("DELETE FROM group_counts_hourly WHERE hour < \(Calendar.utc.startOfDay(for: cutoff))", logger: logger)
         try await client.query("DELETE FROM scrapes WHERE time < \(cutoff)", logger: logger)
@@ -54,32 +56,40 @@ struct Retention: Service {
             """, logger: logger)
     }
 
+    /// The minute histories, each with a partition per UTC day and a default one.
+    static let partitioned = ["group_counts", "series_counts"]
+
     static func ensurePartitions(client: PostgresClient, around now: Date, logger: Logger) async throws {
-        try await client.query("CREATE TABLE IF NOT EXISTS group_counts_default PARTITION OF group_counts DEFAULT", logger: logger)
-        for offset in -1...2 {
-            let day = Calendar.utc.startOfDay(for: now.addingTimeInterval(Double(offset) * 86400))
-            let next = day.addingTimeInterval(86400)
-            let name = partitionName(for: day)
-            let exists = try await client.query("SELECT 1 FROM pg_class WHERE relname = \(name)", logger: logger).collect()
-            guard exists.isEmpty else { continue }
-            do {
-                try await client.query(
-                    "CREATE TABLE IF NOT EXISTS \(unescaped: name) PARTITION OF group_counts FOR VALUES FROM ('\(unescaped: iso(day))') TO ('\(unescaped: iso(next))')",
-                    logger: logger)
-            } catch {
-                // Rows of that day landed in the default partition (a clock that jumped): they stay there.
-                logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(DatabaseErrorText.describe(error))"])
+        for table in partitioned {
+            try await client.query("CREATE TABLE IF NOT EXISTS \(unescaped: table)_default PARTITION OF \(unescaped: table) DEFAULT", logger: logger)
+            for offset in -1...2 {
+                let day = Calendar.utc.startOfDay(for: now.addingTimeInterval(Double(offset) * 86400))
+                let next = day.addingTimeInterval(86400)
+                let name = partitionName(for: day, of: table)
+                let exists = try await client.query("SELECT 1 FROM pg_class WHERE relname = \(name)", logger: logger).collect()
+                guard exists.isEmpty else { continue }
+                do {
+                    try await client.query(
+                        """
+                        CREATE TABLE IF NOT EXISTS \(unescaped: name) PARTITION OF \(unescaped: table)
+                        FOR VALUES FROM ('\(unescaped: iso(day))') TO ('\(unescaped: iso(next))')
+                        """,
+                        logger: logger)
+                } catch {
+                    // Rows of that day landed in the default partition (a clock that jumped): they stay there.
+                    logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(DatabaseErrorText.describe(error))"])
+                }
             }
         }
     }
 
-    static func partitionName(for day: Date) -> String {
+    static func partitionName(for day: Date, of table: String = "group_counts") -> String {
         let parts = Calendar.utc.dateComponents([.year, .month, .day], from: day)
-        return String(format: "group_counts_%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+        return table + String(format: "_%04d%02d%02d", parts.year!, parts.month!, parts.day!)
     }
 
-    static func day(ofPartition name: String) -> Date? {
-        let digits = name.dropFirst("group_counts_".count)
+    static func day(ofPartition name: String, of table: String) -> Date? {
+        let digits = name.dropFirst(table.count + 1)
         guard digits.count == 8, let year = Int(digits.prefix(4)), let month = Int(digits.dropFirst(4).prefix(2)), let day = Int(digits.suffix(2)) else {
             return nil
         }

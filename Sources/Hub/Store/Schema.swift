@@ -179,6 +179,47 @@ enum Schema {
                 // Groups and samples `StorablePayload` could not make storable: how many, and the first few by name.
                 "ALTER TABLE scrapes ADD COLUMN skipped integer NOT NULL DEFAULT 0, ADD COLUMN skipped_detail text",
             ]),
+        Migration(
+            version: 5, name: "series: a group's counts per target-label set",
+            statements: [
+                // `labels` are the target labels the leaf counted by, with the leaf's external
+                // labels but `team` added: what the query language slices by.
+                """
+                CREATE TABLE series (
+                    id bigserial PRIMARY KEY,
+                    group_id bigint NOT NULL REFERENCES groups ON DELETE CASCADE,
+                    labels jsonb NOT NULL,
+                    total bigint NOT NULL DEFAULT 0,
+                    UNIQUE (group_id, labels)
+                )
+                """,
+                "CREATE INDEX series_labels ON series USING gin (labels jsonb_path_ops)",
+                """
+                CREATE TABLE series_cursors (
+                    leaf_id bigint NOT NULL REFERENCES leaves ON DELETE CASCADE,
+                    series_id bigint NOT NULL REFERENCES series ON DELETE CASCADE,
+                    epoch text NOT NULL,
+                    last_total bigint NOT NULL,
+                    PRIMARY KEY (leaf_id, series_id)
+                )
+                """,
+                // Occurrences per series and minute, partitioned by day as `group_counts` is.
+                """
+                CREATE TABLE series_counts (
+                    series_id bigint NOT NULL,
+                    minute timestamptz NOT NULL,
+                    count bigint NOT NULL,
+                    PRIMARY KEY (series_id, minute)
+                ) PARTITION BY RANGE (minute)
+                """,
+                "CREATE INDEX series_counts_minute ON series_counts (minute, series_id)",
+                "CREATE TABLE series_counts_default PARTITION OF series_counts DEFAULT",
+                // What was counted before series: one series per group without labels, with the
+                // group's total and history. No series cursors: a leaf's first report with series
+                // is reconciled with its group cursor (`FederationApply.seriesSteps`).
+                "INSERT INTO series (group_id, labels, total) SELECT id, '{}'::jsonb, total FROM groups",
+                "INSERT INTO series_counts (series_id, minute, count) SELECT s.id, g.minute, g.count FROM group_counts g JOIN series s ON s.group_id = g.group_id",
+            ]),
     ]
 
 }
