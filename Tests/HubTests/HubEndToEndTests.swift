@@ -18,15 +18,23 @@ import Testing
         let dataDir: String
         var process: ServerProcess?
 
-        init(team: String, service: String, targets: [String], directory: String, interval: String = "200ms") throws {
+        /// `labels` gives targets labels of their own (by index); `externalLabels` are the leaf's besides `team`.
+        init(
+            team: String, service: String, targets: [String], labels: [[String: String]] = [], externalLabels: [String: String] = [:], directory: String,
+            interval: String = "200ms"
+        ) throws {
             port = try freePort()
             config = directory + "/\(team).yml"
             dataDir = directory + "/\(team)-data"
+            func flow(_ labels: [String: String]) -> String { "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key): '\($0.value)'" }.joined(separator: ", ") + "}" }
+            let groups = targets.enumerated().map { index, target in
+                "{targets: ['\(target)'], labels: \(flow(index < labels.count ? labels[index] : [:]))}"
+            }
             try """
-            global: {scrape_interval: \(interval), scrape_timeout: \(interval), external_labels: {team: \(team)}}
+            global: {scrape_interval: \(interval), scrape_timeout: \(interval), external_labels: \(flow(externalLabels.merging(["team": team]) { $1 }))}
             services:
             - name: \(service)
-              static_configs: [{targets: [\(targets.map { "'\($0)'" }.joined(separator: ", "))]}]
+              static_configs: [\(groups.joined(separator: ", "))]
               scraper: {endpoint: /-/exceptions}
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }

@@ -1,3 +1,4 @@
+import CanopyTestSupport
 import Foundation
 import Logging
 import Periskop
@@ -86,6 +87,42 @@ import Testing
             #expect(match)
             #expect(series[#"k {}"#] == 6)
             #expect(series.values.reduce(0, +) == 7)
+        }
+    }
+
+    /// Real targets with their own labels, a real leaf with an external label, the real hub:
+    /// the hub's series are the targets' label sets, with the counts the targets reported.
+    @Test func targetLabelsReachTheHubAsSeries() async throws {
+        let prod = FakeTarget()
+        let staging = FakeTarget()
+        let cluster = try await TestCluster.shared.postgres()
+        try await TestDatabase.with { database in
+            try await withServices([prod.makeApplication(), staging.makeApplication()]) {
+                try await withTemporaryDirectory { directory in
+                    prod.report("card declined", total: 5)
+                    staging.report("card declined", total: 2)
+                    let leaf = try HubEndToEndTests.Leaf(
+                        team: "payments", service: "checkout", targets: [await prod.address(), await staging.address()],
+                        labels: [["env": "prod"], ["env": "staging"]], externalLabels: ["region": "eu"], directory: directory)
+                    try await leaf.start()
+                    let hubFile = directory + "/hub.yml"
+                    try HubEndToEndTests.hubConfig(database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("payments", leaf.port)], file: hubFile)
+                    let hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
+                    let api = HTTPTestClient(base: try await hub.base())
+                    let counted = try await eventually(timeout: .seconds(30)) { (try? await HubEndToEndTests.totals(api))?["payments/checkout/card declined"] == 7 }
+                    #expect(counted)
+                    prod.report("card declined", total: 9)
+                    let grown = try await eventually(timeout: .seconds(30)) { (try? await HubEndToEndTests.totals(api))?["payments/checkout/card declined"] == 11 }
+                    #expect(grown)
+                    await hub.stop()
+                    await leaf.stop()
+                    try await database.withClient { client in
+                        let (series, match) = try await Self.series(client)
+                        #expect(series == [#"card declined {"env": "prod", "region": "eu"}"#: 9, #"card declined {"env": "staging", "region": "eu"}"#: 2])
+                        #expect(match)
+                    }
+                }
+            }
         }
     }
 }
