@@ -110,6 +110,24 @@ public struct VectorSelector: Sendable, Hashable {
         self.span = span
     }
 
+    /// Matchers are a conjunction, so their order does not matter to equality: the printer sorts
+    /// them, as Prometheus does, and the reparsed selector must still equal the original.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.name == rhs.name && lhs.offset == rhs.offset && lhs.at == rhs.at
+            && lhs.matchers.count == rhs.matchers.count && lhs.sortedMatchers == rhs.sortedMatchers
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(offset)
+        hasher.combine(at)
+        hasher.combine(sortedMatchers)
+    }
+
+    private var sortedMatchers: [LabelMatcher] {
+        matchers.sorted { ($0.name, $0.type.rawValue, $0.value) < ($1.name, $1.type.rawValue, $1.value) }
+    }
+
     /// The matchers written inside the braces, without the one the metric name implies.
     public var labelMatchers: [LabelMatcher] {
         guard let name, let last = matchers.last, last.isMetricNameEquality(name) else { return matchers }

@@ -13,6 +13,12 @@ enum GoText {
         return out + "\""
     }
 
+    /// A string literal for printed queries: `quote`, but U+FFFD written `\ufffd`. Go writes it
+    /// as is, yet Prometheus's lexer refuses it inside strings; escaped, printed queries parse back.
+    static func queryLiteral(_ text: String) -> String {
+        quote(text).replacingOccurrences(of: "\u{FFFD}", with: "\\ufffd")
+    }
+
     /// `strconv.QuoteRune`; `nil` stands for Go's `eof` (-1), which Go prints as U+FFFD.
     static func quoteRune(_ scalar: Unicode.Scalar?) -> String {
         "'" + escaped(scalar ?? "\u{FFFD}", quote: "'") + "'"
@@ -66,9 +72,11 @@ enum GoText {
 
     /// `fmt.Sprint(float64)`: the shortest digits that round-trip, in `%e` form when the decimal
     /// exponent is below -4 or at least 6 (`1e+06`, `1e-05`), else plain (`123456`, `0.0001`).
+    /// One difference: positive infinity is `Inf`, not `+Inf`. In a query a leading `+` is a unary
+    /// operator, looser than `^`, so Go's form would not parse back: `+Inf ^ 2` is `+(Inf ^ 2)`.
     static func formatFloat(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
-        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        if value.isInfinite { return value < 0 ? "-Inf" : "Inf" }
         let sign = value.sign == .minus ? "-" : ""
         if value == 0 { return sign + "0" }
         let (digits, pointPosition) = shortestDigits(abs(value))

@@ -34,6 +34,11 @@ public struct LineColumn: Sendable, Hashable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
     /// Computes the line and column of a byte offset into `query`'s UTF-8.
     public init(offset: Int, in query: String) {
         var line = 1

@@ -73,11 +73,22 @@ struct Token: Sendable {
         }
     }
 
+    /// Tokens an operand can begin with.
+    var canStartExpression: Bool {
+        switch kind {
+        case .number, .string, .leftParen, .leftBrace: return true
+        case .binaryOperator(let op): return op == .add || op == .sub || canBeMetricName
+        default: return canBeMetricName
+        }
+    }
+
     /// Tokens that may name a label in `by (…)`, `on (…)` and the like: any word, keywords
-    /// included. Whether the word is a valid label name is checked separately.
+    /// included but for `without`, which Prometheus's grammar leaves out. Whether the word is a
+    /// valid label name is checked separately.
     var canBeGroupingLabel: Bool {
         switch kind {
-        case .identifier, .metricIdentifier, .aggregator, .preprocessor, .keyword: return true
+        case .identifier, .metricIdentifier, .aggregator, .preprocessor: return true
+        case .keyword(let keyword): return keyword != .without
         case .binaryOperator(let op): return op == .and || op == .or || op == .unless || op == .atan2
         default: return false
         }

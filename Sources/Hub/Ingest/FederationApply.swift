@@ -293,7 +293,8 @@ struct FederationApply {
         let keys = groups.map(\.key.key)
         let classes = groups.map(\.group.className)
         let messages = groups.map(\.group.message)
-        let stacktraces = groups.map { $0.group.samples.first?.error.stacktrace.joined(separator: "\n") ?? "" }
+        // The newest stack trace, searched in one column: bounded, as a sample's lines are.
+        let stacktraces = groups.map { TextBounds.cut($0.group.samples.first?.error.stacktrace.joined(separator: "\n") ?? "", to: 64 * 1024) }
         let severities = groups.map { Int16(SeverityRank.rank($0.group.severity)) }
         let firstSeen = groups.map { seconds($0.group.firstSeen) }
         let lastSeen = groups.map { seconds($0.group.lastSeen) }

@@ -22,8 +22,6 @@ struct StorablePayload {
         var text = PayloadLimits().maxStringLength
         /// A request body.
         var body = PayloadLimits().maxBodyLength
-        /// The stack trace kept in a group's row (searched, so kept in one column).
-        var stacktrace = 64 * 1024
         /// Series per group; a leaf keeps at most 100 by default and 10,000 when told.
         var maxSeries = 10_000
     }
@@ -120,7 +118,8 @@ struct StorablePayload {
         for one in series {
             var labels = Labels()
             for (name, value) in one.labels.values {
-                labels[cut(Self.storable(name), to: SeriesRule.maxNameBytes)] = cut(Self.storable(value), to: SeriesRule.maxValueBytes)
+                labels[TextBounds.cut(Self.storable(name), to: SeriesRule.maxNameBytes, marker: "")] =
+                    TextBounds.cut(Self.storable(value), to: SeriesRule.maxValueBytes, marker: "")
             }
             if totals[labels] == nil && order.count >= limits.maxSeries { labels = SeriesRule.overflow }
             if totals[labels] == nil { order.append(labels) }
@@ -167,19 +166,8 @@ struct StorablePayload {
         (-62_135_596_800...253_402_300_799).contains(date.timeIntervalSince1970) ? date : nil
     }
 
-    /// At most `limit` UTF-8 bytes, cut at a character boundary and marked as the leaf marks it.
-    private func cut(_ text: String, to limit: Int) -> String {
-        guard text.utf8.count > limit else { return text }
-        let marker = "…[truncated]"
-        var kept = ""
-        var bytes = 0
-        for character in text {
-            bytes += character.utf8.count
-            if bytes > limit - marker.utf8.count { break }
-            kept.append(character)
-        }
-        return kept + marker
-    }
+    /// Cut and marked as the leaf cuts (`TextBounds`): a leaf's cut text stays as it came.
+    private func cut(_ text: String, to limit: Int) -> String { TextBounds.cut(text, to: limit) }
 
     /// A long name shortened for a log line or the snapshot log.
     static func preview(_ text: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Periskop
 
 /// One series of a group: the occurrences counted from targets with one set of target labels
 /// (the labels after relabelling, without `instance` and the internal `__` ones). A group
@@ -44,7 +45,7 @@ public struct SeriesRule: Sendable, Equatable {
         for (name, value) in labels.values where !name.hasPrefix("__") && name != LabelName.instance && name != LabelName.service {
             guard !dropLabels.contains(name) else { continue }
             let kept = Self.ownLabels.contains(name) ? "exported_" + name : name
-            result[Self.cut(kept, to: Self.maxNameBytes)] = Self.cut(value, to: Self.maxValueBytes)
+            result[TextBounds.cut(kept, to: Self.maxNameBytes, marker: "")] = TextBounds.cut(value, to: Self.maxValueBytes, marker: "")
         }
         return result
     }
@@ -62,15 +63,5 @@ public struct SeriesRule: Sendable, Equatable {
         } else {
             series.append(ExceptionSeries(labels: target, total: increase))
         }
-    }
-
-    private static func cut(_ text: String, to limit: Int) -> String {
-        guard text.utf8.count > limit else { return text }
-        var kept = ""
-        for character in text {
-            guard kept.utf8.count + character.utf8.count <= limit else { break }
-            kept.append(character)
-        }
-        return kept
     }
 }
