@@ -38,6 +38,8 @@ let package = Package(
         // The Periskop exporter format and the Swift client library. Foundation only: a service
         // that links it pulls in no server.
         .target(name: "Periskop", swiftSettings: swiftSettings),
+        // PromQL as Prometheus 2.42 parses it: lexer, parser, type checker, printer. Foundation only.
+        .target(name: "PromQL", swiftSettings: swiftSettings),
         // Serves a Periskop collector from a Hummingbird app and reports its handlers' errors.
         .target(
             name: "PeriskopHummingbird",
@@ -146,6 +148,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
+        // Two of its tests run promtool (Debian's prometheus package) and require agreement with it.
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL"], exclude: ["parser-corpus.txt"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PeriskopClientTests",
             dependencies: [
@@ -182,6 +186,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            exclude: ["python"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-/// The tree `PromQL.parse` returns: a PromQL expression as Prometheus's parser builds it, after
+/// The tree `PromQLParser.parse` returns: a PromQL expression as Prometheus's parser builds it, after
 /// type checking. Every node keeps its source span; `==` and hashing ignore spans, so trees of the
 /// same query are equal however they were written. `description` prints canonical PromQL that
 /// parses back to an equal tree.

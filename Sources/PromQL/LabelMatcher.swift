@@ -68,8 +68,10 @@ public struct LabelRegex: Sendable, Hashable {
 
     public init(_ source: String) throws(RegexError) {
         self.source = source
-        // Parsing the anchored text, as Go sees it, gives Go's exact error messages.
+        // Prometheus compiles the anchored text, then parses the bare one (for its optimizations):
+        // either may fail, the first with the anchors in its message. `a)(b` passes only the first.
         icuPattern = try RE2Translator.translate("^(?:" + source + ")$")
+        _ = try RE2Translator.translate(source)
         do {
             compiled = CompiledPattern(try NSRegularExpression(pattern: icuPattern))
         } catch {

@@ -1,4 +1,4 @@
-/// Bounds on what `PromQL.parse` accepts, so that hostile input costs little and cannot exhaust
+/// Bounds on what `PromQLParser.parse` accepts, so that hostile input costs little and cannot exhaust
 /// the stack: parsing, checking and printing recurse once per nesting level.
 public struct ParseLimits: Sendable, Hashable {
     /// The longest query, in bytes of UTF-8.
@@ -26,6 +26,7 @@ public struct ParseLimits: Sendable, Hashable {
 /// with what it expects next.
 struct Parser {
     private let query: String
+    private let bytes: [UInt8]
     private let limits: ParseLimits
     private var lexer: Lexer
     private var lookahead: Token?
@@ -40,13 +41,14 @@ struct Parser {
 
     init(_ query: String, limits: ParseLimits) {
         self.query = query
+        self.bytes = Array(query.utf8)
         self.limits = limits
         self.lexer = Lexer(query)
     }
 
     /// Parses the whole query; the result is not yet type-checked.
     mutating func parseQuery() throws(PromQLError) -> Expr {
-        let length = query.utf8.count
+        let length = bytes.count
         if length > limits.maximumQueryLength {
             throw error(.limit, "query is \(length) bytes long, over the limit of \(limits.maximumQueryLength) bytes", at: 0)
         }
@@ -451,13 +453,14 @@ struct Parser {
 
     /// A duration token's value; Prometheus rejects zero durations everywhere, offsets included.
     private func duration(_ token: Token) throws(PromQLError) -> PromDuration {
-        switch PromDuration.parse(token.text) {
-        case .success(let duration):
-            if duration.milliseconds == 0 { throw error(.lexical, "duration must be greater than 0", at: token.offset) }
-            return duration
-        case .failure(let failure):
-            throw error(.lexical, failure.message, at: token.offset)
+        let duration: PromDuration
+        do {
+            duration = try PromDuration.parse(token.text)
+        } catch {
+            throw self.error(.lexical, error.message, at: token.offset)
         }
+        if duration.milliseconds == 0 { throw error(.lexical, "duration must be greater than 0", at: token.offset) }
+        return duration
     }
 
     private func unquote(_ token: Token) -> String {
@@ -520,13 +523,8 @@ struct Parser {
     /// Where Prometheus points for errors about an operator: the first non-space after the left
     /// operand.
     private func operatorOffset(after lhsEnd: Int, fallback: Int) -> Int {
-        let bytes = query.utf8
-        var index = bytes.index(bytes.startIndex, offsetBy: lhsEnd, limitedBy: bytes.endIndex) ?? bytes.endIndex
         var offset = lhsEnd
-        while index < bytes.endIndex, Lexer.isSpace(Unicode.Scalar(bytes[index])) {
-            index = bytes.index(after: index)
-            offset += 1
-        }
-        return index < bytes.endIndex ? offset : fallback
+        while offset < bytes.count, Lexer.isSpace(Unicode.Scalar(bytes[offset])) { offset += 1 }
+        return offset < bytes.count ? offset : fallback
     }
 }

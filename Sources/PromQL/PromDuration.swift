@@ -21,9 +21,9 @@ public struct PromDuration: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// Parses a duration as Prometheus's `model.ParseDuration` does, with its error messages:
     /// digits and a unit, repeated, units from largest to smallest, `ms` for milliseconds.
-    public static func parse(_ text: String) -> Result<PromDuration, DurationError> {
-        if text == "0" { return .success(PromDuration(milliseconds: 0)) }
-        if text.isEmpty { return .failure(DurationError(message: "empty duration string")) }
+    public static func parse(_ text: String) throws(DurationError) -> PromDuration {
+        if text == "0" { return PromDuration(milliseconds: 0) }
+        if text.isEmpty { throw DurationError(message: "empty duration string") }
         let invalid = DurationError(message: "not a valid duration string: \(GoText.quote(text))")
         let bytes = Array(text.utf8)
         var index = 0
@@ -40,7 +40,7 @@ public struct PromDuration: Sendable, Hashable, Comparable, CustomStringConverti
                 count = overflow1 || overflow2 ? Int64.max : sum
                 index += 1
             }
-            if index == digitsStart || index == bytes.count { return .failure(invalid) }
+            if index == digitsStart || index == bytes.count { throw invalid }
             var unitName = String(UnicodeScalar(bytes[index]))
             index += 1
             if unitName == "m", index < bytes.count, bytes[index] == UInt8(ascii: "s") {
@@ -48,7 +48,7 @@ public struct PromDuration: Sendable, Hashable, Comparable, CustomStringConverti
                 index += 1
             }
             guard let unitIndex = units.firstIndex(where: { $0.name == unitName }), unitIndex >= nextUnit else {
-                return .failure(invalid)
+                throw invalid
             }
             nextUnit = unitIndex + 1
             let (product, overflow1) = count.multipliedReportingOverflow(by: units[unitIndex].milliseconds)
@@ -56,8 +56,8 @@ public struct PromDuration: Sendable, Hashable, Comparable, CustomStringConverti
             if overflow1 || overflow2 || sum > maximumMilliseconds { outOfRange = true }
             total = overflow1 || overflow2 ? Int64.max : sum
         }
-        if outOfRange { return .failure(DurationError(message: "duration out of range")) }
-        return .success(PromDuration(milliseconds: total))
+        if outOfRange { throw DurationError(message: "duration out of range") }
+        return PromDuration(milliseconds: total)
     }
 
     /// Prometheus's canonical form (`model.Duration.String`): `90m` prints as `1h30m`; years and

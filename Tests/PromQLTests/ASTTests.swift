@@ -4,7 +4,7 @@ import Testing
 /// What the evaluator reads off the tree.
 @Suite struct ASTTests {
     @Test func selectorsExposeNameMatchersAndTime() throws {
-        let expr = try PromQL.parse(#"http_requests_total{job="api", code=~"5.."} offset -5m @ 1609746000"#)
+        let expr = try PromQLParser.parse(#"http_requests_total{job="api", code=~"5.."} offset -5m @ 1609746000"#)
         guard case .vectorSelector(let selector) = expr else {
             Issue.record("not a selector: \(expr)")
             return
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test func nameOnlyInsideBraces() throws {
-        guard case .vectorSelector(let selector) = try PromQL.parse(#"{__name__=~"job:.*", env="prod"}"#) else {
+        guard case .vectorSelector(let selector) = try PromQLParser.parse(#"{__name__=~"job:.*", env="prod"}"#) else {
             Issue.record("not a selector")
             return
         }
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func rangesAndSubqueries() throws {
-        guard case .call(let call) = try PromQL.parse("rate(x[5m] offset 1m)") else {
+        guard case .call(let call) = try PromQLParser.parse("rate(x[5m] offset 1m)") else {
             Issue.record("not a call")
             return
         }
@@ -42,7 +42,7 @@ import Testing
         #expect(matrix.range == PromDuration(milliseconds: 300_000))
         #expect(matrix.selector.offset == PromDuration(milliseconds: 60_000))
 
-        guard case .subquery(let subquery) = try PromQL.parse("max_over_time(rate(x[1m])[1h:])").children[0] else {
+        guard case .subquery(let subquery) = try PromQLParser.parse("max_over_time(rate(x[1m])[1h:])").children[0] else {
             Issue.record("not a subquery")
             return
         }
@@ -52,42 +52,42 @@ import Testing
     }
 
     @Test func binaryExpressionsSettleVectorMatching() throws {
-        guard case .binary(let scalar) = try PromQL.parse("x * 2") else { return }
+        guard case .binary(let scalar) = try PromQLParser.parse("x * 2") else { return }
         #expect(scalar.matching == nil, "no matching unless both sides are vectors")
-        guard case .binary(let set) = try PromQL.parse("a and b") else { return }
+        guard case .binary(let set) = try PromQLParser.parse("a and b") else { return }
         #expect(set.matching == VectorMatching(cardinality: .manyToMany))
-        guard case .binary(let grouped) = try PromQL.parse("a / on(job, instance) group_left(version) b") else { return }
+        guard case .binary(let grouped) = try PromQLParser.parse("a / on(job, instance) group_left(version) b") else { return }
         #expect(grouped.matching == VectorMatching(cardinality: .manyToOne, matchingLabels: ["job", "instance"], on: true, include: ["version"]))
-        guard case .binary(let comparison) = try PromQL.parse("a > bool 1") else { return }
+        guard case .binary(let comparison) = try PromQLParser.parse("a > bool 1") else { return }
         #expect(comparison.returnBool)
         #expect(comparison.op == .greater)
     }
 
     @Test func aggregations() throws {
-        guard case .aggregate(let topk) = try PromQL.parse("topk without (pod) (5, x)") else { return }
+        guard case .aggregate(let topk) = try PromQLParser.parse("topk without (pod) (5, x)") else { return }
         #expect(topk.op == .topk)
         #expect(topk.param == .number(NumberLiteral(5)))
         #expect(topk.grouping == ["pod"])
         #expect(topk.without)
-        guard case .aggregate(let values) = try PromQL.parse(#"count_values("v", x) by (job)"#) else { return }
+        guard case .aggregate(let values) = try PromQLParser.parse(#"count_values("v", x) by (job)"#) else { return }
         #expect(values.param == .string(StringLiteral("v")))
         #expect(!values.without)
     }
 
     @Test func vectorSelectorsListsEverythingToFetch() throws {
-        let expr = try PromQL.parse(#"sum(rate(a{x="1"}[5m])) / on() group_left b + max_over_time((c > 1)[1h:])"#)
+        let expr = try PromQLParser.parse(#"sum(rate(a{x="1"}[5m])) / on() group_left b + max_over_time((c > 1)[1h:])"#)
         #expect(expr.vectorSelectors.map { $0.name ?? "" } == ["a", "b", "c"])
     }
 
     @Test func equalityIgnoresSpansMatcherOrderAndSpacing() throws {
-        #expect(try PromQL.parse("sum by (a) (x{b=\"1\",c=\"2\"})") == PromQL.parse("sum(  x{ c='2', b=\"1\" }  ) by (a)"))
-        #expect(try PromQL.parse("a + b") != PromQL.parse("b + a"))
-        #expect(try PromQL.parse("(a)") != PromQL.parse("a"), "parentheses are kept")
+        #expect(try PromQLParser.parse("sum by (a) (x{b=\"1\",c=\"2\"})") == PromQLParser.parse("sum(  x{ c='2', b=\"1\" }  ) by (a)"))
+        #expect(try PromQLParser.parse("a + b") != PromQLParser.parse("b + a"))
+        #expect(try PromQLParser.parse("(a)") != PromQLParser.parse("a"), "parentheses are kept")
         let built = Expr.binary(BinaryExpr(
             op: .add, lhs: .number(NumberLiteral(1)), rhs: .number(NumberLiteral(2))
         ))
-        #expect(try PromQL.parse("1 + 2") == built)
-        #expect(Set([try PromQL.parse("x{a=\"1\",b=\"2\"}"), try PromQL.parse("x{b=\"2\",a=\"1\"}")]).count == 1)
+        #expect(try PromQLParser.parse("1 + 2") == built)
+        #expect(Set([try PromQLParser.parse("x{a=\"1\",b=\"2\"}"), try PromQLParser.parse("x{b=\"2\",a=\"1\"}")]).count == 1)
     }
 
     @Test func functionTable() throws {
@@ -107,12 +107,12 @@ import Testing
         #expect(Function.named("round")?.variadic == 1)
         #expect(Function.named("scalar")?.returnType == .scalar)
         #expect(Function.named("time")?.argumentTypes == [])
-        #expect(try PromQL.parse("time()").type == .scalar)
-        #expect(try PromQL.parse("hour()").type == .instantVector)
+        #expect(try PromQLParser.parse("time()").type == .scalar)
+        #expect(try PromQLParser.parse("hour()").type == .instantVector)
     }
 
     @Test func treesCrossConcurrencyDomains() async throws {
-        let expr = try PromQL.parse("sum by (job) (rate(x[5m]))")
+        let expr = try PromQLParser.parse("sum by (job) (rate(x[5m]))")
         let printed = await Task.detached { expr.description }.value
         #expect(printed == "sum by (job) (rate(x[5m]))")
     }

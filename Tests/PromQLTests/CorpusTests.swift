@@ -18,7 +18,7 @@ import Testing
         for entry in try CorpusEntry.load() {
             let expected = entry.expectedError.map(normalizedPrometheusMessage)
             do {
-                _ = try PromQL.parse(entry.query)
+                _ = try PromQLParser.parse(entry.query)
                 if let expected { mismatches.append("\(entry)\n  Prometheus: \(expected)\n  ours: accepted") }
             } catch {
                 if error.description != expected {
@@ -32,10 +32,10 @@ import Testing
     @Test func acceptedQueriesRoundTrip() throws {
         var failures: [String] = []
         for entry in try CorpusEntry.load() where entry.expectedError == nil {
-            guard let tree = try? PromQL.parse(entry.query) else { continue }
+            guard let tree = try? PromQLParser.parse(entry.query) else { continue }
             let printed = tree.description
             do {
-                let reparsed = try PromQL.parse(printed)
+                let reparsed = try PromQLParser.parse(printed)
                 if reparsed != tree { failures.append("\(entry)\n  printed: \(printed)\n  reparsed: \(reparsed)") }
                 if reparsed.description != printed { failures.append("\(entry)\n  printing is not stable: \(printed) then \(reparsed)") }
             } catch {
@@ -57,7 +57,7 @@ import Testing
         for (entry, promtool) in zip(entries, verdicts) {
             let ours: String?
             do {
-                _ = try PromQL.parse(entry.query)
+                _ = try PromQLParser.parse(entry.query)
                 ours = nil
             } catch {
                 ours = error.description

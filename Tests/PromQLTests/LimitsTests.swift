@@ -12,14 +12,14 @@ import Testing
         #expect(outcome("up", limits: limits) == "OK up")
         #expect(outcome("sum(rate(x[5m]))", limits: limits)
             == "1:1: parse error: query is 16 bytes long, over the limit of 10 bytes")
-        #expect(throws: PromQLError.self) { try PromQL.parse(String(repeating: "a", count: 70_000)) }
+        #expect(throws: PromQLError.self) { try PromQLParser.parse(String(repeating: "a", count: 70_000)) }
     }
 
     @Test func nestingUpToTheLimitParses() throws {
         let limit = ParseLimits.default.maximumDepth
         // The literal is one level, each pair of parentheses another.
-        let tree = try PromQL.parse(nestedParens(limit - 1))
-        #expect(try PromQL.parse(tree.description) == tree)
+        let tree = try PromQLParser.parse(nestedParens(limit - 1))
+        #expect(try PromQLParser.parse(tree.description) == tree)
         #expect(outcome(nestedParens(limit)).hasSuffix("expression nests too deeply: more than \(limit) levels"))
     }
 
@@ -45,17 +45,17 @@ import Testing
     @Test func longFlatQueriesAreFine() throws {
         // Each operator nests one level: 60 terms fit, 200 do not.
         let sixty = (1...60).map { "a\($0) * b\($0)" }.joined(separator: " or ")
-        #expect(try PromQL.parse(sixty).vectorSelectors.count == 120)
+        #expect(try PromQLParser.parse(sixty).vectorSelectors.count == 120)
         let twoHundred = (1...200).map { "a\($0)" }.joined(separator: " or ")
-        #expect(throws: PromQLError.self) { try PromQL.parse(twoHundred) }
+        #expect(throws: PromQLError.self) { try PromQLParser.parse(twoHundred) }
         let wide = "sum by (" + (1...500).map { "l\($0)" }.joined(separator: ", ") + ") (x)"
-        guard case .aggregate(let node) = try PromQL.parse(wide) else {
+        guard case .aggregate(let node) = try PromQLParser.parse(wide) else {
             Issue.record("not an aggregation")
             return
         }
         #expect(node.grouping.count == 500)
         let manyMatchers = "x{" + (1...500).map { "l\($0)=\"v\"" }.joined(separator: ",") + "}"
-        #expect(try PromQL.parse(manyMatchers).vectorSelectors.first?.matchers.count == 501)
+        #expect(try PromQLParser.parse(manyMatchers).vectorSelectors.first?.matchers.count == 501)
     }
 
     @Test func deepestAllowedQueryWorksOnASwiftConcurrencyThread() async throws {
@@ -68,8 +68,8 @@ import Testing
         ]
         for query in queries {
             let printed = try await Task.detached {
-                let tree = try PromQL.parse(query)
-                let again = try PromQL.parse(tree.description)
+                let tree = try PromQLParser.parse(query)
+                let again = try PromQLParser.parse(tree.description)
                 return (again == tree, tree.description)
             }.value
             #expect(printed.0)

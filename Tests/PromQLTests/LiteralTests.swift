@@ -14,7 +14,7 @@ import Testing
 
     @Test(arguments: valid)
     func parsesAndPrints(text: String, milliseconds: Int64, canonical: String) throws {
-        let duration = try PromDuration.parse(text).get()
+        let duration = try PromDuration.parse(text)
         #expect(duration.milliseconds == milliseconds)
         #expect(duration.description == canonical)
     }
@@ -30,12 +30,12 @@ import Testing
 
     @Test(arguments: invalid)
     func rejects(text: String, message: String) {
-        #expect(throws: DurationError(message: message)) { try PromDuration.parse(text).get() }
+        #expect(throws: DurationError(message: message)) { try PromDuration.parse(text) }
     }
 
     @Test func negativeOffsetsPrintWithASign() throws {
         #expect(PromDuration(milliseconds: -5_400_000).description == "-1h30m")
-        guard case .vectorSelector(let selector) = try PromQL.parse("x offset -1h30m") else {
+        guard case .vectorSelector(let selector) = try PromQLParser.parse("x offset -1h30m") else {
             Issue.record("not a selector")
             return
         }
@@ -58,9 +58,9 @@ import Testing
 
     @Test func nanAndSigns() throws {
         #expect(try NumberText.value(of: "nan").get().isNaN)
-        #expect(try PromQL.parse("-Inf") == .number(NumberLiteral(-.infinity)))
-        #expect(try PromQL.parse("- - 2") == .number(NumberLiteral(2)))
-        #expect(try PromQL.parse("NaN") == PromQL.parse("nan"), "NaN literals are equal to each other")
+        #expect(try PromQLParser.parse("-Inf") == .number(NumberLiteral(-.infinity)))
+        #expect(try PromQLParser.parse("- - 2") == .number(NumberLiteral(2)))
+        #expect(try PromQLParser.parse("NaN") == PromQLParser.parse("nan"), "NaN literals are equal to each other")
     }
 
     static let formats: [(Double, String)] = [

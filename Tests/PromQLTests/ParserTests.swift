@@ -54,7 +54,7 @@ import Testing
 
     @Test(arguments: trees)
     func treeShape(query: String, expected: String) throws {
-        #expect(structure(try PromQL.parse(query)) == expected)
+        #expect(structure(try PromQLParser.parse(query)) == expected)
     }
 
     /// Query, then its canonical text.
@@ -124,7 +124,7 @@ import Testing
 
     @Test(arguments: prints)
     func canonicalText(query: String, expected: String) throws {
-        #expect(try PromQL.parse(query).description == expected)
+        #expect(try PromQLParser.parse(query).description == expected)
     }
 
     /// Query, then the error, as Prometheus 2.42 words it.
@@ -239,9 +239,9 @@ import Testing
     }
 
     @Test func errorsCarryKindOffsetAndLineColumn() {
-        #expect(throws: PromQLError.self) { try PromQL.parse("sum(x) +\n  rate(y)") }
+        #expect(throws: PromQLError.self) { try PromQLParser.parse("sum(x) +\n  rate(y)") }
         do {
-            _ = try PromQL.parse("sum(x) +\n  rate(y)")
+            _ = try PromQLParser.parse("sum(x) +\n  rate(y)")
         } catch {
             #expect(error.kind == .semantic)
             #expect(error.offset == 16)
@@ -249,7 +249,7 @@ import Testing
             #expect(error.message == "expected type range vector in call to function \"rate\", got instant vector")
         }
         do {
-            _ = try PromQL.parse("a{")
+            _ = try PromQLParser.parse("a{")
         } catch {
             #expect(error.kind == .lexical)
             #expect(error.offset == 2)

@@ -18,7 +18,7 @@ import Testing
 
         var checks: [(query: String, check: String)] = []
         for query in queries {
-            let tree = try PromQL.parse(query)
+            let tree = try PromQLParser.parse(query)
             // NaN equals nothing, not even itself; such queries prove nothing.
             guard let value = Self.evaluate(tree), !value.isNaN else { continue }
             checks.append((query, "(\(query)) == bool (\(Self.fullyParenthesized(tree)))"))

@@ -40,6 +40,7 @@ import Testing
     static let errors: [(String, String)] = [
         ("(", "missing closing ): `^(?:()$`"),
         ("a)", "unexpected ): `^(?:a))$`"),
+        ("a)(b", "unexpected ): `a)(b`"),  // balanced once anchored; Prometheus parses it bare too
         ("[a", "missing closing ]: `[a)$`"),
         ("*", "missing argument to repetition operator: `*`"),
         ("a|*", "missing argument to repetition operator: `*`"),

@@ -36,7 +36,7 @@ func structure(_ expr: Expr) -> String {
 /// Parses or returns the error's description, for compact expectations.
 func outcome(_ query: String, limits: ParseLimits = .default) -> String {
     do {
-        return "OK " + (try PromQL.parse(query, limits: limits)).description
+        return "OK " + (try PromQLParser.parse(query, limits: limits)).description
     } catch {
         return error.description
     }
