@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "Hub",
             dependencies: [
-                "Shared", "Periskop",
+                "Shared", "Periskop", "PromQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

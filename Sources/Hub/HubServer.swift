@@ -75,6 +75,7 @@ struct HubServer {
         HubPages(queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared)
             .addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
+        PrometheusAPI(catalog: SeriesCatalog(client: client, logger: logger)).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",

@@ -5,15 +5,17 @@ public func promtoolCheckMetrics(_ exposition: String) throws -> (status: Int32,
     let file = NSTemporaryDirectory() + "canopy-metrics-\(UUID().uuidString).txt"
     try exposition.write(toFile: file, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: file) }
-    let promtool = Process()
-    promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-    promtool.arguments = ["check", "metrics"]
-    promtool.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
-    let pipe = Pipe()
-    promtool.standardOutput = pipe
-    promtool.standardError = pipe
-    try promtool.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    promtool.waitUntilExit()
-    return (promtool.terminationStatus, output)
+    // promtool reads the exposition on stdin, which Spawn leaves at /dev/null: sh redirects it.
+    return try ChildProcess.run("/bin/sh", ["-c", #"exec "$0" check metrics < "$1""#, try promtoolPath(), file])
+}
+
+/// promtool with `arguments` (`query series ...`): its exit status and output.
+public func promtool(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    try ChildProcess.run(try promtoolPath(), arguments)
+}
+
+func promtoolPath() throws -> String {
+    let path = "/usr/bin/promtool"
+    guard FileManager.default.isExecutableFile(atPath: path) else { throw TestFailure("promtool is not installed: run scripts/install-test-deps") }
+    return path
 }
