@@ -108,4 +108,10 @@ import Testing
         #expect(series[2...].map(\.labels) == [["a": "1"], SeriesRule.overflow])
         #expect(series.map(\.total) == [6, 1, 1, 1])
     }
+
+    @Test func aLeafsExternalLabelsJoinItsSeriesWithoutClashing() {
+        #expect(FederationApply.seriesLabels(ofLeaf: ["team": "t", "region": "eu", "service": "x", "class": "y"]) == [
+            "region": "eu", "exported_service": "x", "exported_class": "y",
+        ])
+    }
 }

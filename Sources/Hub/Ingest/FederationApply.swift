@@ -103,7 +103,7 @@ struct FederationApply {
         // The series of the changed groups, counted by the same rule, then reconciled with the
         // group's increase so that a group's total stays the sum of its series' totals.
         let seriesCursors = try await self.seriesCursors(leafID: leafID, team: team, on: connection, logger: logger)
-        let leafLabels = Labels(payload.leaf.externalLabels.values.filter { $0.key != LabelName.team })
+        let leafLabels = Self.seriesLabels(ofLeaf: payload.leaf.externalLabels)
         var seriesSteps: [SeriesStep] = []
         for change in changed {
             seriesSteps += Self.seriesSteps(
@@ -177,6 +177,17 @@ struct FederationApply {
             return (0, total)
         }
         return (total, total)
+    }
+
+    /// The leaf's external labels as its series carry them: without `team` (a group's own), and
+    /// a name the series has of its own (`service`, `class`, ...) as `exported_<name>`, as the leaf
+    /// treats target labels.
+    static func seriesLabels(ofLeaf labels: Labels) -> Labels {
+        var result = Labels()
+        for (name, value) in labels.values where name != LabelName.team {
+            result[SeriesRule.ownLabels.contains(name) ? "exported_" + name : name] = value
+        }
+        return result
     }
 
     struct SeriesKey: Hashable {
