@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
         // Two of its tests run promtool (Debian's prometheus package) and require agreement with it.
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL"], exclude: ["parser-corpus.txt"], swiftSettings: swiftSettings),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "CanopyTestSupport"], exclude: ["parser-corpus.txt"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PeriskopClientTests",
             dependencies: [

@@ -11,6 +11,27 @@ import Testing
 
 /// The hub's HTTP surface in process, on a real database fed by real federation payloads: the
 /// token that guards writes, status changes, errors as JSON, /metrics for promtool, config checks.
+/// A hub in this process on `database`, scraping the leaf on `leafPort` every 200 ms, while
+/// `body` runs with its base URL.
+func withInProcessHub<T: Sendable>(
+    database: TestDatabase, cluster: PrivatePostgres, leafPort: Int, directory: String, token: String? = nil, _ body: (String) async throws -> T
+) async throws -> T {
+    var config = try HubConfig.parse(
+        """
+        global: {scrape_interval: 200ms, scrape_timeout: 200ms}
+        database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
+        leaves: [{name: payments, static_configs: [{targets: ['127.0.0.1:\(leafPort)']}]}]
+        """, file: directory + "/hub.yml")
+    config.apiToken = token.map(Secret.inline)
+    var logger = Logger(label: "in-process-hub")
+    logger.logLevel = .warning
+    let port = PortPromise()
+    let app = try await HubServer(
+        options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub"), config: config, logger: logger
+    ).buildApplication { port.fulfil($0) }
+    return try await withServices([app]) { try await body("http://127.0.0.1:\(await port.value)") }
+}
+
 @Suite struct HubAPITests {
     /// A leaf stand-in: serves a federation payload the test controls, over real HTTP.
     static func withHub<T: Sendable>(token: String? = nil, _ body: (HTTPTestClient, FakeTarget) async throws -> T) async throws -> T {
@@ -23,21 +44,8 @@ import Testing
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 let leafProcess = try HubEndToEndTests.Leaf(team: "payments", service: "checkout", targets: [await target.address()], directory: directory)
                 try await leafProcess.start()
-                var config = try HubConfig.parse(
-                    """
-                    global: {scrape_interval: 200ms, scrape_timeout: 200ms}
-                    database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
-                    leaves: [{name: payments, static_configs: [{targets: ['127.0.0.1:\(leafProcess.port)']}]}]
-                    """, file: directory + "/hub.yml")
-                config.apiToken = token.map(Secret.inline)
-                var logger = Logger(label: "hub-api-test")
-                logger.logLevel = .warning
-                let port = PortPromise()
-                let app = try await HubServer(
-                    options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub"), config: config, logger: logger
-                ).buildApplication { port.fulfil($0) }
-                let result = try await withServices([app]) {
-                    try await body(HTTPTestClient(base: "http://127.0.0.1:\(await port.value)"), target)
+                let result = try await withInProcessHub(database: database, cluster: cluster, leafPort: leafProcess.port, directory: directory, token: token) {
+                    try await body(HTTPTestClient(base: $0), target)
                 }
                 await leafProcess.stop()
                 return result

@@ -1,6 +1,5 @@
 import CanopyTestSupport
 import Foundation
-import Logging
 import Shared
 import Testing
 
@@ -23,20 +22,7 @@ import Testing
                         team: "payments", service: "checkout", targets: [await prod.address(), await staging.address()],
                         labels: [["env": "prod"], ["env": "staging"]], externalLabels: ["region": "eu"], directory: directory)
                     try await leaf.start()
-                    let config = try HubConfig.parse(
-                        """
-                        global: {scrape_interval: 200ms, scrape_timeout: 200ms}
-                        database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
-                        leaves: [{name: payments, static_configs: [{targets: ['127.0.0.1:\(leaf.port)']}]}]
-                        """, file: directory + "/hub.yml")
-                    var logger = Logger(label: "hub-prometheus-api-test")
-                    logger.logLevel = .warning
-                    let port = PortPromise()
-                    let app = try await HubServer(
-                        options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub"), config: config, logger: logger
-                    ).buildApplication { port.fulfil($0) }
-                    try await withServices([app]) {
-                        let base = "http://127.0.0.1:\(await port.value)"
+                    try await withInProcessHub(database: database, cluster: cluster, leafPort: leaf.port, directory: directory) { base in
                         let hub = HTTPTestClient(base: base)
                         try await expectEventually(timeout: .seconds(20)) { (try? await HubEndToEndTests.totals(hub))?.count == 2 }
                         try await Self.check(hub, base: base)

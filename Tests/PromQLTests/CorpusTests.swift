@@ -79,13 +79,7 @@ import Testing
         for (index, query) in queries.enumerated() {
             yaml += "  - record: r\(index + 1)\n    expr: \(yamlQuoted(query))\n"
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-corpus-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("corpus.yml")
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-
-        let (_, output) = try runPromtool(["check", "rules", file.path])
+        let (_, output) = try runPromtool(["check", "rules"], onFile: yaml)
         // Each error is `…: group "corpus", rule N, "rN": could not parse expression: MESSAGE`;
         // a message echoing a regex may run over several lines, up to the next rule's.
         var verdicts = [String?](repeating: nil, count: queries.count)

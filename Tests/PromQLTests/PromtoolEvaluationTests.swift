@@ -37,13 +37,7 @@ import Testing
         for check in checks {
             yaml += "      - expr: \(yamlQuoted(check.check))\n        eval_time: 0\n        exp_samples:\n          - labels: '{}'\n            value: 1\n"
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-eval-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("test.yml")
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-
-        let (status, output) = try runPromtool(["test", "rules", file.path])
+        let (status, output) = try runPromtool(["test", "rules"], onFile: yaml)
         #expect(status == 0, "Prometheus groups some of these differently:\n\(output)")
     }
 

@@ -1,3 +1,4 @@
+import CanopyTestSupport
 import Foundation
 @testable import PromQL
 
@@ -87,30 +88,15 @@ func normalizedPrometheusMessage(_ message: String) -> String {
     message.replacingOccurrences(of: "\"<Item 57385>\" <op:@>", with: "<op:@>")
 }
 
-/// Runs promtool with arguments; returns its exit status and what it wrote to stdout and stderr.
-func runPromtool(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    guard let path = findOnPath("promtool") else {
-        throw CorpusError(message: "promtool is not on PATH: install Debian's prometheus package (apt-get install -y prometheus); these tests compare our parser with it")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-private func findOnPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
+/// promtool's `subcommand` (`check rules`, `test rules`) on a file holding `yaml`: its exit
+/// status and output. promtool comes from Debian's prometheus package, which CI installs.
+func runPromtool(_ subcommand: [String], onFile yaml: String) throws -> (status: Int32, output: String) {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("promql-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("rules.yml")
+    try yaml.write(to: file, atomically: true, encoding: .utf8)
+    return try promtool(subcommand + [file.path])
 }
 
 /// A YAML double-quoted scalar holding `text` exactly.

@@ -83,8 +83,7 @@ struct HubAPI<Context: RequestContext> {
     }
 
     static func time(_ text: String, name: String) throws -> Date {
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        guard let date = CanopyJSON.parse(text) else { throw HTTPError(.badRequest, message: "\(name) must be RFC 3339 or Unix seconds, not \(text)") }
+        guard let date = APITime.parse(text) else { throw HTTPError(.badRequest, message: "\(name) must be RFC 3339 or Unix seconds, not \(text)") }
         return date
     }
 

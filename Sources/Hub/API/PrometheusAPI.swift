@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import Periskop
 import PromQL
 import Shared
 
@@ -91,13 +90,11 @@ struct PrometheusAPIError: Error {
     enum Kind: String {
         case badData = "bad_data"
         case execution
-        case timeout
 
         var status: HTTPResponse.Status {
             switch self {
             case .badData: .badRequest
             case .execution: .unprocessableContent
-            case .timeout: .serviceUnavailable
             }
         }
     }
@@ -164,8 +161,9 @@ struct PrometheusParameters {
     }
 
     static func time(_ text: String, name: String) throws -> Date {
-        if let seconds = Double(text), seconds.isFinite { return Date(timeIntervalSince1970: seconds) }
-        if let date = RFC3339.date(from: text) { return date }
-        throw PrometheusAPIError(.badData, "invalid parameter \"\(name)\": cannot parse \"\(text)\" to a valid timestamp")
+        guard let date = APITime.parse(text) else {
+            throw PrometheusAPIError(.badData, "invalid parameter \"\(name)\": cannot parse \"\(text)\" to a valid timestamp")
+        }
+        return date
     }
 }

@@ -185,7 +185,7 @@ struct FederationApply {
     static func seriesLabels(ofLeaf labels: Labels) -> Labels {
         var result = Labels()
         for (name, value) in labels.values where name != LabelName.team {
-            result[SeriesRule.ownLabels.contains(name) ? "exported_" + name : name] = value
+            result[SeriesRule.exported(name)] = value
         }
         return result
     }

@@ -672,7 +672,7 @@ struct PayloadParser {
         return true
     }
 
-    private static let truncationMarker: [UInt8] = Array("…[truncated]".utf8)
+    private static let truncationMarker: [UInt8] = Array(TextBounds.marker.utf8)
 
     private func string(_ raw: RawString, limit: Int) -> String {
         guard raw.hasEscapes else {
@@ -692,7 +692,7 @@ struct PayloadParser {
     private static func string(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int) -> String {
         guard bytes.count > limit else { return String(decoding: bytes, as: UTF8.self) }
         let cut = boundary(bytes, before: limit)
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<cut]), as: UTF8.self) + "…[truncated]"
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<cut]), as: UTF8.self) + TextBounds.marker
     }
 
     /// The largest offset at most `limit` that does not split a UTF-8 sequence.

@@ -44,10 +44,14 @@ public struct SeriesRule: Sendable, Equatable {
         var result = Labels()
         for (name, value) in labels.values where !name.hasPrefix("__") && name != LabelName.instance && name != LabelName.service {
             guard !dropLabels.contains(name) else { continue }
-            let kept = Self.ownLabels.contains(name) ? "exported_" + name : name
-            result[TextBounds.cut(kept, to: Self.maxNameBytes, marker: "")] = TextBounds.cut(value, to: Self.maxValueBytes, marker: "")
+            result[TextBounds.cut(Self.exported(name), to: Self.maxNameBytes, marker: "")] = TextBounds.cut(value, to: Self.maxValueBytes, marker: "")
         }
         return result
+    }
+
+    /// `name` as a series label: `exported_<name>` where the series has a label of that name of its own.
+    public static func exported(_ name: String) -> String {
+        ownLabels.contains(name) ? "exported_" + name : name
     }
 
     /// Adds `increase` to the series of `labels` in `series`, or to the overflow series when the
