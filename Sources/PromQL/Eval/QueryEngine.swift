@@ -1,0 +1,83 @@
+/// Evaluates parsed PromQL over a `SeriesSource`, with Prometheus's semantics (see `SeriesData`
+/// for the one difference: exact step series).
+///
+/// ```swift
+/// let engine = QueryEngine(limits: .default)
+/// let expr = try PromQLParser.parse("sum by (team) (increase(canopy_exceptions_total[1h]))")
+/// let value = try await engine.instant(expr, at: now, source: source)
+/// ```
+public struct QueryEngine: Sendable {
+    public var limits: QueryLimits
+
+    public init(limits: QueryLimits = .default) {
+        self.limits = limits
+    }
+
+    /// The value of `expr` at `time` (`/api/v1/query`): a scalar, a string, a vector or, for a
+    /// range selector or subquery, a matrix.
+    public func instant(_ expr: Expr, at time: Timestamp, source: some SeriesSource) async throws(QueryError)
+        -> QueryValue
+    {
+        fatalError("not yet")
+    }
+
+    /// `expr` evaluated at `start`, `start + step`, … up to `end` (`/api/v1/query_range`): always a
+    /// matrix (a scalar becomes one series without labels). `expr` must be a scalar or an instant
+    /// vector.
+    public func range(
+        _ expr: Expr, start: Timestamp, end: Timestamp, step: Timestamp, source: some SeriesSource
+    ) async throws(QueryError) -> QueryValue {
+        fatalError("not yet")
+    }
+}
+
+/// Bounds on what one query may cost. Every one is a clear error when crossed.
+public struct QueryLimits: Sendable, Hashable {
+    /// Samples held in memory at once, as Prometheus's `--query.max-samples` (50,000,000).
+    /// Steps series count their points and the per-minute samples range functions expand.
+    public var maxSamples: Int
+    /// Series a selector may return (after the source's matching).
+    public var maxSeriesPerSelector: Int
+    /// Steps of a range query or subquery, as Prometheus's limit of 11,000 points per series.
+    public var maxSteps: Int
+    /// How far back an instant selector looks for a sample of a sampled series (5 minutes).
+    public var lookbackDelta: Timestamp
+
+    public init(
+        maxSamples: Int = 50_000_000, maxSeriesPerSelector: Int = 200_000, maxSteps: Int = 11_000,
+        lookbackDelta: Timestamp = 300_000
+    ) {
+        self.maxSamples = maxSamples
+        self.maxSeriesPerSelector = maxSeriesPerSelector
+        self.maxSteps = maxSteps
+        self.lookbackDelta = lookbackDelta
+    }
+
+    public static let `default` = QueryLimits()
+}
+
+/// Why a query could not be evaluated. `description` is the message for the API's `error`.
+public struct QueryError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        /// The query is valid PromQL but cannot be evaluated on these values (Prometheus's
+        /// `execution`: duplicate series after a function, many-to-one without group_left,
+        /// a range query of a string …).
+        case execution
+        /// Over a `QueryLimits` bound.
+        case limit
+        /// The task was cancelled (a timeout or the client went away).
+        case canceled
+        /// The source failed; `message` says how.
+        case source
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
