@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PromQL
 import Hummingbird
 import Logging
 import Shared
@@ -29,6 +30,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("query.timeout"), help: "Longest a query may run, as Prometheus's flag: 2m, 30s.")
+    var queryTimeout = "2m"
+
+    @Option(name: .customLong("query.max-samples"), help: "Most samples one query may hold in memory.")
+    var queryMaxSamples = QueryLimits.default.maxSamples
+
     func run() async throws {
         try ServerLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "canopy-hub")
@@ -47,7 +54,13 @@ struct Serve: AsyncParsableCommand {
             hubConfig = defaults
             logger.info("no --config given: starting with no leaves")
         }
-        let options = HubServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        var options = HubServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        guard let timeout = try? PromDuration.parse(queryTimeout), timeout.milliseconds > 0 else {
+            FileHandle.standardError.write(Data("canopy-hub: --query.timeout \(queryTimeout) is not a duration such as 2m or 30s\n".utf8))
+            throw ExitCode(1)
+        }
+        options.query.timeout = .milliseconds(timeout.milliseconds)
+        options.query.limits.maxSamples = queryMaxSamples
         let app = try await HubServer(options: options, config: hubConfig, logger: logger).buildApplication()
         try await app.runService()
     }

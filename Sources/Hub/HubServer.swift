@@ -18,6 +18,7 @@ struct HubServer {
         var maintenanceInterval: Duration = .seconds(3600)
         /// How often the counts behind sorting by a standard window are refreshed (at least).
         var windowRefreshInterval: Duration = .seconds(10)
+        var query = QuerySettings()
     }
 
     let options: Options
@@ -75,7 +76,9 @@ struct HubServer {
         HubPages(queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared)
             .addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
-        PrometheusAPI(catalog: SeriesCatalog(client: client, logger: logger)).addRoutes(to: router)
+        let seriesSource = HubSeriesSource(client: client, logger: logger, maxSeries: options.query.limits.maxSeriesPerSelector) { try await leafHealth.reports() }
+        PrometheusAPI(source: seriesSource).addRoutes(to: router)
+        PrometheusQueryRoutes(source: seriesSource, settings: options.query).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",

@@ -44,17 +44,29 @@ import Testing
             "severity": "error", "env": "prod", "region": "eu",
         ]
         #expect(try await data(#"/api/v1/series?match%5B%5D=canopy_exceptions_total%7Benv%3D%22prod%22,aggregation_key%3D~%22card.*%22%7D"#) as? [[String: String]] == [prodCard])
-        let all = try #require(try await data("/api/v1/series?match%5B%5D=%7Bteam%3D%22payments%22%7D") as? [[String: String]])
+        let all = try #require(try await data("/api/v1/series?match%5B%5D=canopy_exceptions_total%7Bteam%3D%22payments%22%7D") as? [[String: String]])
         #expect(all.count == 3)
-        #expect(try await data("/api/v1/series?match%5B%5D=%7Bseverity%3D%22warning%22%7D") as? [[String: String]] == [
+        // Without a name, every metric of the team: 3 counters, 3 gauges for each of 2 groups, the
+        // service's 2 target gauges and the leaf's up.
+        let everything = try #require(try await data("/api/v1/series?match%5B%5D=%7Bteam%3D%22payments%22%7D") as? [[String: String]])
+        let names: Set<String> = Set(everything.compactMap { $0["__name__"] })
+        #expect(names == Set(HubSeriesSource.metadata.map(\.name)))
+        let expected = 3 + 2 * 3 + 2 + 1
+        #expect(everything.count == expected, "\(everything)")
+        let status: [String: String] = [
+            "__name__": "canopy_group_status", "team": "payments", "service": "checkout", "aggregation_key": "ledger/timeout", "class": "TestError",
+            "severity": "warning", "status": "unresolved",
+        ]
+        #expect(everything.contains(status))
+        #expect(try await data("/api/v1/series?match%5B%5D=canopy_exceptions_total%7Bseverity%3D%22warning%22%7D") as? [[String: String]] == [
             prodCard.merging(["aggregation_key": "ledger/timeout", "severity": "warning"]) { $1 }
         ])
         #expect(try await data("/api/v1/series?match%5B%5D=up") as? [[String: String]] == [])
-        #expect(try await data("/api/v1/series?match%5B%5D=%7Bteam%3D%22payments%22,env!~%22prod%22%7D") as? [[String: String]] == all.filter { $0["env"] == "staging" })
+        #expect(try await data("/api/v1/series?match%5B%5D=%7Bteam%3D%22payments%22,env!~%22prod%22,__name__%3D~%22canopy_exc.*%22%7D") as? [[String: String]] == all.filter { $0["env"] == "staging" })
         #expect(
-            try await data("/api/v1/labels") as? [String] == ["__name__", "aggregation_key", "class", "env", "region", "service", "severity", "team"])
+            try await data("/api/v1/labels") as? [String] == ["__name__", "aggregation_key", "class", "env", "leaf", "region", "service", "severity", "status", "team"])
         #expect(try await data("/api/v1/label/env/values") as? [String] == ["prod", "staging"])
-        #expect(try await data("/api/v1/label/__name__/values") as? [String] == ["canopy_exceptions_total"])
+        #expect(try await data("/api/v1/label/__name__/values") as? [String] == HubSeriesSource.metadata.map(\.name).sorted())
         #expect(try await data("/api/v1/label/aggregation_key/values?match%5B%5D=%7Benv%3D%22staging%22%7D") as? [String] == ["card declined"])
         #expect(try await data("/api/v1/series?match%5B%5D=%7Benv%3D%22prod%22%7D&end=1") as? [[String: String]] == [], "nothing was seen by 1970")
         let posted = try await hub.request(

@@ -1,21 +1,20 @@
 import Foundation
 import Hummingbird
+import PostgresNIO
 import PromQL
 import Shared
 
 /// Prometheus's HTTP API on the hub, with its shapes (`status`, `data`, `errorType`, `error`),
 /// GET and form-encoded POST alike, so that Grafana's Prometheus data source and promtool talk
 /// to the hub unchanged. This part: the series and label metadata, build info, metric metadata,
-/// and exemplars (none).
+/// and exemplars (none); `PrometheusQueryRoutes` has the queries.
 struct PrometheusAPI<Context: RequestContext> {
-    let catalog: SeriesCatalog
+    let source: HubSeriesSource
 
     /// The metrics the hub serves for querying, as `/api/v1/metadata` lists them.
-    static var metadata: [String: [[String: String]]] { [
-        SeriesCatalog.metric: [
-            ["type": "counter", "unit": "", "help": "Occurrences of an exception group from targets with one set of labels, counted exactly across instances, restarts and leaves."]
-        ]
-    ] }
+    static var metadata: [String: [[String: String]]] {
+        Dictionary(uniqueKeysWithValues: HubSeriesSource.metadata.map { ($0.name, [["type": $0.type, "unit": "", "help": $0.help]]) })
+    }
 
     func addRoutes(to router: Router<Context>) {
         let api = router.group("api/v1")
@@ -25,15 +24,15 @@ struct PrometheusAPI<Context: RequestContext> {
                     let parameters = try await PrometheusParameters(request)
                     let selectors = try parameters.selectors(required: true)
                     let (start, end) = try parameters.range()
-                    let series = try await catalog.series(matching: selectors, start: start, end: end)
-                    return series.map(\.values)
+                    return try await source.labels(matching: selectors, start: start, end: end).map(\.dictionary)
                 }
             }
             api.on("labels", method: method) { request, _ in
                 try await Self.answer {
                     let parameters = try await PrometheusParameters(request)
                     let (start, end) = try parameters.range()
-                    return try await catalog.labelNames(matching: try parameters.selectors(required: false), start: start, end: end)
+                    let series = try await source.labels(matching: try parameters.selectors(required: false).orAll, start: start, end: end)
+                    return Set(series.flatMap(\.names)).sorted()
                 }
             }
             api.on("query_exemplars", method: method) { _, _ in try Self.success([String]()) }
@@ -43,7 +42,8 @@ struct PrometheusAPI<Context: RequestContext> {
                 let name = try context.parameters.decoded("name")
                 let parameters = try await PrometheusParameters(request)
                 let (start, end) = try parameters.range()
-                return try await catalog.labelValues(name, matching: try parameters.selectors(required: false), start: start, end: end)
+                let series = try await source.labels(matching: try parameters.selectors(required: false).orAll, start: start, end: end)
+                return Set(series.compactMap { $0[name] }).sorted()
             }
         }
         api.get("metadata") { _, _ in try Self.success(Self.metadata) }
@@ -60,8 +60,12 @@ struct PrometheusAPI<Context: RequestContext> {
             return try success(try await body())
         } catch let error as PrometheusAPIError {
             return try failure(error)
-        } catch let error as SeriesCatalog.TooManySeries {
+        } catch let error as ExceptionCounters.TooManySeries {
             return try failure(PrometheusAPIError(.execution, error.description))
+        } catch let error as HubSeriesSource.DatabaseFailure {
+            return try failure(PrometheusAPIError(.unavailable, error.description))
+        } catch let error as PSQLError {
+            return try failure(PrometheusAPIError(.unavailable, "the database failed: " + DatabaseErrorText.describe(error)))
         }
     }
 
@@ -90,11 +94,18 @@ struct PrometheusAPIError: Error {
     enum Kind: String {
         case badData = "bad_data"
         case execution
+        case timeout
+        case canceled
+        case `internal`
+        case unavailable
 
         var status: HTTPResponse.Status {
             switch self {
             case .badData: .badRequest
             case .execution: .unprocessableContent
+            case .timeout, .unavailable: .serviceUnavailable
+            case .canceled: .init(code: 499, reasonPhrase: "Client Closed Request")
+            case .internal: .internalServerError
             }
         }
     }
@@ -166,4 +177,9 @@ struct PrometheusParameters {
         }
         return date
     }
+}
+
+extension [[LabelMatcher]] {
+    /// No selectors means every series: one selector without matchers.
+    var orAll: [[LabelMatcher]] { isEmpty ? [[]] : self }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import PostgresNIO
+import PromQL
+import Shared
+
+/// Every series the hub serves for querying, for the evaluator and the series API: the
+/// exception counters, the group gauges, and the current health of leaves and services.
+struct HubSeriesSource: SeriesSource {
+    static let leafUp = "canopy_leaf_up"
+    static let serviceTargets = "canopy_service_targets"
+    static let serviceTargetsUp = "canopy_service_targets_up"
+
+    /// Every metric, with its type and help, as `/api/v1/metadata` lists them.
+    static let metadata: [(name: String, type: String, help: String)] = [
+        (ExceptionCounters.metric, "counter", "Occurrences of an exception group from targets with one set of labels, counted exactly across instances, restarts and leaves."),
+        (GroupGauges.firstSeen, "gauge", "When the group first occurred, in seconds since the Unix epoch."),
+        (GroupGauges.lastSeen, "gauge", "When the group last occurred, in seconds since the Unix epoch."),
+        (GroupGauges.status, "gauge", "1 for the group's current status (unresolved, regressed, resolved, ignored)."),
+        (leafUp, "gauge", "1 if the hub's last scrape of the leaf succeeded, 0 if not."),
+        (serviceTargets, "gauge", "Targets of the service its team's leaves discover."),
+        (serviceTargetsUp, "gauge", "Targets of the service whose last scrape succeeded."),
+    ]
+
+    let counters: ExceptionCounters
+    let gauges: GroupGauges
+    let client: PostgresClient
+    let logger: Logger
+    /// The leaves as the hub sees them now.
+    let leaves: @Sendable () async throws -> [LeafReport]
+
+    init(client: PostgresClient, logger: Logger, maxSeries: Int = 200_000, leaves: @escaping @Sendable () async throws -> [LeafReport]) {
+        self.client = client
+        self.logger = logger
+        self.leaves = leaves
+        counters = ExceptionCounters(client: client, logger: logger, maxSeries: maxSeries)
+        gauges = GroupGauges(client: client, logger: logger, maxSeries: maxSeries)
+    }
+
+    /// A database error as the query's answer says it: the server's message, never the SQL.
+    struct DatabaseFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func select(_ request: SelectRequest) async throws -> [SourceSeries] {
+        do { return try await selectAll(request) } catch let error as PSQLError { throw DatabaseFailure(description: "the database failed: " + DatabaseErrorText.describe(error)) }
+    }
+
+    private func selectAll(_ request: SelectRequest) async throws -> [SourceSeries] {
+        var found: [SourceSeries] = []
+        for metric in Self.metrics(passing: request.matchers) {
+            switch metric {
+            case ExceptionCounters.metric: found += try await counters.select(request)
+            case _ where GroupGauges.metrics.contains(metric): found += try await gauges.select(metric, request)
+            default: found += try await health(metric).filter { series in request.matchers.allSatisfy { $0.matches(series.labels[$0.name] ?? "") } }
+            }
+        }
+        return found
+    }
+
+    func selectSummed(_ request: SelectRequest, by labels: [String]) async throws -> [SourceSeries]? {
+        // Only the counters are worth summing in SQL; a selector that reaches others is summed by the evaluator.
+        guard Self.metrics(passing: request.matchers) == [ExceptionCounters.metric] else { return nil }
+        do { return try await counters.selectSummed(request, by: labels) } catch let error as PSQLError { throw DatabaseFailure(description: "the database failed: " + DatabaseErrorText.describe(error)) }
+    }
+
+    /// The label sets of the series matching any of `selectors`, for the series and label APIs.
+    func labels(matching selectors: [[LabelMatcher]], start: Date?, end: Date?) async throws -> [PromQL.Labels] {
+        var found: Set<PromQL.Labels> = []
+        let now = QueryTime.timestamp(Date())
+        for matchers in selectors {
+            for metric in Self.metrics(passing: matchers) {
+                if metric == ExceptionCounters.metric {
+                    found.formUnion(try await counters.labels(matching: matchers, start: start, end: end))
+                } else {
+                    let request = SelectRequest(
+                        matchers: matchers, start: start.map(QueryTime.timestamp) ?? now, end: end.map(QueryTime.timestamp) ?? now)
+                    found.formUnion(try await selectAll(request).filter { $0.labels[PromQL.Labels.metricName] == metric }.map(\.labels))
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    /// The metrics whose name passes the selector's `__name__` matchers.
+    static func metrics(passing matchers: [LabelMatcher]) -> [String] {
+        let names = matchers.filter { $0.name == PromQL.Labels.metricName }
+        return metadata.map(\.name).filter { name in names.allSatisfy { $0.matches(name) } }
+    }
+
+    /// The leaves' and services' health now, as series that hold at every time.
+    private func health(_ metric: String) async throws -> [SourceSeries] {
+        func constant(_ labels: [(String, String)], _ value: Double) -> SourceSeries {
+            SourceSeries(labels: PromQL.Labels([(PromQL.Labels.metricName, metric)] + labels), data: .steps([Sample(t: 0, v: value)]))
+        }
+        if metric == Self.leafUp {
+            return try await leaves().map { constant([("leaf", $0.leaf), ("team", $0.team)], $0.health == .up ? 1 : 0) }
+        }
+        let rows = try await client.query(
+            """
+            SELECT l.team, ls.service, sum(ls.targets_total)::int8, sum(ls.targets_up)::int8
+            FROM leaf_services ls JOIN leaves l ON l.id = ls.leaf_id GROUP BY 1, 2
+            """, logger: logger)
+        var found: [SourceSeries] = []
+        for try await (team, service, total, up) in rows.decode((String, String, Int64, Int64).self) {
+            found.append(constant([("team", team), ("service", service)], Double(metric == Self.serviceTargets ? total : up)))
+        }
+        return found
+    }
+}
