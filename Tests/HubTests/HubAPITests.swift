@@ -16,11 +16,20 @@ import Testing
 func withInProcessHub<T: Sendable>(
     database: TestDatabase, cluster: PrivatePostgres, leafPort: Int, directory: String, token: String? = nil, _ body: (String) async throws -> T
 ) async throws -> T {
+    try await withInProcessHub(database: database, cluster: cluster, leaves: [("payments", leafPort)], directory: directory, token: token, body)
+}
+
+/// The hub in this process, scraping `leaves` (name, port) every 200 ms.
+func withInProcessHub<T: Sendable>(
+    database: TestDatabase, cluster: PrivatePostgres, leaves: [(name: String, port: Int)], directory: String, token: String? = nil,
+    _ body: (String) async throws -> T
+) async throws -> T {
+    let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]}" }
     var config = try HubConfig.parse(
         """
         global: {scrape_interval: 200ms, scrape_timeout: 200ms}
         database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
-        leaves: [{name: payments, static_configs: [{targets: ['127.0.0.1:\(leafPort)']}]}]
+        leaves: [\(jobs.joined(separator: ", "))]
         """, file: directory + "/hub.yml")
     config.apiToken = token.map(Secret.inline)
     var logger = Logger(label: "in-process-hub")

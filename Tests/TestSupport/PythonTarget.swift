@@ -4,7 +4,6 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import CanopyTestSupport
-import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -20,18 +19,18 @@ import Darwin
 /// The process is started with posix_spawn and a cleared signal mask (a Foundation `Process`
 /// child inherits the test runner's blocked signals). It also exits when its stdin, a pipe
 /// only this object writes to, closes: a test runner that dies leaves no Python behind.
-final class PythonTarget: Sendable {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../python/periskop_target.py").standardized.path
+public final class PythonTarget: Sendable {
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("python/periskop_target.py").standardized.path
 
     /// What the script puts in the HTTP context of `kind: "http"` (kept equal to its constants).
-    enum Request {
-        static let method = "POST"
-        static let url = "https://shop.example/api/orders/42/pay?currency=EUR"
-        static let authorization = "Bearer py-s3cr3t-bearer"
-        static let password = "hunter2-py"
-        static let body = #"{"user": "alice", "password": "hunter2-py", "amount": 12}"#
-        static let scrubbedBody = #"{"user": "alice", "password": "[REDACTED]", "amount": 12}"#
+    public enum Request {
+        public static let method = "POST"
+        public static let url = "https://shop.example/api/orders/42/pay?currency=EUR"
+        public static let authorization = "Bearer py-s3cr3t-bearer"
+        public static let password = "hunter2-py"
+        public static let body = #"{"user": "alice", "password": "hunter2-py", "amount": 12}"#
+        public static let scrubbedBody = #"{"user": "alice", "password": "[REDACTED]", "amount": 12}"#
     }
 
     private struct Child {
@@ -41,11 +40,11 @@ final class PythonTarget: Sendable {
     }
 
     /// The same across `restart()`: a restarted process listens where the old one did.
-    let port: Int
+    public let port: Int
     private let child: Mutex<Child?>
     private let logPath: String
 
-    var address: String { "127.0.0.1:\(port)" }
+    public var address: String { "127.0.0.1:\(port)" }
 
     private init(port: Int, child: Child, logPath: String) {
         self.port = port
@@ -68,19 +67,19 @@ final class PythonTarget: Sendable {
     }
 
     /// Starts the script on a port the OS chooses and waits (at most 20 s) until it listens.
-    static func start() async throws -> PythonTarget {
+    public static func start() async throws -> PythonTarget {
         let logPath = NSTemporaryDirectory() + "canopy-python-target-\(UUID().uuidString).log"
         let (child, port) = try await spawn(port: 0, logPath: logPath)
         return PythonTarget(port: port, child: child, logPath: logPath)
     }
 
     /// What the process wrote on stderr (Python's tracebacks if it failed).
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Makes the process raise and report `count` exceptions of `kind` (`zero`, `missing`,
     /// `http`); returns the aggregation key periskop-client gave them and the key's new total.
     @discardableResult
-    func raise(kind: String, count: Int) async throws -> (key: String, total: Int) {
+    public func raise(kind: String, count: Int) async throws -> (key: String, total: Int) {
         let (status, body) = try await Self.http("http://\(address)/raise?kind=\(kind)&n=\(count)", method: .POST)
         guard status == 200, let answer = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
             let key = answer["aggregation_key"] as? String, let total = answer["total_count"] as? Int
@@ -89,7 +88,7 @@ final class PythonTarget: Sendable {
     }
 
     /// The client's own export (`GET /-/exceptions`), parsed.
-    func export() async throws -> [String: Any] {
+    public func export() async throws -> [String: Any] {
         let (status, body) = try await Self.http("http://\(address)/-/exceptions", method: .GET)
         guard status == 200, let payload = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
             throw TestFailure("python target: GET /-/exceptions answered \(status): \(body)")
@@ -98,14 +97,14 @@ final class PythonTarget: Sendable {
     }
 
     /// `aggregation_key: total_count` of the client's own export.
-    func exportedTotals() async throws -> [String: Int] {
+    public func exportedTotals() async throws -> [String: Int] {
         let groups = try await export()["aggregated_errors"] as? [[String: Any]] ?? []
         return Dictionary(uniqueKeysWithValues: groups.map { ($0["aggregation_key"] as! String, $0["total_count"] as! Int) })
     }
 
     /// A process restart: stops the process and starts a new one on the same port (a new
     /// target_uuid, every count from zero).
-    func restart() async throws {
+    public func restart() async throws {
         await stop()
         var lastError: (any Error)?
         // The old socket may linger for a moment; the script's server reuses the address.
@@ -124,7 +123,7 @@ final class PythonTarget: Sendable {
 
     /// Closes its stdin and sends SIGTERM; SIGKILL if it is still there after 2 seconds.
     /// Always reaps the process.
-    func stop() async {
+    public func stop() async {
         guard let running = child.withLock({ $0 }), !running.exited else { return }
         close(running.stdin)
         kill(running.pid, SIGTERM)
@@ -239,7 +238,7 @@ final class PythonTarget: Sendable {
 }
 
 /// Runs `body` with `count` Python targets, stopped afterwards whether `body` succeeds or not.
-func withPythonTargets<R>(_ count: Int, _ body: ([PythonTarget]) async throws -> R) async throws -> R {
+public func withPythonTargets<R>(_ count: Int, _ body: ([PythonTarget]) async throws -> R) async throws -> R {
     var targets: [PythonTarget] = []
     do {
         for _ in 0..<count { targets.append(try await PythonTarget.start()) }
