@@ -159,7 +159,7 @@ import Testing
         "sort(sum by (team) (canopy_exceptions_total))", "sort_desc(canopy_exceptions_total)", "abs(-canopy_exceptions_total)",
         "ceil(canopy_exceptions_total / 3)", "floor(canopy_exceptions_total / 3)", "round(canopy_exceptions_total / 3)",
         "round(canopy_exceptions_total / 3, 0.5)", "sqrt(canopy_exceptions_total)", "ln(canopy_exceptions_total)", "exp(canopy_exceptions_total)",
-        "scalar(sum(canopy_exceptions_total))", "vector(1)", "time() - time()", "timestamp(canopy_exceptions_total) - time()",
+        "scalar(sum(canopy_exceptions_total))", "vector(1)", "time() - time()", "timestamp(vector(1)) - time()",
         "day_of_week(vector(86400 * 3))", "hour(vector(3600 * 5))", "sgn(canopy_exceptions_total - 3)",
         "last_over_time(canopy_exceptions_total[1m])", "max_over_time(canopy_exceptions_total[30s])", "present_over_time(canopy_exceptions_total[10s])",
         "sum by (team) (canopy_exceptions_total) and on(team) (count by (team) (canopy_exceptions_total) > 2)",
@@ -183,7 +183,10 @@ import Testing
             }
             try await expectEventually(timeout: .seconds(30)) { await total(world.hub) == 15 }
             try await expectEventually(timeout: .seconds(30)) { await total(world.prometheus) == 15 }
+            let prometheusHasAll = Date().timeIntervalSince1970.rounded(.up)
 
+            // Compared a little later, so that Prometheus's first scrapes with every count are in the past.
+            try await Task.sleep(for: .seconds(6))
             let now = Date().timeIntervalSince1970.rounded(.down)
             let time = String(now)
             var disagreements: [String] = []
@@ -192,10 +195,10 @@ import Testing
                 let theirs = try Result(try await Self.query(world.prometheus, "/api/v1/query", ["query": query, "time": time]), ordered: Self.isOrdered(query))
                 if ours != theirs { disagreements.append("\(query)\n  hub:        \(ours)\n  prometheus: \(theirs)") }
             }
-            // Over the last 20 s (both had every count by then), every 2 s.
+            // Since Prometheus had every count (the hub had them from the minute they were counted in), every second.
             for query in ["sum by (team, env) (canopy_exceptions_total)", "topk(1, canopy_exceptions_total)", "canopy_exceptions_total > bool 3",
                 "max_over_time(canopy_exceptions_total[10s])", "sum(canopy_exceptions_total) * 2"] {
-                let parameters = ["query": query, "start": String(now - 20), "end": time, "step": "2"]
+                let parameters = ["query": query, "start": String(prometheusHasAll + 1), "end": time, "step": "1"]
                 let ours = try Result(try await Self.query(world.hub, "/api/v1/query_range", parameters), ordered: false)
                 let theirs = try Result(try await Self.query(world.prometheus, "/api/v1/query_range", parameters), ordered: false)
                 if ours != theirs { disagreements.append("range \(query)\n  hub:        \(ours)\n  prometheus: \(theirs)") }
@@ -248,7 +251,7 @@ import Testing
             print(json.dumps({"envs": envs, "teams": teams, "search": sorted(r["value"][1] for r in current),
                               "metrics": hub.all_metrics(), "up": hub.check_prometheus_connection()}))
             """
-        let (status, output) = try ChildProcess.run("/usr/bin/python3", ["-c", script, world.hubBase])
+        let (status, output) = try ChildProcess.run("/usr/bin/env", ["python3", "-c", script, world.hubBase])
         #expect(status == 0, "\(output)")
         let answer = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
         #expect(answer["envs"] as? [String: String] == ["prod": "13", "staging": "2"])
@@ -279,12 +282,14 @@ import Testing
             try await world.payStaging.raise(kind: "zero", count: 6)
             try await expectEventually(timeout: .seconds(30)) { (try? await sums("sum(canopy_exceptions_total)")) == ["": 15] }
 
-            let now = Date().timeIntervalSince1970.rounded(.down)
-            let window = Int(now - minute)
-            let byTeamEnv = "sum by (team, env) (increase(canopy_exceptions_total[\(window)s]))"
+            try await Task.sleep(for: .seconds(1))
+            let now = (Date().timeIntervalSince1970 * 1000).rounded(.down) / 1000
+            // (minute - 1 ms, now]: the minute's counts are at its start, so the window must hold it.
+            let window = Int(((now - minute) * 1000).rounded()) + 1
+            let byTeamEnv = "sum by (team, env) (increase(canopy_exceptions_total[\(window)ms]))"
             #expect(try await sums(byTeamEnv, at: now) == ["env=prod,team=payments": 4, "env=staging,team=payments": 6, "env=prod,team=search": 0])
-            let rates = try await sums("sum by (team) (rate(canopy_exceptions_total[\(window)s]))", at: now)
-            #expect(rates == ["team=payments": 10 / Double(window), "team=search": 0])
+            let rates = try await sums("sum by (team) (rate(canopy_exceptions_total[\(window)ms]))", at: now)
+            #expect(rates == ["team=payments": 10 / (Double(window) / 1000), "team=search": 0])
             #expect(try await sums("sum by (team) (increase(canopy_exceptions_total[1h]))", at: now) == ["team=payments": 13, "team=search": 2])
             // Before the minute: only the first reports.
             #expect(try await sums("sum by (team) (canopy_exceptions_total)", at: minute - 0.001) == ["team=payments": 3, "team=search": 2])

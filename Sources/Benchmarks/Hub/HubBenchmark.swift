@@ -163,6 +163,8 @@ struct HubBenchmark {
             try await group.waitForAll()
         }
         done("samples, cursors, status changes, snapshot log")
+        _ = try await psql.run(HubFill.seriesSQL, name: "fill-series")
+        done("series, a copy of the groups' history")
         let statistics = try await psql.run(HubFill.statisticsSQL, name: "fill-statistics")
         done("VACUUM (ANALYZE) and counting")
         say("fill took \(Self.seconds(ContinuousClock.now - started)):")
@@ -184,7 +186,11 @@ struct HubBenchmark {
         let service = try await psql.value(
             "SELECT service FROM groups WHERE team = '\(team)' GROUP BY service ORDER BY count(*) DESC LIMIT 1", name: "pick-service")
         let hotGroup: Int64 = 1
+        var hotKey: (team: String, service: String, key: String)?
         if let detail = try await timings.json("/api/v1/groups/\(hotGroup)") as? [String: Any] {
+            if let team = detail["team"] as? String, let service = detail["service"] as? String, let key = detail["aggregation_key"] as? String {
+                hotKey = (team, service, key)
+            }
             let samples = (detail["samples"] as? [Any])?.count ?? 0
             if samples != 3 { say("warning: group \(hotGroup) shows \(samples) samples, not the 3 stored: does the hub decode them?") }
         }
@@ -198,7 +204,7 @@ struct HubBenchmark {
             cursor = next
         }
         let endpoints = HubTimings.endpoints(
-            team: team, service: service, hotGroup: hotGroup, searchText: HubFill.rareFrame, weekAgo: Date().addingTimeInterval(-7 * 86400), deepCursor: cursor)
+            team: team, service: service, hotGroup: hotGroup, hotKey: hotKey, searchText: HubFill.rareFrame, weekAgo: Date().addingTimeInterval(-7 * 86400), deepCursor: cursor)
         say("measuring \(endpoints.count) endpoints: \(settings.warmup) warm-up rounds, then \(settings.rounds) timed rounds, one keep-alive connection…")
         let results = try await timings.measure(endpoints, warmup: settings.warmup, rounds: settings.rounds)
         say("")

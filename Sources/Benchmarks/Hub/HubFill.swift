@@ -98,7 +98,9 @@ struct HubFill: Sendable {
     var setupSQL: String {
         var text = preamble
         for day in days {
-            text += "CREATE TABLE IF NOT EXISTS \(Self.partitionName(day)) PARTITION OF group_counts FOR VALUES FROM ('\(Self.iso(day))') TO ('\(Self.iso(day.addingTimeInterval(86400)))');\n"
+            for table in ["group_counts", "series_counts"] {
+                text += "CREATE TABLE IF NOT EXISTS \(Self.partitionName(day, table: table)) PARTITION OF \(table) FOR VALUES FROM ('\(Self.iso(day))') TO ('\(Self.iso(day.addingTimeInterval(86400)))');\n"
+            }
         }
         text += #"""
             INSERT INTO leaves (id, url, job, name, team, epoch, started_at, external_labels, first_scrape, last_applied)
@@ -143,9 +145,23 @@ struct HubFill: Sendable {
             INSERT INTO group_counts_hourly (group_id, hour, count)
             SELECT group_id, date_trunc('hour', minute, 'UTC'), sum(count) FROM group_counts WHERE minute >= \(sql(now)) GROUP BY 1, 2
             ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count;
+            INSERT INTO series_counts (series_id, minute, count)
+            SELECT s.id, c.minute, c.count FROM group_counts c JOIN series s ON s.group_id = c.group_id WHERE c.minute >= \(sql(now))
+            ON CONFLICT (series_id, minute) DO UPDATE SET count = EXCLUDED.count;
+            UPDATE series s SET total = g.total FROM groups g WHERE g.id = s.group_id AND s.total <> g.total;
 
             """
     }
+
+    /// One series per group, with an `env` label (a third of the groups staging), holding the
+    /// group's history: what the query benchmarks select and sum.
+    static let seriesSQL = """
+        INSERT INTO series (group_id, labels, total)
+        SELECT id, jsonb_build_object('env', CASE WHEN id % 3 = 0 THEN 'staging' ELSE 'prod' END), total FROM groups;
+        INSERT INTO series_counts (series_id, minute, count)
+        SELECT s.id, c.minute, c.count FROM group_counts c JOIN series s ON s.group_id = c.group_id;
+
+        """
 
     /// History rows for the minutes `[first, end)` after `start`: a group that is not hot or warm
     /// occurs on 0 to 12 minutes per whole day of its lifetime (fewer on a partial day).
@@ -318,6 +334,8 @@ struct HubFill: Sendable {
         SELECT 'group_counts_hourly|' || count(*) FROM group_counts_hourly;
         SELECT 'samples|' || count(*) FROM samples;
         SELECT 'cursors|' || count(*) FROM cursors;
+        SELECT 'series|' || count(*) FROM series;
+        SELECT 'series_counts|' || count(*) FROM series_counts;
         SELECT 'status_changes|' || count(*) FROM status_changes;
         SELECT 'scrapes|' || count(*) FROM scrapes;
         SELECT 'partitions|' || count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'group_counts';
@@ -336,9 +354,9 @@ struct HubFill: Sendable {
         return calendar
     }()
 
-    static func partitionName(_ day: Date) -> String {
+    static func partitionName(_ day: Date, table: String = "group_counts") -> String {
         let parts = calendar.dateComponents([.year, .month, .day], from: day)
-        return String(format: "group_counts_%04d%02d%02d", parts.year!, parts.month!, parts.day!)
+        return String(format: "%@_%04d%02d%02d", table, parts.year!, parts.month!, parts.day!)
     }
 
     static func iso(_ date: Date) -> String { date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt)) }

@@ -51,7 +51,10 @@ struct HubTimings {
 
     /// The endpoints issue 3 names, with realistic parameters; `deepCursor` is the cursor of the
     /// 21st page of the default list.
-    static func endpoints(team: String, service: String, hotGroup: Int64, searchText: String, weekAgo: Date, deepCursor: String) -> [Endpoint] {
+    static func endpoints(
+        team: String, service: String, hotGroup: Int64, hotKey: (team: String, service: String, key: String)?, searchText: String, weekAgo: Date,
+        deepCursor: String
+    ) -> [Endpoint] {
         let cursor = deepCursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? deepCursor
         return [
             Endpoint(name: "teams", path: "/api/v1/teams"),
@@ -70,7 +73,32 @@ struct HubTimings {
             Endpoint(name: "occurrences-1h-1m", path: "/api/v1/groups/\(hotGroup)/occurrences?range=1h&step=1m"),
             Endpoint(name: "leaves", path: "/api/v1/leaves"),
             Endpoint(name: "scrapes", path: "/api/v1/scrapes"),
+        ] + queries(team: team, service: service, hotGroup: hotKey)
+    }
+
+    /// The PromQL queries issue 10 sets goals for, and the group `hotKey` names.
+    static func queries(team: String, service: String, hotGroup key: (team: String, service: String, key: String)?) -> [Endpoint] {
+        func instant(_ name: String, _ query: String) -> Endpoint {
+            Endpoint(name: name, path: "/api/v1/query?query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query))
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        var endpoints = [
+            instant("promql-topk-1h", "topk(10, sum by (team, service, aggregation_key) (increase(canopy_exceptions_total[1h])))"),
+            instant("promql-team-24h", "sum by (team) (increase(canopy_exceptions_total[24h]))"),
+            Endpoint(
+                name: "promql-range-7d-1h",
+                path: "/api/v1/query_range?query=" + ("sum by (team) (rate(canopy_exceptions_total[1h]))".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                    + "&start=\(now - 7 * 86400)&end=\(now)&step=3600"),
         ]
+        if let key {
+            let selector = "canopy_exceptions_total{team=\"\(key.team)\",service=\"\(key.service)\",aggregation_key=\"\(key.key)\"}"
+            endpoints.append(
+                Endpoint(
+                    name: "promql-group-30d-1h",
+                    path: "/api/v1/query_range?query=" + (selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                        + "&start=\(now - 30 * 86400)&end=\(now)&step=3600"))
+        }
+        return endpoints
     }
 
     func measure(_ endpoints: [Endpoint], warmup: Int, rounds: Int) async throws -> [Result] {
