@@ -22,7 +22,7 @@ func withInProcessHub<T: Sendable>(
 /// The hub in this process, scraping `leaves` (name, port) every 200 ms.
 func withInProcessHub<T: Sendable>(
     database: TestDatabase, cluster: PrivatePostgres, leaves: [(name: String, port: Int)], directory: String, token: String? = nil,
-    _ body: (String) async throws -> T
+    query: QuerySettings = QuerySettings(), _ body: (String) async throws -> T
 ) async throws -> T {
     let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]}" }
     var config = try HubConfig.parse(
@@ -36,7 +36,7 @@ func withInProcessHub<T: Sendable>(
     logger.logLevel = .warning
     let port = PortPromise()
     let app = try await HubServer(
-        options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub"), config: config, logger: logger
+        options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub", query: query), config: config, logger: logger
     ).buildApplication { port.fulfil($0) }
     return try await withServices([app]) { try await body("http://127.0.0.1:\(await port.value)") }
 }
