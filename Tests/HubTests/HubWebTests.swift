@@ -212,6 +212,16 @@ extension HubWebTests {
                     #expect(try await browser.alertText() == nil)
                     try await browser.screenshot(to: Self.screenshots + "/hub-graph-\(width).png")
                 }
+                // Enter in the expression box runs the query (the script submits the form), Shift+Enter does not.
+                let box = try await browser.find("textarea[name=expr]")
+                try await box.clear()
+                try await box.type("sum(up)\u{E008}\u{E007}\u{E008}")
+                #expect(try await browser.currentURL() == url, "Shift+Enter adds a line")
+                try await box.type("\u{E007}")
+                let ran = try await eventually(timeout: .seconds(10)) { try await browser.currentURL().contains("expr=sum%28up%29%0D%0A") }
+                let submitted = try await browser.currentURL()
+                #expect(ran, "\(submitted)")
+                #expect(submitted.contains("tab=graph"))
             }
         }
     }
