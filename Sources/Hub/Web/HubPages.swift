@@ -288,7 +288,7 @@ struct HubPages: Sendable {
         let points = try await queries.occurrences(
             id: id, from: now.addingTimeInterval(-Double(range.seconds)), to: now, step: .seconds(range.step))
         let (instances, instancesError) = await self.instances(of: detail, now: now)
-        // The query behind the bars (one increase per bar), and the same by the series' own labels.
+        // The query behind the bars (an increase over each step of the chart), and the same by the series' own labels.
         let window = PromDuration(milliseconds: Int64(range.step) * 1000).description
         let countQuery = GraphPage.Links.groupCount(team: group.team, service: group.service, key: group.aggregationKey, window: window)
         var breakdown: [BreakdownLink] = []
