@@ -72,13 +72,17 @@ struct HubServer {
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: WebSecurityMiddleware())
         let leafHealth = LeafHealth(scrapes: scrapes, queries: queries)
-        HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
-        HubPages(queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared)
-            .addRoutes(to: router)
-        StaticAssets.addRoutes(to: router)
         let seriesSource = HubSeriesSource(client: client, logger: logger, maxSeries: options.query.limits.maxSeriesPerSelector) { try await leafHealth.reports() }
+        // One runner for the query API and the graph page: the same limits and timeout for both.
+        let queryRunner = QueryRunner(source: seriesSource, settings: options.query)
+        HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
+        HubPages(
+            queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared,
+            runner: queryRunner, series: seriesSource
+        ).addRoutes(to: router)
+        StaticAssets.addRoutes(to: router)
         PrometheusAPI(source: seriesSource).addRoutes(to: router)
-        PrometheusQueryRoutes(source: seriesSource, settings: options.query).addRoutes(to: router)
+        PrometheusQueryRoutes(runner: queryRunner).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",

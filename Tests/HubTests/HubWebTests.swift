@@ -1,6 +1,10 @@
 import CanopyTestSupport
 import Foundation
+import Hummingbird
+import Logging
 import Periskop
+import PromQL
+import Shared
 import Testing
 
 @testable import Hub
@@ -151,6 +155,74 @@ import Testing
                 await payments.stop()
             }
             try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+}
+
+extension HubWebTests {
+    /// The graph page with 60 series of long, hostile labels drawn: its chart and legend at a
+    /// wide desktop and a phone, without the page scrolling sideways and without running any of
+    /// the labels. The page is the hub's own rendering of a synthetic answer, served with the
+    /// hub's stylesheet, script and security headers (a hub would need the evaluator to draw one).
+    @Test func theGraphPageFitsItsChartAndLegendAtEveryWidth() async throws {
+        try FileManager.default.createDirectory(atPath: Self.screenshots, withIntermediateDirectories: true)
+        let parameters = try HubGraphPageTests.parameters("expr=sum+by+(env,+aggregation_key)+(increase(canopy_exceptions_total%5B1m%5D))&tab=graph")
+        let outcome = GraphPage.Outcome.graph(
+            .matrix(HubGraphPageTests.matrix(60)), start: HubGraphPageTests.now.addingTimeInterval(-3600), end: HubGraphPageTests.now, step: 60_000)
+        let html = try HubGraphPageTests.page(parameters, outcome)
+        let router = Router()
+        router.add(middleware: WebSecurityMiddleware())
+        StaticAssets.addRoutes(to: router)
+        router.get("graph") { _, _ in HTMLResponse.make(html) }
+        var logger = Logger(label: "graph-page")
+        logger.logLevel = .warning
+        let port = PortPromise()
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { port.fulfil($0.localAddress?.port ?? 0) },
+            logger: logger)
+        try await withServices([app]) {
+            let url = "http://127.0.0.1:\(await port.value)/graph"
+            try await Browser.withBrowser { browser in
+                for width in [1400, 390] {
+                    try await browser.resize(BrowserWindow(width: width, height: 900))
+                    try await browser.open(url)
+                    _ = try await browser.waitFor("svg.chart-lines")
+                    #expect(try await browser.findAll("svg.chart-lines g.series polyline").count == 50, "at \(width) px")
+                    #expect(try await browser.findAll("ul.legend li.legend-entry").count == 50, "at \(width) px")
+                    #expect(try await browser.find(".chart-note").text() == "showing 50 of 60 series")
+                    // Drawn with its size, and coloured by the stylesheet: a line's stroke is its swatch's colour.
+                    let size = try await browser.execute(
+                        "const r = document.querySelector('svg.chart-lines').getBoundingClientRect(); return [r.width, r.height]")
+                    #expect((size.array?.first?.number ?? 0) > 300 && (size.array?.last?.number ?? 0) > 100, "at \(width) px: \(size)")
+                    let colours = try await browser.execute(
+                        """
+                        const line = getComputedStyle(document.querySelector('svg.chart-lines g.series-3 polyline')).stroke;
+                        const swatch = getComputedStyle(document.querySelectorAll('.legend-swatch')[3]).backgroundColor;
+                        return [line, swatch];
+                        """)
+                    let pair = colours.array?.compactMap(\.string) ?? []
+                    #expect(pair.count == 2 && pair[0] == pair[1] && pair[0] != "none", "\(pair)")
+                    // The page itself never scrolls sideways: the chart scrolls in its box, the legend wraps.
+                    let overflow = try await browser.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                    #expect((overflow.number ?? 1) <= 0, "at \(width) px the page is \(overflow) px too wide")
+                    let legendOverflow = try await browser.execute(
+                        "const l = document.querySelector('ul.legend'); return l.getBoundingClientRect().right - document.documentElement.clientWidth")
+                    #expect((legendOverflow.number ?? 1) <= 0, "at \(width) px")
+                    #expect(try await browser.execute("return typeof window.__pwned").string == "undefined")
+                    #expect(try await browser.alertText() == nil)
+                    try await browser.screenshot(to: Self.screenshots + "/hub-graph-\(width).png")
+                }
+                // Enter in the expression box runs the query (the script submits the form), Shift+Enter does not.
+                let box = try await browser.find("textarea[name=expr]")
+                try await box.clear()
+                try await box.type("sum(up)\u{E008}\u{E007}\u{E008}")
+                #expect(try await browser.currentURL() == url, "Shift+Enter adds a line")
+                try await box.type("\u{E007}")
+                let ran = try await eventually(timeout: .seconds(10)) { try await browser.currentURL().contains("expr=sum%28up%29%0D%0A") }
+                let submitted = try await browser.currentURL()
+                #expect(ran, "\(submitted)")
+                #expect(submitted.contains("tab=graph"))
+            }
         }
     }
 }

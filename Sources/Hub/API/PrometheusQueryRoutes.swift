@@ -7,8 +7,7 @@ import Shared
 /// query's length (`ParseLimits`), what it may load and return (`QueryLimits`), and time (the
 /// `timeout` parameter, at most the hub's `--query.timeout`).
 struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
-    let source: HubSeriesSource
-    let settings: QuerySettings
+    let runner: QueryRunner
 
     func addRoutes(to router: Router<Context>) {
         let api = router.group("api/v1")
@@ -18,45 +17,25 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
                     let parameters = try await PrometheusParameters(request)
                     let expr = try Self.expression(parameters)
                     let time = try parameters.first("time").map { try PrometheusParameters.time($0, name: "time") } ?? Date()
-                    let at = QueryTime.timestamp(time)
-                    return try await run(parameters) { engine in try await engine.instant(expr, at: at, source: source) }
+                    return try await runner.instant(expr, at: QueryTime.timestamp(time), timeout: try Self.timeout(parameters))
                 }
             }
             api.on("query_range", method: method) { request, _ in
                 await Self.respond {
                     let parameters = try await PrometheusParameters(request)
                     let expr = try Self.expression(parameters)
-                    let (start, end, step) = try Self.range(parameters, maxSteps: settings.limits.maxSteps)
-                    guard expr.type == .scalar || expr.type == .instantVector else {
-                        throw PrometheusAPIError(
-                            .badData, "invalid expression type \"\(expr.type)\" for range query, must be Scalar or instant Vector")
-                    }
-                    return try await run(parameters) { engine in
-                        try await engine.range(expr, start: start, end: end, step: step, source: source)
-                    }
+                    let (start, end, step) = try Self.range(parameters)
+                    // Refused before the timeout parameter is read, in Prometheus's order.
+                    try QueryRunner.checkRange(expr, start: start, end: end, step: step, maxSteps: runner.settings.limits.maxSteps)
+                    return try await runner.range(expr, start: start, end: end, step: step, timeout: try Self.timeout(parameters))
                 }
             }
         }
     }
 
-    /// Evaluates within the request's timeout; cancellation reaches the evaluator, which stops.
-    private func run(
-        _ parameters: PrometheusParameters, _ body: @escaping @Sendable (QueryEngine) async throws -> QueryValue
-    ) async throws -> QueryValue {
-        let timeout = try parameters.first("timeout").map { min(settings.timeout, try Self.duration($0, name: "timeout")) } ?? settings.timeout
-        let engine = QueryEngine(limits: settings.limits)
-        return try await withThrowingTaskGroup(of: QueryValue?.self) { group in
-            group.addTask { try await body(engine) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let value = first else {
-                throw PrometheusAPIError(.timeout, "query timed out in expression evaluation")
-            }
-            return value
-        }
+    /// The `timeout` parameter, if given (the runner caps it at the hub's).
+    private static func timeout(_ parameters: PrometheusParameters) throws -> Duration? {
+        try parameters.first("timeout").map { try duration($0, name: "timeout") }
     }
 
     private static func expression(_ parameters: PrometheusParameters) throws -> Expr {
@@ -68,7 +47,8 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    private static func range(_ parameters: PrometheusParameters, maxSteps: Int) throws -> (Timestamp, Timestamp, Timestamp) {
+    /// `start`, `end` and `step` in milliseconds; `QueryRunner.checkRange` judges them together.
+    private static func range(_ parameters: PrometheusParameters) throws -> (Timestamp, Timestamp, Timestamp) {
         func required(_ name: String) throws -> String {
             guard let text = parameters.first(name) else { throw PrometheusAPIError(.badData, "invalid parameter \"\(name)\": cannot parse \"\" to a valid \(name == "step" ? "duration" : "timestamp")") }
             return text
@@ -77,14 +57,7 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
         let end = QueryTime.timestamp(try PrometheusParameters.time(try required("end"), name: "end"))
         guard end >= start else { throw PrometheusAPIError(.badData, "invalid parameter \"end\": end timestamp must not be before start time") }
         let step = try duration(try required("step"), name: "step")
-        let stepMilliseconds = Timestamp(step.components.seconds * 1000 + step.components.attoseconds / 1_000_000_000_000_000)
-        guard stepMilliseconds > 0 else {
-            throw PrometheusAPIError(.badData, "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer")
-        }
-        guard (end - start) / stepMilliseconds < maxSteps else {
-            throw PrometheusAPIError(.badData, "exceeded maximum resolution of \(maxSteps.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) points per timeseries. Try decreasing the query resolution (?step=XX)")
-        }
-        return (start, end, stepMilliseconds)
+        return (start, end, Timestamp(step.components.seconds * 1000 + step.components.attoseconds / 1_000_000_000_000_000))
     }
 
     /// Seconds (`15`, `0.5`) or a PromQL duration (`1m30s`), as Prometheus takes `step` and `timeout`.
@@ -107,6 +80,9 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
                 status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         } catch let error as PrometheusAPIError {
             return (try? PrometheusAPI<Context>.failure(error)) ?? Response(status: .internalServerError)
+        } catch let error as QueryRunner.Refusal {
+            let kind: PrometheusAPIError.Kind = error.kind == .timeout ? .timeout : .badData
+            return (try? PrometheusAPI<Context>.failure(PrometheusAPIError(kind, error.message))) ?? Response(status: .internalServerError)
         } catch let error as QueryError {
             let kind: PrometheusAPIError.Kind =
                 switch error.kind {

@@ -8,6 +8,7 @@ enum HubPageTemplates {
         "hubGroups": groups,
         "hubGroup": group,
         "hubLeaves": leaves,
+        "hubGraph": graph,
         "hubLeavesTable": leavesTable,
         "hubError": error,
     ]
@@ -40,6 +41,7 @@ enum HubPageTemplates {
         <tr class="services-row {{rowClass}}"><td colspan="9"><span class="muted">Services:</span>
         {{#services}}<a class="service-link" href="{{href}}">{{name}}</a> <span class="muted">{{detail}}</span>{{^last}} · {{/last}}{{/services}}
         {{^services}}<span class="muted">none yet</span>{{/services}}
+        · <a class="team-graph" href="{{graphHref}}">Graph by service</a>
         </td></tr>
         {{/teams}}
         </tbody>
@@ -106,6 +108,8 @@ enum HubPageTemplates {
         <h2>Occurrences</h2>
         <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
         {{#chart}}{{>chart}}{{/chart}}
+        <p class="graph-links"><a class="graph-counts" href="{{graphHref}}">Graph these counts</a> <code>{{graphQuery}}</code></p>
+        {{#breakdown}}<p class="graph-links"><a class="graph-breakdown" href="{{href}}">{{label}}</a> <code>{{query}}</code></p>{{/breakdown}}
         </section>
         <section class="instances">
         <h2>Instances</h2>
@@ -152,6 +156,42 @@ enum HubPageTemplates {
         {{/scrapes}}
         </tbody></table></div>
         </section>
+
+        """
+
+    // A GET form, so that every view is a URL; the tabs and ranges are links carrying the query.
+    static let graph = """
+        <nav class="view-tabs" aria-label="View">{{#tabs}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/tabs}}</nav>
+        <form class="filters graph-form" method="get" action="/graph">
+        <input type="hidden" name="tab" value="{{tab}}">
+        <label class="field graph-expr"><span class="field-label">Expression (PromQL)</span>
+        <textarea name="expr" rows="2" spellcheck="false" autocapitalize="off" autocomplete="off" data-submit-on-enter placeholder="sum by (team) (increase(canopy_exceptions_total[1h]))">{{expr}}</textarea></label>
+        {{#isGraph}}
+        <label class="field"><span class="field-label">Range</span><select name="range">{{#rangeOptions}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/rangeOptions}}</select></label>
+        <label class="field"><span class="field-label">End (RFC 3339 or Unix seconds)</span><input type="text" name="end" value="{{end}}" placeholder="now"></label>
+        <label class="field"><span class="field-label">Step</span><input type="text" name="step" value="{{step}}" placeholder="{{autoStep}}"></label>
+        {{/isGraph}}
+        {{^isGraph}}
+        <label class="field"><span class="field-label">Time (RFC 3339 or Unix seconds)</span><input type="text" name="time" value="{{time}}" placeholder="now"></label>
+        {{/isGraph}}
+        <div class="filter-buttons"><button type="submit">Execute</button></div>
+        </form>
+        {{#errors}}{{>errorBanner}}{{/errors}}
+        {{#pointer}}<pre class="parse-pointer"><code>{{line}}
+        {{caret}}</code></pre>{{/pointer}}
+        {{#isGraph}}<nav class="graph-ranges" aria-label="Range">{{#rangeLinks}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/rangeLinks}}</nav>{{/isGraph}}
+        {{#hasSummary}}<p class="result-summary">{{summary}}</p>{{/hasSummary}}
+        {{#chart}}{{>lineChart}}{{/chart}}
+        {{#table}}
+        <div class="table-scroll"><table class="query-result">
+        <thead><tr><th scope="col">Series</th><th scope="col" class="num">{{valueHeader}}</th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td class="mono series-labels">{{labels}}</td><td class="num mono">{{#values}}<span class="sample-value" title="{{exact}}">{{text}}</span>{{/values}}{{#hasMore}}<span class="muted">{{more}}</span>{{/hasMore}}</td></tr>
+        {{/rows}}
+        </tbody></table></div>
+        {{#hasNote}}<p class="chart-note">{{note}}</p>{{/hasNote}}
+        {{/table}}
+        {{#empty}}{{>emptyState}}{{/empty}}
 
         """
 

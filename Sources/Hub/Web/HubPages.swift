@@ -4,15 +4,20 @@ import Hummingbird
 import Logging
 import NIOCore
 import Periskop
+import PromQL
 import Shared
 
-/// The hub's web UI: the overview, the groups list, a group, the leaves. Server-rendered from
-/// the same queries as the JSON API; writes (status changes) are forms posting to the API.
+/// The hub's web UI: the overview, the groups list, a group, the leaves, the graph page.
+/// Server-rendered from the same queries as the JSON API; writes (status changes) are forms
+/// posting to the API; the graph page evaluates PromQL with the API's `QueryRunner`.
 struct HubPages: Sendable {
     let queries: HubQueries
     let leaves: LeafHealth
     let templates: WebTemplates
     let httpClient: HTTPClient
+    /// The graph page's queries, and the group page's series labels (for its breakdown link).
+    let runner: QueryRunner
+    let series: HubSeriesSource
 
     static var product: String { "Canopy hub" }
 
@@ -21,6 +26,7 @@ struct HubPages: Sendable {
         router.get("groups") { request, _ in try await html { try await groups(request) } }
         router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.decoded("id")) } }
         router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
+        router.get("graph") { request, _ in try await html { try await graph(request) } }
     }
 
     /// Renders a page, or the error page with the status of what went wrong.
@@ -34,17 +40,17 @@ struct HubPages: Sendable {
         }
     }
 
-    private func chrome(_ title: String, path: String) -> PageChrome {
+    static func chrome(_ title: String, path: String) -> PageChrome {
         PageChrome(
             product: Self.product, title: title,
-            nav: NavItem.items([("Overview", "/"), ("Groups", "/groups"), ("Leaves", "/leaves")], currentPath: path),
+            nav: NavItem.items([("Overview", "/"), ("Groups", "/groups"), ("Graph", "/graph"), ("Leaves", "/leaves")], currentPath: path),
             footer: "canopy-hub \(CanopyVersion.current)")
     }
 
     private func errorPage(title: String, message: String) -> String {
         struct View { let banner: ErrorBannerView }
         let body = (try? templates.render("hubError", View(banner: ErrorBannerView(title: title, message: message)))) ?? .empty
-        return templates.page(chrome(title, path: ""), body: body)
+        return templates.page(Self.chrome(title, path: ""), body: body)
     }
 
     // MARK: Overview
@@ -66,6 +72,8 @@ struct HubPages: Sendable {
         let stale: Bool
         let rowClass: String
         let services: [ServiceLink]
+        /// The graph page: the team's occurrences per hour, a line per service.
+        let graphHref: String
     }
 
     struct ServiceLink {
@@ -105,7 +113,8 @@ struct HubPages: Sendable {
                         ServiceLink(
                             name: service.name, href: PageLink.href("/groups", query: [("team", team.name), ("service", service.name)]),
                             detail: "\(service.groups) groups, \(service.targetsUp)/\(service.targetsTotal) targets up", last: index == services.count - 1)
-                    }))
+                    },
+                    graphHref: GraphPage.Links.href(GraphPage.Links.teamByService(team.name), range: "1d")))
         }
         struct View {
             let hasTeams: Bool
@@ -128,7 +137,7 @@ struct HubPages: Sendable {
             hasTeams: !rows.isEmpty, teams: rows,
             empty: EmptyStateView(title: "No teams yet", detail: "Teams appear once the hub has scraped a leaf. Leaves are listed under `leaves:` in the hub's config."),
             downBanner: banner, leavesTable: LeavesTable(reports, now: now))
-        return try templates.page(chrome("Overview", path: "/"), template: "hubOverview", view)
+        return try templates.page(Self.chrome("Overview", path: "/"), template: "hubOverview", view)
     }
 
     // MARK: Leaves
@@ -190,7 +199,7 @@ struct HubPages: Sendable {
                     duration: WebFormat.duration(seconds: $0.durationSeconds), groupsChanged: $0.groupsChanged,
                     occurrencesAdded: $0.occurrencesAdded, error: $0.error ?? $0.skippedDetail.map { "left out \($0)" } ?? "", rowClass: $0.outcome == "failed" ? "row-down" : "")
             })
-        return try templates.page(chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
+        return try templates.page(Self.chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
     }
 
     // MARK: Groups
@@ -234,7 +243,7 @@ struct HubPages: Sendable {
                 rows: rows, showTeam: true, windowLabel: "Last \(windowLabel)",
                 empty: EmptyStateView(title: "No groups match", detail: "Change the filters, or reset them.", action: ("Reset the filters", "/groups"))),
             pager: PagerView(path: "/groups", query: query, nextCursor: page.nextCursor, summary: "\(rows.count) groups on this page"))
-        return try templates.page(chrome("Groups", path: "/groups"), template: "hubGroups", view)
+        return try templates.page(Self.chrome("Groups", path: "/groups"), template: "hubGroups", view)
     }
 
     /// The request's query as (name, value) pairs, in order.
@@ -279,6 +288,18 @@ struct HubPages: Sendable {
         let points = try await queries.occurrences(
             id: id, from: now.addingTimeInterval(-Double(range.seconds)), to: now, step: .seconds(range.step))
         let (instances, instancesError) = await self.instances(of: detail, now: now)
+        // The query behind the bars (an increase over each step of the chart), and the same by the series' own labels.
+        let window = PromDuration(milliseconds: Int64(range.step) * 1000).description
+        let countQuery = GraphPage.Links.groupCount(team: group.team, service: group.service, key: group.aggregationKey, window: window)
+        var breakdown: [BreakdownLink] = []
+        let names = await seriesLabelNames(of: group)
+        if names != [] {
+            let query = GraphPage.Links.groupBreakdown(team: group.team, service: group.service, key: group.aggregationKey, window: window, by: names)
+            breakdown.append(
+                BreakdownLink(
+                    label: names.map { "By \($0.joined(separator: ", "))" } ?? "By the series' labels", href: GraphPage.Links.href(query, range: range.value, step: window),
+                    query: query))
+        }
         var statusDetail = ""
         if let by = detail.statusChangedBy, let at = detail.statusChangedAt { statusDetail = "by \(by), \(WebFormat.relative(at, now: now))" }
         if group.status == "ignored" {
@@ -317,6 +338,9 @@ struct HubPages: Sendable {
             let actions: StatusActionsView
             let ranges: [RangeLink]
             let chart: ChartView
+            let graphHref: String
+            let graphQuery: String
+            let breakdown: [BreakdownLink]
             let instancesError: [ErrorBannerView]
             let hasInstances: Bool
             let instances: [InstanceRow]
@@ -334,6 +358,7 @@ struct HubPages: Sendable {
             chart: ChartView(
                 caption: "Occurrences, last \(range.label.lowercased()), per \(WebFormat.duration(.seconds(range.step)))",
                 svg: SVGChart.bars(points.map { ($0.time, $0.count) }, label: "occurrences of \(group.className)")),
+            graphHref: GraphPage.Links.href(countQuery, range: range.value, step: window), graphQuery: countQuery, breakdown: breakdown,
             instancesError: instancesError.map { [ErrorBannerView(title: "Instances unknown:", message: $0)] } ?? [],
             hasInstances: !instances.isEmpty, instances: instances,
             samples: detail.samples.map { SampleView($0, now: now) },
@@ -341,7 +366,34 @@ struct HubPages: Sendable {
             history: detail.statusChanges.map {
                 HistoryRow(at: TimeView($0.at, now: now), actor: $0.actor, from: $0.from, to: $0.to, comment: $0.comment ?? "")
             })
-        return try templates.page(chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
+        return try templates.page(Self.chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
+    }
+
+    struct BreakdownLink {
+        let label: String
+        let href: String
+        let query: String
+    }
+
+    /// The label names of the group's series beyond those every series of a group shares
+    /// (`env`, `region`, …), sorted: what its breakdown link sums by. Nil when the series cannot
+    /// be read now (the link then uses the generic form) or a name is not a plain identifier.
+    private func seriesLabelNames(of group: HubGroup) async -> [String]? {
+        let pairs = [(PromQL.Labels.metricName, ExceptionCounters.metric), ("team", group.team), ("service", group.service), ("aggregation_key", group.aggregationKey)]
+        guard let matchers = try? pairs.map({ try LabelMatcher(.equal, name: $0.0, value: $0.1) }),
+            let labels = try? await series.labels(matching: [matchers], start: nil, end: nil)
+        else { return nil }
+        let names = Set(labels.flatMap(\.names)).subtracting(GraphPage.Links.groupLabels).sorted()
+        return names.allSatisfy(GraphPage.Links.isPlainName) ? names : nil
+    }
+
+    // MARK: Graph
+
+    private func graph(_ request: Request) async throws -> String {
+        let maxSteps = runner.settings.limits.maxSteps
+        let parameters = GraphPage.Parameters(Self.query(of: request), maxSteps: maxSteps)
+        let outcome = await GraphPage.run(parameters, runner: runner, now: Date())
+        return try templates.page(Self.chrome("Graph", path: "/graph"), template: "hubGraph", GraphPage.view(parameters, outcome, maxSteps: maxSteps))
     }
 
     /// Which instances report the group, asked of the leaves that send it (their team view has

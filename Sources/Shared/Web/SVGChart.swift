@@ -100,12 +100,13 @@ public enum SVGChart {
         #"<rect class="\#(cssClass)" x="\#(number(x))" y="\#(number(y))" width="\#(number(width))" height="\#(number(height))"/>"#
     }
 
-    private static func text(_ text: String, x: Double, y: Double, anchor: String, cssClass: String) -> String {
+    static func text(_ text: String, x: Double, y: Double, anchor: String, cssClass: String) -> String {
         #"<text class="\#(cssClass)" x="\#(number(x))" y="\#(number(y))" text-anchor="\#(anchor)">\#(HTMLEscape.text(text))</text>"#
     }
 
     /// A coordinate with at most two decimals and no trailing zeros, independent of locale.
     static func number(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return "0" }  // never a trap, whatever the data
         let hundredths = Int64((value * 100).rounded())
         let sign = hundredths < 0 ? "-" : ""
         let whole = hundredths.magnitude / 100, fraction = hundredths.magnitude % 100

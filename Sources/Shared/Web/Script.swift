@@ -1,8 +1,9 @@
 // The page script, served at /static/canopy.js and loaded with `defer`. Progressive enhancement
 // only: every page works without it (forms submit, links go). It adds Copy buttons, asks before
-// forms marked `data-confirm`, and sends the write forms (`data-write`) with fetch so that a
-// 401 can ask for a bearer token, keep it for the tab (sessionStorage) and retry. It finds its
-// elements by attribute: the markup has no inline handler, and the CSP would block one.
+// forms marked `data-confirm`, runs an expression box's query on Enter (`data-submit-on-enter`),
+// and sends the write forms (`data-write`) with fetch so that a 401 can ask for a bearer token,
+// keep it for the tab (sessionStorage) and retry. It finds its elements by attribute: the markup
+// has no inline handler, and the CSP would block one.
 
 enum Script {
     static let js = #"""
@@ -116,6 +117,16 @@ enum Script {
               event.preventDefault();
               sendWrite(form, event.submitter, false);
             }
+          });
+
+          // An expression box marked data-submit-on-enter (the hub's graph page): Enter runs the
+          // query, as in Prometheus; Shift+Enter starts a new line.
+          document.addEventListener("keydown", function (event) {
+            var box = event.target;
+            if (event.key !== "Enter" || event.shiftKey || event.isComposing) { return; }
+            if (!(box instanceof HTMLTextAreaElement) || !box.hasAttribute("data-submit-on-enter") || !box.form) { return; }
+            event.preventDefault();
+            if (box.form.requestSubmit) { box.form.requestSubmit(); } else { box.form.submit(); }
           });
 
           if (document.readyState === "loading") {

@@ -32,7 +32,7 @@ enum Stylesheet {
           overflow-wrap: anywhere;
         }
         a { color: var(--link); }
-        a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+        a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
         code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.9em; }
         h1 { font-size: 1.5rem; margin: 0 0 var(--gap); }
         h2 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
@@ -142,6 +142,26 @@ enum Stylesheet {
         .chart-bars .axis { stroke: var(--muted); stroke-width: 1; }
         .chart-bars .grid { stroke: var(--border); stroke-width: 1; stroke-dasharray: 4 4; }
         .chart-bars .axis-label { fill: var(--muted); font-size: 12px; font-family: inherit; }
+        /* Line charts (the hub's graph page): a palette of ten, each class setting --series for
+           its line, its dots and its legend swatch */
+        .line-chart { overflow-x: visible; }
+        .chart-scroll { overflow-x: auto; }
+        .chart-lines { display: block; width: 100%; height: auto; max-height: 360px; }
+        .chart-lines .axis { stroke: var(--muted); stroke-width: 1; }
+        .chart-lines .grid { stroke: var(--border); stroke-width: 1; stroke-dasharray: 4 4; }
+        .chart-lines .axis-label { fill: var(--muted); font-size: 12px; font-family: inherit; }
+        .chart-lines .series polyline { fill: none; stroke: var(--series); stroke-width: 1.75; stroke-linejoin: round; }
+        .chart-lines .series circle { fill: var(--series); }
+        .chart-lines .series:hover polyline { stroke-width: 3; }
+        .series-0 { --series: #4e79a7; } .series-1 { --series: #f28e2b; } .series-2 { --series: #e15759; }
+        .series-3 { --series: #76b7b2; } .series-4 { --series: #59a14f; } .series-5 { --series: #edc948; }
+        .series-6 { --series: #b07aa1; } .series-7 { --series: #ff9da7; } .series-8 { --series: #9c755f; }
+        .series-9 { --series: #bab0ac; }
+        .chart-note { margin: 0.25rem 0; color: var(--muted); font-size: 0.85rem; }
+        .legend { display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; margin: 0.5rem 0 0; padding: 0; list-style: none; font-size: 0.85rem; }
+        .legend-entry { display: flex; align-items: baseline; gap: 0.4rem; min-width: 0; max-width: 100%; }
+        .legend-swatch { flex: none; display: inline-block; width: 0.9rem; height: 0.25rem; border-radius: 2px; background: var(--series); transform: translateY(-0.2rem); }
+        .legend-name { overflow-wrap: anywhere; min-width: 0; }
         .sparkline { display: inline-block; width: 6rem; height: 1.4rem; vertical-align: middle; }
         .sparkline .spark-line { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         .sparkline .spark-area { fill: var(--accent-soft); stroke: none; }
@@ -194,15 +214,37 @@ enum Stylesheet {
         .sample-nav ol { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; margin: 0; padding: 0; list-style: none; }
         .sample-nav a[aria-current="true"] { font-weight: 700; color: var(--text); }
 
+        /* The hub's graph page: the expression box across the form, the views as tabs, the
+           place of a parse error under the box */
+        .graph-form .graph-expr { flex: 1 1 100%; }
+        .graph-form textarea {
+          width: 100%; min-height: 2.7rem; resize: vertical; padding: 0.35rem 0.45rem; border-radius: var(--radius);
+          border: 1px solid var(--border); background: var(--bg); color: var(--text);
+          font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 0.9rem;
+        }
+        .graph-form .field input[type="text"] { width: 13rem; }
+        .view-tabs, .graph-ranges { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; margin: 0 0 0.6rem; }
+        .view-tabs a[aria-current="page"], .graph-ranges a[aria-current="page"] { color: var(--text); font-weight: 700; text-decoration: none; }
+        .parse-pointer {
+          margin: -0.5rem 0 var(--gap); padding: 0.5rem 0.6rem; overflow-x: auto;
+          background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
+        }
+        .result-summary { color: var(--muted); margin: 0 0 0.5rem; }
+        table.query-result .series-labels { overflow-wrap: anywhere; min-width: 12rem; }
+        table.query-result .sample-value { display: block; }
+        .graph-links { margin: 0.25rem 0 var(--gap); }
+        .graph-links code { overflow-wrap: anywhere; }
+
         /* A phone: tighter spacing, the nav under the brand */
         @media (max-width: 640px) {
           body { font-size: 14px; }
           main { padding: 0.75rem; }
           .site-header { padding: 0.5rem 0.75rem; }
           .field { flex: 1 1 9rem; }
-          .field input[type="search"], .field select { width: 100%; }
+          .field input[type="search"], .field select, .graph-form .field input[type="text"] { width: 100%; }
           .sparkline { width: 4rem; }
           .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
+          .chart-lines { min-width: 520px; }  /* the same: the chart scrolls in .chart-scroll */
           .facts { grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); }
         }
         """#

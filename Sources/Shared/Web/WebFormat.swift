@@ -107,5 +107,53 @@ public enum WebFormat {
         duration(.milliseconds(Int64((seconds * 1000).rounded(.down))))
     }
 
+    /// `14:05:30`: axis labels within minutes.
+    static func clockSeconds(_ date: Date) -> String {
+        let c = utc.dateComponents([.hour, .minute, .second], from: date)
+        return "\(two(c.hour!)):\(two(c.minute!)):\(two(c.second!))"
+    }
+
+    /// A measured value, short and exact enough to read: integers without decimals (`12345`),
+    /// others to six significant digits (`0.0166667`, `1234.57`), the very small and very large
+    /// with an exponent (`1.5e-09`), and `NaN`, `+Inf`, `-Inf` as Prometheus writes them. No
+    /// locale, no grouping: the text can be pasted back into a query.
+    public static func number(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        let magnitude = abs(value)
+        if value == value.rounded(), magnitude < 1e15 { return String(Int64(value)) }
+        if magnitude < 1e-4 || magnitude >= 1e15 {
+            var exponent = Int(log10(magnitude).rounded(.down))
+            var mantissa = value / pow(10, Double(exponent))
+            if abs((mantissa * 1e5).rounded()) >= 1e6 {  // 9.999996 rounds to 10
+                exponent += 1
+                mantissa /= 10
+            }
+            guard mantissa.isFinite else { return "\(value)" }  // subnormal: Swift's own form
+            let sign = exponent < 0 ? "-" : "+"
+            let digits = String(abs(exponent))
+            return fixed(mantissa, decimals: 5) + "e" + sign + (digits.count < 2 ? "0" : "") + digits
+        }
+        let integerDigits = magnitude < 1 ? 1 + Int(log10(magnitude).rounded(.down)) : Int(log10(magnitude).rounded(.down)) + 1
+        return fixed(value, decimals: max(0, 6 - integerDigits))
+    }
+
+    /// `value` rounded to `decimals` places, trailing zeros dropped (`2.50` is `2.5`, `3.0` is `3`),
+    /// without a locale and without `-0`.
+    public static func fixed(_ value: Double, decimals: Int) -> String {
+        guard value.isFinite else { return number(value) }
+        let places = min(max(decimals, 0), 17)
+        let scaled = (abs(value) * pow(10, Double(places))).rounded()
+        guard scaled < 9e18 else { return "\(value)" }  // beyond Int64: Swift's shortest form
+        var digits = String(UInt64(scaled))
+        if places > 0 {
+            if digits.count <= places { digits = String(repeating: "0", count: places - digits.count + 1) + digits }
+            var fraction = String(digits.suffix(places))
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            digits = String(digits.dropLast(places)) + (fraction.isEmpty ? "" : "." + fraction)
+        }
+        return (value < 0 && scaled != 0 ? "-" : "") + digits
+    }
+
     private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }

@@ -19,6 +19,7 @@ enum WebTemplateSources {
         "copyText": copyText,
         "statusActions": statusActions,
         "chart": chart,
+        "lineChart": lineChart,
         "sample": sample,
     ]
 
@@ -145,6 +146,18 @@ enum WebTemplateSources {
 
     static let chart = """
         <figure class="chart"><figcaption>{{caption}}</figcaption>{{{svg}}}</figure>
+
+        """
+
+    // The legend is HTML under the chart, so that long label sets wrap on a phone; the chart
+    // scrolls in its own box there.
+    static let lineChart = """
+        <figure class="chart line-chart"><figcaption>{{caption}}</figcaption><div class="chart-scroll">{{{svg}}}</div>
+        {{#hasNote}}<p class="chart-note">{{note}}</p>{{/hasNote}}
+        <ul class="legend">
+        {{#legend}}<li class="legend-entry"><span class="legend-swatch {{colourClass}}" aria-hidden="true"></span><span class="legend-name mono">{{name}}</span></li>
+        {{/legend}}</ul>
+        </figure>
 
         """
 

@@ -75,6 +75,7 @@ import Testing
         for status in StatusBadgeView.known { #expect(css.contains(".status-\(status)"), "\(status)") }
         for severity in ["error", "warning", "info"] { #expect(css.contains(".severity-\(severity)"), "\(severity)") }
         #expect(css.contains(".health-down") && css.contains(".health-stale") && css.contains("tr.row-down"))
+        for index in 0..<SVGChart.palette { #expect(css.contains(".series-\(index) { --series: #"), "series-\(index)") }
         // No external fonts or assets: nothing is loaded from elsewhere.
         #expect(!css.contains("url(") && !css.contains("@import") && !css.contains("@font-face"))
 
@@ -82,6 +83,7 @@ import Testing
         #expect(js.contains("[data-copy]"))
         #expect(js.contains("data-confirm"))
         #expect(js.contains("data-write"))
+        #expect(js.contains("data-submit-on-enter"))
         #expect(js.contains("sessionStorage"))
         #expect(js.contains(#""Authorization"] = "Bearer ""#))
         #expect(!js.contains("innerHTML"))

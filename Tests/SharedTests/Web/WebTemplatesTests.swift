@@ -56,6 +56,11 @@ import Testing
                 ),
                 try templates.render("healthBadge", HealthBadgeView(.down, label: text)),
                 try templates.render("chart", ChartView(caption: text, svg: SVGChart.bars([(WebFixtures.now, 1)], label: text))),
+                try templates.render(
+                    "lineChart",
+                    SVGChart.lineChart(
+                        [ChartSeries(name: text, points: [(WebFixtures.now, 1)])], from: WebFixtures.now.addingTimeInterval(-60), to: WebFixtures.now, step: 60,
+                        caption: text, label: text)),
             ].map(\.html).joined()
             let chrome = PageChrome(product: text, title: text, nav: [NavItem(label: text, href: text)], footer: text)
             let html = templates.page(chrome, body: SafeHTML(trusted: body))
@@ -195,6 +200,7 @@ import Testing
         let row = WebFixtures.row(errorClass: "E", message: "m")
         #expect(Mirror(reflecting: row).children.first { $0.label == "sparkline" }?.value is SafeHTML)
         #expect(Mirror(reflecting: ChartView(caption: "", svg: .empty)).children.first { $0.label == "svg" }?.value is SafeHTML)
+        #expect(Mirror(reflecting: LineChartView(caption: "", svg: .empty, legend: [])).children.first { $0.label == "svg" }?.value is SafeHTML)
     }
 
     @Test func serversAddPagesThatUseThePartials() throws {
@@ -222,7 +228,7 @@ import Testing
     @Test func everyPartialIsListed() {
         #expect(
             WebTemplates.partialNames == [
-                "chart", "copyText", "count", "emptyState", "errorBanner", "filterForm", "groupsTable", "healthBadge", "pager", "sample", "severityBadge",
+                "chart", "copyText", "count", "emptyState", "errorBanner", "filterForm", "groupsTable", "healthBadge", "lineChart", "pager", "sample", "severityBadge",
                 "statusActions", "statusBadge", "time",
             ]
         )
