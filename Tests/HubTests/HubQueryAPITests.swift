@@ -110,4 +110,21 @@ import Testing
             }
         }
     }
+
+    /// The graph page runs real queries: a table of the instant result and a chart of the range.
+    @Test func theGraphPageShowsRealResults() async throws {
+        try await Self.withHub(query: QuerySettings()) { hub in
+            let query = HubQueryTests.formEncoded("sum by (env) (canopy_exceptions_total)")
+            let table = try await hub.get("/graph?tab=table&expr=\(query)")
+            #expect(table.status == 200)
+            #expect(table.body.contains("query-result") && table.body.contains("prod") && table.body.contains("staging"), "\(table.body)")
+            #expect(table.body.contains(">5<") && table.body.contains(">2<"), "the values, as integers")
+            let graph = try await hub.get("/graph?tab=graph&range=1h&expr=\(query)")
+            #expect(graph.status == 200 && graph.body.contains("<svg"))
+            #expect(graph.body.components(separatedBy: "class=\"legend-entry\"").count - 1 == 2, "one legend entry per env")
+            #expect(graph.body.contains("env=&quot;prod&quot;") || graph.body.contains(#"env="prod""#))
+            let failing = try await hub.get("/graph?tab=table&expr=" + HubQueryTests.formEncoded("canopy_exceptions_total + on(team) canopy_exceptions_total"))
+            #expect(failing.status == 200 && failing.body.contains("many-to-many"), "the execution error is shown")
+        }
+    }
 }
