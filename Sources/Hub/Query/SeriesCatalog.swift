@@ -27,8 +27,8 @@ struct SeriesCatalog: Sendable {
 
     /// The label sets of the series matching any of `selectors` whose group was seen by `end`
     /// and last seen from `start` on (a counter exists from its first occurrence).
-    func series(matching selectors: [[LabelMatcher]], start: Date?, end: Date?) async throws -> [Labels] {
-        var found: Set<Labels> = []
+    func series(matching selectors: [[LabelMatcher]], start: Date?, end: Date?) async throws -> [Shared.Labels] {
+        var found: Set<Shared.Labels> = []
         for matchers in selectors {
             for labels in try await series(matching: matchers, start: start, end: end) { found.insert(labels) }
         }
@@ -47,7 +47,7 @@ struct SeriesCatalog: Sendable {
         return Set(series.compactMap { $0[name] }).sorted()
     }
 
-    private func series(matching matchers: [LabelMatcher], start: Date?, end: Date?) async throws -> [Labels] {
+    private func series(matching matchers: [LabelMatcher], start: Date?, end: Date?) async throws -> [Shared.Labels] {
         // Only one metric has series here: a name matcher that refuses it selects nothing.
         for matcher in matchers where matcher.name == "__name__" && !matcher.matches(Self.metric) { return [] }
         var sql = SQLBuilder()
@@ -67,12 +67,12 @@ struct SeriesCatalog: Sendable {
                 LIMIT \(maxSeries + 1)
                 """), logger: logger)
         let decoder = JSONDecoder()
-        var result: [Labels] = []
+        var result: [Shared.Labels] = []
         var read = 0
         for try await (team, service, key, className, severity, text) in rows.decode((String, String, String, String, Int16, String).self) {
             read += 1
             guard read <= maxSeries else { throw TooManySeries(limit: maxSeries) }
-            let own = (try? decoder.decode(Labels.self, from: Data(text.utf8))) ?? Labels()
+            let own = (try? decoder.decode(Shared.Labels.self, from: Data(text.utf8))) ?? Shared.Labels()
             var labels = own
             labels["__name__"] = Self.metric
             labels["team"] = team
