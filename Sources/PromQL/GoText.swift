@@ -122,6 +122,30 @@ enum GoText {
         return (digits, pointPosition)
     }
 
+    /// `strconv.FormatFloat(value, 'f', -1, 64)`: the shortest round-tripping digits, never in
+    /// exponent form (`1e+21` is `1000000000000000000000`); `+Inf`, `-Inf`, `NaN`. Prometheus
+    /// writes `count_values`' label values so.
+    static func formatFloatPlain(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        let sign = value.sign == .minus ? "-" : ""
+        if value == 0 { return sign + "0" }
+        let (digits, pointPosition) = shortestDigits(abs(value))
+        if pointPosition <= 0 {
+            return sign + "0." + String(repeating: "0", count: -pointPosition) + digits
+        }
+        if pointPosition >= digits.count {
+            return sign + digits + String(repeating: "0", count: pointPosition - digits.count)
+        }
+        let cut = digits.index(digits.startIndex, offsetBy: pointPosition)
+        return sign + digits[..<cut] + "." + digits[cut...]
+    }
+
+    /// `fmt.Sprintf("%v", value)` for a float64: `formatFloat` with Go's `+Inf`.
+    static func formatFloatV(_ value: Double) -> String {
+        value == .infinity ? "+Inf" : formatFloat(value)
+    }
+
     /// `fmt.Sprintf("%f", value)`.
     static func formatFixed6(_ value: Double) -> String {
         if value.isNaN { return "NaN" }

@@ -39,7 +39,15 @@ struct RE2Translator {
         var alternatives: [Atom] = []
         var current: [Atom] = []
         var flagsAtOpen: Flags
+        /// Written as an ICU capturing group (only in capturing mode, for `(…)` and `(?P<name>…)`).
+        var capturing = false
     }
+
+    /// Capturing mode keeps RE2's capturing groups capturing, numbered as RE2 numbers them, for
+    /// `label_replace`'s `$1` and `${name}`; matchers need no captures and get `(?:…)` throughout.
+    private let keepCaptures: Bool
+    /// The names of the capturing groups in order ("" for unnamed ones), in capturing mode.
+    private(set) var groupNames: [String] = []
 
     private var frames: [Frame]
 
@@ -47,7 +55,8 @@ struct RE2Translator {
     /// compiles the pattern, and no real matcher nests past a handful.
     static let maximumNesting = 100
 
-    private init(_ regex: String) {
+    private init(_ regex: String, keepCaptures: Bool = false) {
+        self.keepCaptures = keepCaptures
         s = Array(regex.unicodeScalars)
         frames = [Frame(flagsAtOpen: Flags())]
     }
@@ -56,6 +65,14 @@ struct RE2Translator {
     static func translate(_ regex: String) throws(RegexError) -> String {
         var translator = RE2Translator(regex)
         return try translator.run()
+    }
+
+    /// The ICU pattern with RE2's capturing groups kept, and the groups' names in order (""
+    /// where unnamed): group `i + 1` of the ICU match is RE2's group `i + 1`.
+    static func translateCapturing(_ regex: String) throws(RegexError) -> (pattern: String, groupNames: [String]) {
+        var translator = RE2Translator(regex, keepCaptures: true)
+        let pattern = try translator.run()
+        return (pattern, translator.groupNames)
     }
 
     // MARK: - The main loop, after Go's `parse`
@@ -70,7 +87,7 @@ struct RE2Translator {
                 if t + 1 < s.count, s[t + 1] == "?" {
                     try parsePerlFlags()
                 } else {
-                    try openGroup()
+                    try openGroup(capturingName: "")
                     t += 1
                 }
             case "|":
@@ -125,11 +142,14 @@ struct RE2Translator {
 
     // MARK: - Groups and alternation
 
-    private mutating func openGroup() throws(RegexError) {
+    /// `capturingName` is nil for a non-capturing group, else the group's name ("" for none).
+    private mutating func openGroup(capturingName: String? = nil) throws(RegexError) {
         if frames.count > Self.maximumNesting {
             throw RegexError(message: "error parsing regexp: expression nests too deeply (more than \(Self.maximumNesting) groups)")
         }
-        frames.append(Frame(flagsAtOpen: flags))
+        let capturing = keepCaptures && capturingName != nil
+        if capturing, let capturingName { groupNames.append(capturingName) }
+        frames.append(Frame(flagsAtOpen: flags, capturing: capturing))
     }
 
     /// Ends the concatenation being built, at `|` or `)`, as one alternative of its group.
@@ -146,7 +166,7 @@ struct RE2Translator {
         let frame = frames.removeLast()
         flags = frame.flagsAtOpen
         var group = joinAlternatives(frame.alternatives)
-        group.icu = "(?:" + group.icu + ")"
+        group.icu = (frame.capturing ? "(" : "(?:") + group.icu + ")"
         frames[frames.count - 1].current.append(group)
     }
 
@@ -164,7 +184,7 @@ struct RE2Translator {
             let name = s[(t + 4)..<close]
             let valid = !name.isEmpty && name.allSatisfy { $0 == "_" || Self.isAlphaNumeric($0) }
             if !valid { throw error("invalid named capture", from: begin, to: close + 1) }
-            try openGroup()
+            try openGroup(capturingName: String(String.UnicodeScalarView(name)))
             t = close + 1
             return
         }

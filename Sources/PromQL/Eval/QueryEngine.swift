@@ -8,6 +8,9 @@
 /// ```
 public struct QueryEngine: Sendable {
     public var limits: QueryLimits
+    /// The step of a subquery written without one (`x[1h:]`): Prometheus's global evaluation
+    /// interval, 1 minute unless configured, for instant and range queries alike.
+    public var defaultSubqueryStep: Timestamp = 60_000
 
     public init(limits: QueryLimits = .default) {
         self.limits = limits
@@ -18,7 +21,34 @@ public struct QueryEngine: Sendable {
     public func instant(_ expr: Expr, at time: Timestamp, source: some SeriesSource) async throws(QueryError)
         -> QueryValue
     {
-        fatalError("not yet")
+        let context = QueryContext(
+            source: source, limits: limits, queryStart: time, queryEnd: time, defaultSubqueryStep: defaultSubqueryStep)
+        // An instant query is a range evaluation of one step, as in Prometheus.
+        let evaluator = Evaluator(grid: StepGrid(start: time, end: time, interval: 1), requestStep: 0, context: context)
+        switch try await evaluator.eval(expr, hint: nil) {
+        case .scalar(let values):
+            return .scalar(Sample(t: time, v: values.first ?? .nan))
+        case .string(let value):
+            return .string(t: time, value: value)
+        case .matrix(let series):
+            return .matrix(series.sorted { $0.labels < $1.labels })
+        case .vector(let series):
+            var elements = series.compactMap { item in
+                item.points.first.map { VectorElement(labels: item.labels, sample: Sample(t: time, v: $0.v)) }
+            }
+            if !Self.keepsOrder(expr) { elements.sort { $0.labels < $1.labels } }
+            return .vector(elements)
+        }
+    }
+
+    /// Whether an instant query's result comes in the order the query gives it (sort,
+    /// sort_desc, topk, bottomk at the top), not sorted by labels.
+    static func keepsOrder(_ expr: Expr) -> Bool {
+        switch unwrappingParens(expr) {
+        case .call(let call): return call.function.name == "sort" || call.function.name == "sort_desc"
+        case .aggregate(let node): return node.op == .topk || node.op == .bottomk
+        default: return false
+        }
     }
 
     /// `expr` evaluated at `start`, `start + step`, … up to `end` (`/api/v1/query_range`): always a
@@ -27,7 +57,27 @@ public struct QueryEngine: Sendable {
     public func range(
         _ expr: Expr, start: Timestamp, end: Timestamp, step: Timestamp, source: some SeriesSource
     ) async throws(QueryError) -> QueryValue {
-        fatalError("not yet")
+        guard expr.type == .scalar || expr.type == .instantVector else {
+            throw QueryError(
+                .execution, "invalid expression type \(GoText.quote(expr.type.description)) for range query, must be Scalar or instant Vector")
+        }
+        guard step > 0 else {
+            throw QueryError(.execution, "zero or negative query resolution step widths are not accepted. Try a positive integer")
+        }
+        guard end >= start else { throw QueryError(.execution, "end timestamp must not be before start time") }
+        if (end - start) / step > Timestamp(limits.maxSteps) { throw QueryError.tooManySteps(limits.maxSteps) }
+        let context = QueryContext(
+            source: source, limits: limits, queryStart: start, queryEnd: end, defaultSubqueryStep: defaultSubqueryStep)
+        let grid = StepGrid(start: start, end: end, interval: step)
+        let evaluator = Evaluator(grid: grid, requestStep: step, context: context)
+        switch try await evaluator.eval(expr, hint: nil) {
+        case .scalar(let values):
+            return .matrix([SeriesValues(labels: Labels(), samples: zip(grid.times, values).map { Sample(t: $0, v: $1) })])
+        case .vector(let series):
+            return .matrix(series.map { SeriesValues(labels: $0.labels, samples: $0.points) }.sorted { $0.labels < $1.labels })
+        case .matrix, .string:
+            throw QueryError(.execution, "range queries evaluate scalars and instant vectors only")
+        }
     }
 }
 

@@ -1,0 +1,263 @@
+import Foundation
+
+/// Binary operators, as Prometheus's `scalarBinop`, `VectorscalarBinop`, `VectorBinop` and the set
+/// operators: signatures are computed once per series and interned as integers, so matching at
+/// each step is array lookups, not label hashing.
+extension Evaluator {
+    func evalBinary(_ node: BinaryExpr) async throws(QueryError) -> StepValue {
+        let lhs = try await eval(node.lhs, hint: nil)
+        let rhs = try await eval(node.rhs, hint: nil)
+        switch (lhs, rhs) {
+        case (.scalar(let left), .scalar(let right)):
+            return .scalar(zip(left, right).map { scalarBinop(node.op, $0, $1) })
+        case (.vector(let left), .scalar(let right)):
+            return .vector(try vectorScalarBinop(node, vector: left, scalar: right, scalarOnLeft: false))
+        case (.scalar(let left), .vector(let right)):
+            return .vector(try vectorScalarBinop(node, vector: right, scalar: left, scalarOnLeft: true))
+        case (.vector(let left), .vector(let right)):
+            let matching = node.matching ?? VectorMatching(cardinality: node.op.isSetOperator ? .manyToMany : .oneToOne)
+            switch node.op {
+            case .and, .or, .unless: return .vector(try setOperation(node.op, left, right, matching: matching))
+            default: return .vector(try vectorBinop(node, left, right, matching: matching))
+            }
+        default:
+            throw QueryError(.execution, "binary operator \(node.op.rawValue) is not defined between \(node.lhs.type) and \(node.rhs.type)")
+        }
+    }
+
+    private func vectorScalarBinop(
+        _ node: BinaryExpr, vector: [StepSeries], scalar: [Double], scalarOnLeft: Bool
+    ) throws(QueryError) -> [StepSeries] {
+        let dropName = node.op.dropsMetricName || node.returnBool
+        var out: [StepSeries] = []
+        out.reserveCapacity(vector.count)
+        for item in vector {
+            var points: [Sample] = []
+            points.reserveCapacity(item.points.count)
+            for point in item.points {
+                let other = scalar[grid.index(of: point.t)]
+                let (left, right) = scalarOnLeft ? (other, point.v) : (point.v, other)
+                var (value, keep) = elementBinop(node.op, left, right)
+                // A comparison keeps the vector's value, whichever side it is on.
+                if node.op.isComparison, scalarOnLeft { value = right }
+                if node.returnBool {
+                    value = keep ? 1 : 0
+                    keep = true
+                }
+                if keep { points.append(Sample(t: point.t, v: value)) }
+            }
+            if !points.isEmpty { out.append(StepSeries(labels: dropName ? item.labels.droppingMetricName : item.labels, points: points)) }
+        }
+        return try mergingEqualLabels(out)
+    }
+
+    /// `and`, `or`, `unless`: elements kept whole, matched on their signatures at each step.
+    private func setOperation(
+        _ op: BinaryOperator, _ lhs: [StepSeries], _ rhs: [StepSeries], matching: VectorMatching
+    ) throws(QueryError) -> [StepSeries] {
+        var signatures = SignatureTable(matching: matching)
+        let leftSignatures = lhs.map { signatures.id(for: $0.labels) }
+        let rightSignatures = rhs.map { signatures.id(for: $0.labels) }
+        let left = PointsByStep(lhs, grid: grid)
+        let right = PointsByStep(rhs, grid: grid)
+        // seenAt[signature] == step + 1: the signature is on the other side at this step.
+        var seenAt = [Int](repeating: 0, count: signatures.count)
+        var builder = SeriesBuilder()
+        for step in 0..<grid.count {
+            try context.checkCancellation()
+            let time = grid.time(step)
+            let leftEntries = left.entries(step), rightEntries = right.entries(step)
+            switch op {
+            case .and:
+                if leftEntries.isEmpty || rightEntries.isEmpty { continue }
+                for entry in rightEntries { seenAt[rightSignatures[right.series[entry]]] = step + 1 }
+                for entry in leftEntries where seenAt[leftSignatures[left.series[entry]]] == step + 1 {
+                    let index = left.series[entry]
+                    try builder.append(key: index, t: time, v: left.values[entry]) { lhs[index].labels }
+                }
+            case .or:
+                for entry in leftEntries {
+                    let index = left.series[entry]
+                    seenAt[leftSignatures[index]] = step + 1
+                    try builder.append(key: index, t: time, v: left.values[entry]) { lhs[index].labels }
+                }
+                for entry in rightEntries where seenAt[rightSignatures[right.series[entry]]] != step + 1 {
+                    let index = right.series[entry]
+                    try builder.append(key: lhs.count + index, t: time, v: right.values[entry]) { rhs[index].labels }
+                }
+            default:
+                for entry in rightEntries { seenAt[rightSignatures[right.series[entry]]] = step + 1 }
+                for entry in leftEntries where seenAt[leftSignatures[left.series[entry]]] != step + 1 {
+                    let index = left.series[entry]
+                    try builder.append(key: index, t: time, v: left.values[entry]) { lhs[index].labels }
+                }
+            }
+        }
+        return try builder.finish()
+    }
+
+    /// Arithmetic and comparisons between two vectors: each element of the "many" side meets the
+    /// element of the "one" side with its signature, at each step.
+    private func vectorBinop(
+        _ node: BinaryExpr, _ originalLeft: [StepSeries], _ originalRight: [StepSeries], matching: VectorMatching
+    ) throws(QueryError) -> [StepSeries] {
+        // One-to-many is many-to-one with the sides swapped; values are swapped back below.
+        let swapped = matching.cardinality == .oneToMany
+        let many = swapped ? originalRight : originalLeft
+        let one = swapped ? originalLeft : originalRight
+        var signatures = SignatureTable(matching: matching)
+        let manySignatures = many.map { signatures.id(for: $0.labels) }
+        let oneSignatures = one.map { signatures.id(for: $0.labels) }
+        let manyByStep = PointsByStep(many, grid: grid)
+        let oneByStep = PointsByStep(one, grid: grid)
+
+        // Per signature: the "one" side's entry at this step (valid when oneAt == step + 1) and,
+        // for one-to-one, whether a "many" element already matched it.
+        var oneEntry = [Int](repeating: 0, count: signatures.count)
+        var oneAt = [Int](repeating: 0, count: signatures.count)
+        var matchedAt = [Int](repeating: 0, count: signatures.count)
+        // Many-to-one: the (signature, result) pairs produced at this step.
+        var producedThisStep = Set<Int>()
+        // The result labels of each (many, one) pair, interned.
+        var resultOfPair: [Int: Int] = [:]
+        var resultLabels: [Labels] = []
+        var resultIDs: [Labels: Int] = [:]
+        var builder = SeriesBuilder()
+
+        for step in 0..<grid.count {
+            try context.checkCancellation()
+            let manyEntries = manyByStep.entries(step), oneEntries = oneByStep.entries(step)
+            if manyEntries.isEmpty || oneEntries.isEmpty { continue }
+            let time = grid.time(step)
+            for entry in oneEntries {
+                let index = oneByStep.series[entry]
+                let signature = oneSignatures[index]
+                if oneAt[signature] == step + 1 {
+                    let first = one[oneByStep.series[oneEntry[signature]]].labels
+                    let labels = one[index].labels
+                    throw QueryError(
+                        .execution,
+                        "found duplicate series for the match group \(signatures.matchedLabels(labels).goDescription) on the \(swapped ? "left" : "right") hand-side of the operation: [\(labels.goDescription), \(first.goDescription)];many-to-many matching not allowed: matching labels must be unique on one side"
+                    )
+                }
+                oneAt[signature] = step + 1
+                oneEntry[signature] = entry
+            }
+            producedThisStep.removeAll(keepingCapacity: true)
+            for entry in manyEntries {
+                let manyIndex = manyByStep.series[entry]
+                let signature = manySignatures[manyIndex]
+                guard oneAt[signature] == step + 1 else { continue }
+                let otherEntry = oneEntry[signature]
+                let oneIndex = oneByStep.series[otherEntry]
+                var left = manyByStep.values[entry], right = oneByStep.values[otherEntry]
+                if swapped { swap(&left, &right) }
+                var (value, keep) = elementBinop(node.op, left, right)
+                if node.returnBool {
+                    value = keep ? 1 : 0
+                } else if !keep {
+                    continue
+                }
+                let pair = manyIndex * one.count + oneIndex
+                let result: Int
+                if let known = resultOfPair[pair] {
+                    result = known
+                } else {
+                    var labels = resultMetric(many[manyIndex].labels, one[oneIndex].labels, node.op, matching)
+                    if node.returnBool { labels = labels.droppingMetricName }
+                    if let known = resultIDs[labels] {
+                        result = known
+                    } else {
+                        result = resultLabels.count
+                        resultIDs[labels] = result
+                        resultLabels.append(labels)
+                    }
+                    resultOfPair[pair] = result
+                }
+                if matching.cardinality == .oneToOne {
+                    if matchedAt[signature] == step + 1 {
+                        throw QueryError(
+                            .execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
+                    }
+                    matchedAt[signature] = step + 1
+                } else if !producedThisStep.insert(result * signatures.count + signature).inserted {
+                    throw QueryError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
+                }
+                try builder.append(key: result, t: time, v: value) { resultLabels[result] }
+            }
+        }
+        return try builder.finish()
+    }
+
+    /// The labels of a result, as Prometheus's `resultMetric`: the "many" side's, without the
+    /// name for arithmetic, reduced to (or without) the matching labels for one-to-one, plus the
+    /// `group_left`/`group_right` labels from the "one" side.
+    private func resultMetric(_ many: Labels, _ one: Labels, _ op: BinaryOperator, _ matching: VectorMatching) -> Labels {
+        var labels = op.dropsMetricName ? many.droppingMetricName : many
+        if matching.cardinality == .oneToOne {
+            labels = matching.on ? labels.keeping(matching.matchingLabels) : labels.removing(matching.matchingLabels)
+        }
+        for name in matching.include { labels[name] = one[name] }
+        return labels
+    }
+}
+
+/// Signatures of series for vector matching, interned as small integers.
+struct SignatureTable {
+    let matching: VectorMatching
+    private var ids: [Labels: Int] = [:]
+
+    init(matching: VectorMatching) { self.matching = matching }
+
+    var count: Int { ids.count }
+
+    /// `on (…)`: those labels; `ignoring (…)` or none: all but those and the metric name.
+    func matchedLabels(_ labels: Labels) -> Labels {
+        matching.on ? labels.keeping(matching.matchingLabels) : labels.removing(matching.matchingLabels + [Labels.metricName])
+    }
+
+    mutating func id(for labels: Labels) -> Int {
+        let key = matchedLabels(labels)
+        if let id = ids[key] { return id }
+        let id = ids.count
+        ids[key] = id
+        return id
+    }
+}
+
+extension BinaryOperator {
+    /// Arithmetic drops the metric name; comparisons and `atan2` keep it (as Prometheus 2.42).
+    var dropsMetricName: Bool {
+        switch self {
+        case .add, .sub, .mul, .div, .pow, .mod: return true
+        default: return false
+        }
+    }
+}
+
+/// Two scalars: comparisons give 0 or 1.
+func scalarBinop(_ op: BinaryOperator, _ lhs: Double, _ rhs: Double) -> Double {
+    let (value, keep) = elementBinop(op, lhs, rhs)
+    return op.isComparison ? (keep ? 1 : 0) : value
+}
+
+/// Two elements: the value and, for comparisons, whether the comparison holds (the value being
+/// the left one, as Prometheus's `vectorElemBinop`).
+func elementBinop(_ op: BinaryOperator, _ lhs: Double, _ rhs: Double) -> (Double, Bool) {
+    switch op {
+    case .add: return (lhs + rhs, true)
+    case .sub: return (lhs - rhs, true)
+    case .mul: return (lhs * rhs, true)
+    case .div: return (lhs / rhs, true)
+    case .pow: return (pow(lhs, rhs), true)
+    case .mod: return (fmod(lhs, rhs), true)
+    case .atan2: return (atan2(lhs, rhs), true)
+    case .equal: return (lhs, lhs == rhs)
+    case .notEqual: return (lhs, lhs != rhs)
+    case .greater: return (lhs, lhs > rhs)
+    case .less: return (lhs, lhs < rhs)
+    case .greaterOrEqual: return (lhs, lhs >= rhs)
+    case .lessOrEqual: return (lhs, lhs <= rhs)
+    case .and, .or, .unless: return (lhs, true)
+    }
+}
