@@ -55,7 +55,8 @@ extension Evaluator {
     private func fold(_ node: AggregateExpr, _ input: [StepSeries], parameter: [Double]) throws(QueryError) -> [StepSeries] {
         let (groupOf, labels) = groups(input, node)
         let byStep = PointsByStep(input, grid: grid)
-        var state = [Accumulator](repeating: Accumulator(), count: labels.count)
+        let op = node.op
+        var state = Accumulators(op: op, groups: labels.count)
         var seenAt = [Int](repeating: 0, count: labels.count)
         var order: [Int] = []
         var builder = SeriesBuilder()
@@ -68,14 +69,14 @@ extension Evaluator {
                 if seenAt[group] != step + 1 {
                     seenAt[group] = step + 1
                     order.append(group)
-                    state[group] = Accumulator(first: value, op: node.op)
+                    state.start(group, value)
                 } else {
-                    state[group].add(value, op: node.op)
+                    state.add(group, value)
                 }
             }
             let time = grid.time(step)
             for group in order {
-                let value = state[group].result(node.op, parameter: node.op == .quantile ? parameter[step] : 0)
+                let value = state.result(group, parameter: op == .quantile ? parameter[step] : 0)
                 try builder.append(key: group, t: time, v: value) { labels[group] }
             }
         }
@@ -185,65 +186,79 @@ extension Evaluator {
     }
 }
 
-/// One group's running aggregate at one step, as Prometheus's `groupedAggregation`.
-private struct Accumulator {
-    var value = 0.0
-    var mean = 0.0
-    var count = 0
-    var values: [Double] = []
+/// The groups' running aggregates at one step, as Prometheus's `groupedAggregation`, kept as
+/// one array per field so that folding an element touches a few numbers, not a struct.
+private struct Accumulators {
+    let op: AggregateOp
+    var value: [Double]
+    var mean: [Double]
+    var count: [Int]
+    /// quantile only: the group's values.
+    var values: [[Double]]
 
-    init() {}
+    init(op: AggregateOp, groups: Int) {
+        self.op = op
+        value = [Double](repeating: 0, count: groups)
+        mean = value
+        count = [Int](repeating: 0, count: groups)
+        values = op == .quantile ? [[Double]](repeating: [], count: groups) : []
+    }
 
-    init(first: Double, op: AggregateOp) {
-        value = first
-        mean = first
-        count = 1
+    /// The group's first element at this step.
+    mutating func start(_ group: Int, _ v: Double) {
+        value[group] = v
+        mean[group] = v
+        count[group] = 1
         switch op {
-        case .stddev, .stdvar: value = 0
-        case .group: value = 1
-        case .quantile: values = [first]
+        case .stddev, .stdvar: value[group] = 0
+        case .group: value[group] = 1
+        case .quantile:
+            values[group].removeAll(keepingCapacity: true)
+            values[group].append(v)
         default: break
         }
     }
 
-    mutating func add(_ v: Double, op: AggregateOp) {
+    mutating func add(_ group: Int, _ v: Double) {
         switch op {
         case .sum:
-            value += v
+            value[group] += v
         case .avg:
-            count += 1
-            if mean.isInfinite {
+            count[group] += 1
+            let current = mean[group]
+            if current.isInfinite {
                 // Inf plus anything finite (or the same Inf) stays; the formula below would make NaN.
-                if v.isInfinite, (mean > 0) == (v > 0) { return }
+                if v.isInfinite, (current > 0) == (v > 0) { return }
                 if !v.isInfinite, !v.isNaN { return }
             }
-            mean += v / Double(count) - mean / Double(count)
+            let n = Double(count[group])
+            mean[group] = current + (v / n - current / n)
         case .max:
-            if value < v || value.isNaN { value = v }
+            if value[group] < v || value[group].isNaN { value[group] = v }
         case .min:
-            if value > v || value.isNaN { value = v }
+            if value[group] > v || value[group].isNaN { value[group] = v }
         case .count:
-            count += 1
+            count[group] += 1
         case .stddev, .stdvar:
-            count += 1
-            let delta = v - mean
-            mean += delta / Double(count)
-            value += delta * (v - mean)
+            count[group] += 1
+            let delta = v - mean[group]
+            mean[group] += delta / Double(count[group])
+            value[group] += delta * (v - mean[group])
         case .quantile:
-            values.append(v)
+            values[group].append(v)
         case .group, .topk, .bottomk, .countValues:
             break
         }
     }
 
-    func result(_ op: AggregateOp, parameter: Double) -> Double {
+    func result(_ group: Int, parameter: Double) -> Double {
         switch op {
-        case .avg: return mean
-        case .count: return Double(count)
-        case .stdvar: return value / Double(count)
-        case .stddev: return (value / Double(count)).squareRoot()
-        case .quantile: return quantile(parameter, values)
-        default: return value
+        case .avg: return mean[group]
+        case .count: return Double(count[group])
+        case .stdvar: return value[group] / Double(count[group])
+        case .stddev: return (value[group] / Double(count[group])).squareRoot()
+        case .quantile: return quantile(parameter, values[group])
+        default: return value[group]
         }
     }
 }

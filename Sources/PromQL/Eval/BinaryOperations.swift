@@ -120,9 +120,13 @@ extension Evaluator {
         var producedThisStep = Set<Int>()
         // The result labels of each (many, one) pair, interned.
         var resultOfPair: [Int: Int] = [:]
+        // The last pair each "many" series was in, which is nearly always its pair at the next step.
+        var lastOne = [Int](repeating: -1, count: many.count)
+        var lastResult = [Int](repeating: 0, count: many.count)
         var resultLabels: [Labels] = []
         var resultIDs: [Labels: Int] = [:]
         var builder = SeriesBuilder()
+        let op = node.op, returnBool = node.returnBool, oneToOne = matching.cardinality == .oneToOne
 
         for step in 0..<grid.count {
             try context.checkCancellation()
@@ -152,15 +156,17 @@ extension Evaluator {
                 let oneIndex = oneByStep.series[otherEntry]
                 var left = manyByStep.values[entry], right = oneByStep.values[otherEntry]
                 if swapped { swap(&left, &right) }
-                var (value, keep) = elementBinop(node.op, left, right)
-                if node.returnBool {
+                var (value, keep) = elementBinop(op, left, right)
+                if returnBool {
                     value = keep ? 1 : 0
                 } else if !keep {
                     continue
                 }
                 let pair = manyIndex * one.count + oneIndex
                 let result: Int
-                if let known = resultOfPair[pair] {
+                if lastOne[manyIndex] == oneIndex {
+                    result = lastResult[manyIndex]
+                } else if let known = resultOfPair[pair] {
                     result = known
                 } else {
                     var labels = resultMetric(many[manyIndex].labels, one[oneIndex].labels, node.op, matching)
@@ -174,7 +180,9 @@ extension Evaluator {
                     }
                     resultOfPair[pair] = result
                 }
-                if matching.cardinality == .oneToOne {
+                lastOne[manyIndex] = oneIndex
+                lastResult[manyIndex] = result
+                if oneToOne {
                     if matchedAt[signature] == step + 1 {
                         throw QueryError(
                             .execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
