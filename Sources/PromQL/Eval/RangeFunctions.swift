@@ -40,7 +40,7 @@ struct RangeWindowContext {
 
 extension Evaluator {
     /// A call with a range-vector argument. `series` are the source's, when already fetched.
-    func evalRangeCall(_ call: Call, hint: String?, series fetched: [SourceSeries]? = nil) async throws(QueryError) -> [StepSeries] {
+    func evalRangeCall(_ call: Call, series fetched: [SourceSeries]? = nil) async throws(QueryError) -> [StepSeries] {
         guard let function = RangeFunction(rawValue: call.function.name) else {
             throw QueryError(.execution, "\(call.function.name) does not take a range vector")
         }

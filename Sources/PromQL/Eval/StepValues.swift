@@ -107,8 +107,6 @@ struct SeriesBuilder {
     private var times: [Timestamp] = []
     private var values: [Double] = []
 
-    var pointCount: Int { slots.count }
-
     /// Adds a point; two at the same time under one key is Prometheus's duplicate labelset error.
     mutating func append(key: Int, t: Timestamp, v: Double, labels makeLabels: () -> Labels) throws(QueryError) {
         if key >= slotOfKey.count {
