@@ -54,6 +54,9 @@ extension Evaluator {
     /// sum, avg, count, min, max, group, stddev, stdvar, quantile.
     private func fold(_ node: AggregateExpr, _ input: [StepSeries], parameter: [Double]) throws(QueryError) -> [StepSeries] {
         let (groupOf, labels) = groups(input, node)
+        if context.usesFastPaths, node.op != .quantile, labels.count * grid.count <= Self.denseCells {
+            return try foldDense(node.op, input, groupOf: groupOf, labels: labels)
+        }
         let byStep = PointsByStep(input, grid: grid)
         let op = node.op
         var state = Accumulators(op: op, groups: labels.count)
@@ -81,6 +84,42 @@ extension Evaluator {
             }
         }
         return try builder.finish()
+    }
+
+    /// Up to this many (group, step) cells, `fold` keeps one accumulator per cell (three numbers
+    /// each) and visits each input series once, instead of regrouping the points by step.
+    static let denseCells = 1_000_000
+
+    /// `fold` with an accumulator per group and step. Series are visited in input order, so each
+    /// cell sees its elements in the order Prometheus folds them at that step; groups are numbered
+    /// in order of first appearance, which is the order an instant query returns them in.
+    private func foldDense(_ op: AggregateOp, _ input: [StepSeries], groupOf: [Int], labels: [Labels]) throws(QueryError) -> [StepSeries] {
+        let steps = grid.count
+        var state = Accumulators(op: op, groups: labels.count * steps)
+        var present = [Bool](repeating: false, count: labels.count * steps)
+        for index in 0..<input.count {
+            try context.checkCancellation()
+            let base = groupOf[index] * steps
+            let points = input[index].points
+            for i in 0..<points.count {
+                let cell = base + Int((points[i].t - grid.start) / grid.interval)
+                if present[cell] {
+                    state.add(cell, points[i].v)
+                } else {
+                    present[cell] = true
+                    state.start(cell, points[i].v)
+                }
+            }
+        }
+        var out: [StepSeries] = []
+        for group in 0..<labels.count {
+            var points: [Sample] = []
+            for step in 0..<steps where present[group * steps + step] {
+                points.append(Sample(t: grid.start + Timestamp(step) * grid.interval, v: state.result(group * steps + step, parameter: 0)))
+            }
+            if !points.isEmpty { out.append(StepSeries(labels: labels[group], points: points)) }
+        }
+        return out
     }
 
     /// topk and bottomk: the elements themselves, with all their labels, largest (smallest) first.
