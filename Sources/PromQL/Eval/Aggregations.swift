@@ -39,16 +39,9 @@ extension Evaluator {
 
     /// Each input series' group, as small integers, and each group's labels.
     private func groups(_ input: [StepSeries], _ node: AggregateExpr) -> (of: [Int], labels: [Labels]) {
-        var ids: [Labels: Int] = [:]
-        var labels: [Labels] = []
-        let of = input.map { item -> Int in
-            let group = groupLabels(item.labels, node)
-            if let id = ids[group] { return id }
-            ids[group] = labels.count
-            labels.append(group)
-            return labels.count - 1
-        }
-        return (of, labels)
+        var groups = LabelInterner()
+        let of = input.map { groups.id(groupLabels($0.labels, node)) }
+        return (of, groups.labels)
     }
 
     /// sum, avg, count, min, max, group, stddev, stdvar, quantile.
@@ -188,8 +181,7 @@ extension Evaluator {
             throw QueryError(.execution, "invalid label name \(GoText.quote(valueLabel))")
         }
         let byStep = PointsByStep(input, grid: grid)
-        var ids: [Labels: Int] = [:]
-        var labels: [Labels] = []
+        var groups = LabelInterner()
         var counts: [Int: Int] = [:]
         var order: [Int] = []
         var builder = SeriesBuilder()
@@ -200,15 +192,7 @@ extension Evaluator {
             for entry in byStep.entries(step) {
                 var element = input[byStep.series[entry]].labels
                 element[valueLabel] = GoText.formatFloatPlain(byStep.values[entry])
-                let group = groupLabels(element, node, extra: [valueLabel])
-                let id: Int
-                if let known = ids[group] {
-                    id = known
-                } else {
-                    id = labels.count
-                    ids[group] = id
-                    labels.append(group)
-                }
+                let id = groups.id(groupLabels(element, node, extra: [valueLabel]))
                 if let count = counts[id] {
                     counts[id] = count + 1
                 } else {
@@ -218,7 +202,7 @@ extension Evaluator {
             }
             let time = grid.time(step)
             for id in order {
-                try builder.append(key: id, t: time, v: Double(counts[id] ?? 0)) { labels[id] }
+                try builder.append(key: id, t: time, v: Double(counts[id] ?? 0)) { groups.labels[id] }
             }
         }
         return try builder.finish()

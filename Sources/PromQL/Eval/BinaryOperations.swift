@@ -139,8 +139,7 @@ extension Evaluator {
         // The last pair each "many" series was in, which is nearly always its pair at the next step.
         var lastOne = [Int](repeating: -1, count: many.count)
         var lastResult = [Int](repeating: 0, count: many.count)
-        var resultLabels: [Labels] = []
-        var resultIDs: [Labels: Int] = [:]
+        var results = LabelInterner()
         var builder = SeriesBuilder()
         let op = node.op, returnBool = node.returnBool, oneToOne = matching.cardinality == .oneToOne
 
@@ -187,13 +186,7 @@ extension Evaluator {
                 } else {
                     var labels = resultMetric(many[manyIndex].labels, one[oneIndex].labels, node.op, matching)
                     if node.returnBool { labels = labels.droppingMetricName }
-                    if let known = resultIDs[labels] {
-                        result = known
-                    } else {
-                        result = resultLabels.count
-                        resultIDs[labels] = result
-                        resultLabels.append(labels)
-                    }
+                    result = results.id(labels)
                     resultOfPair[pair] = result
                 }
                 lastOne[manyIndex] = oneIndex
@@ -207,7 +200,7 @@ extension Evaluator {
                 } else if !producedThisStep.insert(result * signatures.count + signature).inserted {
                     throw QueryError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
                 }
-                try builder.append(key: result, t: time, v: value) { resultLabels[result] }
+                try builder.append(key: result, t: time, v: value) { results.labels[result] }
             }
         }
         return try builder.finish()

@@ -151,6 +151,22 @@ struct SeriesBuilder {
     }
 }
 
+/// Label sets numbered in order of first appearance, so loops over steps work with small
+/// integers (array indexes) instead of hashing labels again.
+struct LabelInterner {
+    private var ids: [Labels: Int] = [:]
+    private(set) var labels: [Labels] = []
+
+    var count: Int { labels.count }
+
+    mutating func id(_ key: Labels) -> Int {
+        if let id = ids[key] { return id }
+        ids[key] = labels.count
+        labels.append(key)
+        return labels.count - 1
+    }
+}
+
 /// Series with equal labels merged into one, in order of first appearance; equal labels at one
 /// time are "vector cannot contain metrics with the same labelset", as in Prometheus.
 func mergingEqualLabels(_ series: [StepSeries]) throws(QueryError) -> [StepSeries] {
