@@ -88,14 +88,15 @@ enum GoText {
             let expDigits = String(abs(exponent))
             return sign + mantissa + "e" + expSign + (expDigits.count < 2 ? "0" + expDigits : expDigits)
         }
-        if pointPosition <= 0 {
-            return sign + "0." + String(repeating: "0", count: -pointPosition) + digits
-        }
-        if pointPosition >= digits.count {
-            return sign + digits + String(repeating: "0", count: pointPosition - digits.count)
-        }
+        return sign + plainDecimal(digits, pointPosition)
+    }
+
+    /// 0.DIGITS × 10^pointPosition written out without an exponent.
+    private static func plainDecimal(_ digits: String, _ pointPosition: Int) -> String {
+        if pointPosition <= 0 { return "0." + String(repeating: "0", count: -pointPosition) + digits }
+        if pointPosition >= digits.count { return digits + String(repeating: "0", count: pointPosition - digits.count) }
         let cut = digits.index(digits.startIndex, offsetBy: pointPosition)
-        return sign + digits[..<cut] + "." + digits[cut...]
+        return digits[..<cut] + "." + digits[cut...]
     }
 
     /// The significant digits of a positive finite value (no leading or trailing zeros) and where
@@ -131,14 +132,7 @@ enum GoText {
         let sign = value.sign == .minus ? "-" : ""
         if value == 0 { return sign + "0" }
         let (digits, pointPosition) = shortestDigits(abs(value))
-        if pointPosition <= 0 {
-            return sign + "0." + String(repeating: "0", count: -pointPosition) + digits
-        }
-        if pointPosition >= digits.count {
-            return sign + digits + String(repeating: "0", count: pointPosition - digits.count)
-        }
-        let cut = digits.index(digits.startIndex, offsetBy: pointPosition)
-        return sign + digits[..<cut] + "." + digits[cut...]
+        return sign + plainDecimal(digits, pointPosition)
     }
 
     /// `fmt.Sprintf("%v", value)` for a float64: `formatFloat` with Go's `+Inf`.

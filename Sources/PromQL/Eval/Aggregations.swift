@@ -39,23 +39,20 @@ extension Evaluator {
 
     /// Each input series' group, as small integers, and each group's labels.
     private func groups(_ input: [StepSeries], _ node: AggregateExpr) -> (of: [Int], labels: [Labels]) {
-        var ids: [Labels: Int] = [:]
-        var labels: [Labels] = []
-        let of = input.map { item -> Int in
-            let group = groupLabels(item.labels, node)
-            if let id = ids[group] { return id }
-            ids[group] = labels.count
-            labels.append(group)
-            return labels.count - 1
-        }
-        return (of, labels)
+        var groups = LabelInterner()
+        let of = input.map { groups.id(groupLabels($0.labels, node)) }
+        return (of, groups.labels)
     }
 
     /// sum, avg, count, min, max, group, stddev, stdvar, quantile.
     private func fold(_ node: AggregateExpr, _ input: [StepSeries], parameter: [Double]) throws(QueryError) -> [StepSeries] {
         let (groupOf, labels) = groups(input, node)
+        if context.usesFastPaths, node.op != .quantile, labels.count * grid.count <= Self.denseCells {
+            return try foldDense(node.op, input, groupOf: groupOf, labels: labels)
+        }
         let byStep = PointsByStep(input, grid: grid)
-        var state = [Accumulator](repeating: Accumulator(), count: labels.count)
+        let op = node.op
+        var state = Accumulators(op: op, groups: labels.count)
         var seenAt = [Int](repeating: 0, count: labels.count)
         var order: [Int] = []
         var builder = SeriesBuilder()
@@ -68,18 +65,54 @@ extension Evaluator {
                 if seenAt[group] != step + 1 {
                     seenAt[group] = step + 1
                     order.append(group)
-                    state[group] = Accumulator(first: value, op: node.op)
+                    state.start(group, value)
                 } else {
-                    state[group].add(value, op: node.op)
+                    state.add(group, value)
                 }
             }
             let time = grid.time(step)
             for group in order {
-                let value = state[group].result(node.op, parameter: node.op == .quantile ? parameter[step] : 0)
+                let value = state.result(group, parameter: op == .quantile ? parameter[step] : 0)
                 try builder.append(key: group, t: time, v: value) { labels[group] }
             }
         }
         return try builder.finish()
+    }
+
+    /// Up to this many (group, step) cells, `fold` keeps one accumulator per cell (three numbers
+    /// each) and visits each input series once, instead of regrouping the points by step.
+    static let denseCells = 1_000_000
+
+    /// `fold` with an accumulator per group and step. Series are visited in input order, so each
+    /// cell sees its elements in the order Prometheus folds them at that step; groups are numbered
+    /// in order of first appearance, which is the order an instant query returns them in.
+    private func foldDense(_ op: AggregateOp, _ input: [StepSeries], groupOf: [Int], labels: [Labels]) throws(QueryError) -> [StepSeries] {
+        let steps = grid.count
+        var state = Accumulators(op: op, groups: labels.count * steps)
+        var present = [Bool](repeating: false, count: labels.count * steps)
+        for index in 0..<input.count {
+            try context.checkCancellation()
+            let base = groupOf[index] * steps
+            let points = input[index].points
+            for i in 0..<points.count {
+                let cell = base + Int((points[i].t - grid.start) / grid.interval)
+                if present[cell] {
+                    state.add(cell, points[i].v)
+                } else {
+                    present[cell] = true
+                    state.start(cell, points[i].v)
+                }
+            }
+        }
+        var out: [StepSeries] = []
+        for group in 0..<labels.count {
+            var points: [Sample] = []
+            for step in 0..<steps where present[group * steps + step] {
+                points.append(Sample(t: grid.start + Timestamp(step) * grid.interval, v: state.result(group * steps + step, parameter: 0)))
+            }
+            if !points.isEmpty { out.append(StepSeries(labels: labels[group], points: points)) }
+        }
+        return out
     }
 
     /// topk and bottomk: the elements themselves, with all their labels, largest (smallest) first.
@@ -148,8 +181,7 @@ extension Evaluator {
             throw QueryError(.execution, "invalid label name \(GoText.quote(valueLabel))")
         }
         let byStep = PointsByStep(input, grid: grid)
-        var ids: [Labels: Int] = [:]
-        var labels: [Labels] = []
+        var groups = LabelInterner()
         var counts: [Int: Int] = [:]
         var order: [Int] = []
         var builder = SeriesBuilder()
@@ -160,15 +192,7 @@ extension Evaluator {
             for entry in byStep.entries(step) {
                 var element = input[byStep.series[entry]].labels
                 element[valueLabel] = GoText.formatFloatPlain(byStep.values[entry])
-                let group = groupLabels(element, node, extra: [valueLabel])
-                let id: Int
-                if let known = ids[group] {
-                    id = known
-                } else {
-                    id = labels.count
-                    ids[group] = id
-                    labels.append(group)
-                }
+                let id = groups.id(groupLabels(element, node, extra: [valueLabel]))
                 if let count = counts[id] {
                     counts[id] = count + 1
                 } else {
@@ -178,72 +202,86 @@ extension Evaluator {
             }
             let time = grid.time(step)
             for id in order {
-                try builder.append(key: id, t: time, v: Double(counts[id] ?? 0)) { labels[id] }
+                try builder.append(key: id, t: time, v: Double(counts[id] ?? 0)) { groups.labels[id] }
             }
         }
         return try builder.finish()
     }
 }
 
-/// One group's running aggregate at one step, as Prometheus's `groupedAggregation`.
-private struct Accumulator {
-    var value = 0.0
-    var mean = 0.0
-    var count = 0
-    var values: [Double] = []
+/// The groups' running aggregates at one step, as Prometheus's `groupedAggregation`, kept as
+/// one array per field so that folding an element touches a few numbers, not a struct.
+private struct Accumulators {
+    let op: AggregateOp
+    var value: [Double]
+    var mean: [Double]
+    var count: [Int]
+    /// quantile only: the group's values.
+    var values: [[Double]]
 
-    init() {}
+    init(op: AggregateOp, groups: Int) {
+        self.op = op
+        value = [Double](repeating: 0, count: groups)
+        mean = value
+        count = [Int](repeating: 0, count: groups)
+        values = op == .quantile ? [[Double]](repeating: [], count: groups) : []
+    }
 
-    init(first: Double, op: AggregateOp) {
-        value = first
-        mean = first
-        count = 1
+    /// The group's first element at this step.
+    mutating func start(_ group: Int, _ v: Double) {
+        value[group] = v
+        mean[group] = v
+        count[group] = 1
         switch op {
-        case .stddev, .stdvar: value = 0
-        case .group: value = 1
-        case .quantile: values = [first]
+        case .stddev, .stdvar: value[group] = 0
+        case .group: value[group] = 1
+        case .quantile:
+            values[group].removeAll(keepingCapacity: true)
+            values[group].append(v)
         default: break
         }
     }
 
-    mutating func add(_ v: Double, op: AggregateOp) {
+    mutating func add(_ group: Int, _ v: Double) {
         switch op {
         case .sum:
-            value += v
+            value[group] += v
         case .avg:
-            count += 1
-            if mean.isInfinite {
+            count[group] += 1
+            let current = mean[group]
+            if current.isInfinite {
                 // Inf plus anything finite (or the same Inf) stays; the formula below would make NaN.
-                if v.isInfinite, (mean > 0) == (v > 0) { return }
+                if v.isInfinite, (current > 0) == (v > 0) { return }
                 if !v.isInfinite, !v.isNaN { return }
             }
-            mean += v / Double(count) - mean / Double(count)
+            let n = Double(count[group])
+            mean[group] = current + (v / n - current / n)
         case .max:
-            if value < v || value.isNaN { value = v }
+            if value[group] < v || value[group].isNaN { value[group] = v }
         case .min:
-            if value > v || value.isNaN { value = v }
+            if value[group] > v || value[group].isNaN { value[group] = v }
         case .count:
-            count += 1
+            count[group] += 1
         case .stddev, .stdvar:
-            count += 1
-            let delta = v - mean
-            mean += delta / Double(count)
-            value += delta * (v - mean)
+            count[group] += 1
+            let delta = v - mean[group]
+            mean[group] += delta / Double(count[group])
+            value[group] += delta * (v - mean[group])
         case .quantile:
-            values.append(v)
+            values[group].append(v)
         case .group, .topk, .bottomk, .countValues:
             break
         }
     }
 
-    func result(_ op: AggregateOp, parameter: Double) -> Double {
+    func result(_ group: Int, parameter: Double) -> Double {
         switch op {
-        case .avg: return mean
-        case .count: return Double(count)
-        case .stdvar: return value / Double(count)
-        case .stddev: return (value / Double(count)).squareRoot()
-        case .quantile: return quantile(parameter, values)
-        default: return value
+        case .avg: return mean[group]
+        case .count: return Double(count[group])
+        case .stdvar: return value[group] / Double(count[group])
+        case .stddev: return (value[group] / Double(count[group])).squareRoot()
+        case .quantile: return quantile(parameter, values[group])
+        default: return value[group]
         }
     }
 }

@@ -108,6 +108,22 @@ extension Evaluator {
         var signatures = SignatureTable(matching: matching)
         let manySignatures = many.map { signatures.id(for: $0.labels) }
         let oneSignatures = one.map { signatures.id(for: $0.labels) }
+        if context.usesFastPaths, let pairs = Self.fixedPairs(
+            manySignatures, oneSignatures, signatureCount: signatures.count, oneToOne: matching.cardinality == .oneToOne)
+        {
+            return try pairwiseBinop(node, many, one, pairs: pairs, swapped: swapped, matching: matching)
+        }
+        return try vectorBinopByStep(node, many, one, matching: matching, swapped: swapped)
+    }
+
+    /// Step by step, as Prometheus's `VectorBinop`: at each step the "one" side's elements by
+    /// signature (a second one is the many-to-many error), then each "many" element's match.
+    private func vectorBinopByStep(
+        _ node: BinaryExpr, _ many: [StepSeries], _ one: [StepSeries], matching: VectorMatching, swapped: Bool
+    ) throws(QueryError) -> [StepSeries] {
+        var signatures = SignatureTable(matching: matching)
+        let manySignatures = many.map { signatures.id(for: $0.labels) }
+        let oneSignatures = one.map { signatures.id(for: $0.labels) }
         let manyByStep = PointsByStep(many, grid: grid)
         let oneByStep = PointsByStep(one, grid: grid)
 
@@ -120,9 +136,12 @@ extension Evaluator {
         var producedThisStep = Set<Int>()
         // The result labels of each (many, one) pair, interned.
         var resultOfPair: [Int: Int] = [:]
-        var resultLabels: [Labels] = []
-        var resultIDs: [Labels: Int] = [:]
+        // The last pair each "many" series was in, which is nearly always its pair at the next step.
+        var lastOne = [Int](repeating: -1, count: many.count)
+        var lastResult = [Int](repeating: 0, count: many.count)
+        var results = LabelInterner()
         var builder = SeriesBuilder()
+        let op = node.op, returnBool = node.returnBool, oneToOne = matching.cardinality == .oneToOne
 
         for step in 0..<grid.count {
             try context.checkCancellation()
@@ -152,29 +171,27 @@ extension Evaluator {
                 let oneIndex = oneByStep.series[otherEntry]
                 var left = manyByStep.values[entry], right = oneByStep.values[otherEntry]
                 if swapped { swap(&left, &right) }
-                var (value, keep) = elementBinop(node.op, left, right)
-                if node.returnBool {
+                var (value, keep) = elementBinop(op, left, right)
+                if returnBool {
                     value = keep ? 1 : 0
                 } else if !keep {
                     continue
                 }
                 let pair = manyIndex * one.count + oneIndex
                 let result: Int
-                if let known = resultOfPair[pair] {
+                if lastOne[manyIndex] == oneIndex {
+                    result = lastResult[manyIndex]
+                } else if let known = resultOfPair[pair] {
                     result = known
                 } else {
                     var labels = resultMetric(many[manyIndex].labels, one[oneIndex].labels, node.op, matching)
                     if node.returnBool { labels = labels.droppingMetricName }
-                    if let known = resultIDs[labels] {
-                        result = known
-                    } else {
-                        result = resultLabels.count
-                        resultIDs[labels] = result
-                        resultLabels.append(labels)
-                    }
+                    result = results.id(labels)
                     resultOfPair[pair] = result
                 }
-                if matching.cardinality == .oneToOne {
+                lastOne[manyIndex] = oneIndex
+                lastResult[manyIndex] = result
+                if oneToOne {
                     if matchedAt[signature] == step + 1 {
                         throw QueryError(
                             .execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
@@ -183,10 +200,73 @@ extension Evaluator {
                 } else if !producedThisStep.insert(result * signatures.count + signature).inserted {
                     throw QueryError(.execution, "multiple matches for labels: grouping labels must ensure unique matches")
                 }
-                try builder.append(key: result, t: time, v: value) { resultLabels[result] }
+                try builder.append(key: result, t: time, v: value) { results.labels[result] }
             }
         }
         return try builder.finish()
+    }
+
+    /// When every signature has at most one series on the "one" side (and, for one-to-one, on
+    /// the other side too), each "many" series meets the same series at every step and no step
+    /// can have a duplicate match: the operation can run series by series. The pairs (many, one),
+    /// or nil when some signature is shared and steps must be matched one by one.
+    private static func fixedPairs(_ many: [Int], _ one: [Int], signatureCount: Int, oneToOne: Bool) -> [(Int, Int)]? {
+        var oneOf = [Int](repeating: -1, count: signatureCount)
+        for (index, signature) in one.enumerated() {
+            if oneOf[signature] >= 0 { return nil }
+            oneOf[signature] = index
+        }
+        var taken = [Bool](repeating: false, count: oneToOne ? signatureCount : 0)
+        var pairs: [(Int, Int)] = []
+        for (index, signature) in many.enumerated() where oneOf[signature] >= 0 {
+            if oneToOne {
+                if taken[signature] { return nil }
+                taken[signature] = true
+            }
+            pairs.append((index, oneOf[signature]))
+        }
+        return pairs
+    }
+
+    /// The series-by-series form of `vectorBinop` (see `fixedPairs`): each pair's points joined
+    /// on time. Pairs whose results would share labels go back to the step-by-step form, which
+    /// reports Prometheus's error at the step where they meet.
+    private func pairwiseBinop(
+        _ node: BinaryExpr, _ many: [StepSeries], _ one: [StepSeries], pairs: [(Int, Int)], swapped: Bool, matching: VectorMatching
+    ) throws(QueryError) -> [StepSeries] {
+        var out: [StepSeries] = []
+        out.reserveCapacity(pairs.count)
+        var seen = Set<Labels>()
+        let op = node.op, returnBool = node.returnBool
+        for (manyIndex, oneIndex) in pairs {
+            try context.checkCancellation()
+            var labels = resultMetric(many[manyIndex].labels, one[oneIndex].labels, op, matching)
+            if returnBool { labels = labels.droppingMetricName }
+            if !seen.insert(labels).inserted {
+                return try vectorBinopByStep(node, many, one, matching: matching, swapped: swapped)
+            }
+            let a = many[manyIndex].points, b = one[oneIndex].points
+            var points: [Sample] = []
+            points.reserveCapacity(min(a.count, b.count))
+            var i = 0, j = 0
+            while i < a.count, j < b.count {
+                let t = a[i].t
+                if t < b[j].t { i += 1; continue }
+                if t > b[j].t { j += 1; continue }
+                var left = a[i].v, right = b[j].v
+                if swapped { swap(&left, &right) }
+                var (value, keep) = elementBinop(op, left, right)
+                if returnBool {
+                    value = keep ? 1 : 0
+                    keep = true
+                }
+                if keep { points.append(Sample(t: t, v: value)) }
+                i += 1
+                j += 1
+            }
+            if !points.isEmpty { out.append(StepSeries(labels: labels, points: points)) }
+        }
+        return out
     }
 
     /// The labels of a result, as Prometheus's `resultMetric`: the "many" side's, without the

@@ -14,6 +14,8 @@ struct Evaluator {
     /// Samples held by the children are released once the node's value exists; the value's own
     /// count stays held until its consumer is done with it.
     func eval(_ expr: Expr, hint: String?) async throws(QueryError) -> StepValue {
+        // A node's loops do not suspend; between nodes, other tasks on the cooperative pool get a turn.
+        await Task.yield()
         try context.checkCancellation()
         let heldBefore = context.heldSamples
         let value = try await evalNode(expr, hint: hint)

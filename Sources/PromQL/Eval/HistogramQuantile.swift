@@ -3,21 +3,10 @@
 extension Evaluator {
     func histogramQuantile(_ q: [Double], _ vector: [StepSeries]) throws(QueryError) -> [StepSeries] {
         // Per series: its upper bound, and its histogram (the labels without `le`), interned.
-        var ids: [Labels: Int] = [:]
-        var outputLabels: [Labels] = []
-        var bounds: [Double?] = []
-        var histogramOf: [Int] = []
-        for item in vector {
-            bounds.append(item.labels["le"].flatMap(parseGoFloat))
-            let key = item.labels.removing(["le"])
-            if let id = ids[key] {
-                histogramOf.append(id)
-            } else {
-                ids[key] = outputLabels.count
-                histogramOf.append(outputLabels.count)
-                outputLabels.append(key.droppingMetricName)
-            }
-        }
+        var histograms = LabelInterner()
+        let bounds = vector.map { $0.labels["le"].flatMap(parseGoFloat) }
+        let histogramOf = vector.map { histograms.id($0.labels.removing(["le"])) }
+        let outputLabels = histograms.labels.map(\.droppingMetricName)
         let byStep = PointsByStep(vector, grid: grid)
         var buckets = [[Bucket]](repeating: [], count: outputLabels.count)
         var order: [Int] = []

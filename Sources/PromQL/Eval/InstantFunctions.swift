@@ -6,7 +6,7 @@ extension Evaluator {
     func evalCall(_ call: Call) async throws(QueryError) -> StepValue {
         let name = call.function.name
         if RangeFunction(rawValue: name) != nil {
-            return .vector(try await evalRangeCall(call, hint: name))
+            return .vector(try await evalRangeCall(call))
         }
         // `timestamp(x)` of a selector gives its samples' own times, not the evaluation times.
         if name == "timestamp", case .vectorSelector(let selector) = unwrappingParens(call.args[0]) {

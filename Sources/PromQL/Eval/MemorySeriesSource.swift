@@ -45,7 +45,9 @@ public struct MemorySeriesSource: SeriesSource {
     private static func cut(_ data: SeriesData, _ request: SelectRequest) -> SeriesData {
         switch data {
         case .samples(let samples):
-            return .samples(samples.filter { $0.t >= request.start && $0.t <= request.end })
+            let function = StepFunction(samples)
+            let from = function.countThrough(request.start - 1), through = function.countThrough(request.end)
+            return .samples(from < through ? Array(samples[from..<through]) : [])
         case .steps(let points):
             let inForce = StepFunction(points).countThrough(request.start)
             let from = max(0, inForce - 1)

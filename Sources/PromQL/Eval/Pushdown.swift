@@ -38,7 +38,7 @@ extension Evaluator {
         // Only the grouping labels, whatever else the source sent.
         let series = summed.map { SourceSeries(labels: $0.labels.keeping(node.grouping), data: $0.data) }
         if let call = shape.call {
-            return try await evalRangeCall(call, hint: hint, series: series)
+            return try await evalRangeCall(call, series: series)
         }
         return try await evalVectorSelector(shape.selector, hint: hint, series: series)
     }

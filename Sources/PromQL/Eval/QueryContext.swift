@@ -8,10 +8,16 @@ final class QueryContext {
     let queryEnd: Timestamp
     /// The step of `expr[1h:]`, Prometheus's global evaluation interval.
     let defaultSubqueryStep: Timestamp
+    /// See `QueryEngine.usesFastPaths`.
+    let usesFastPaths: Bool
     /// Samples held by values not yet consumed, as Prometheus's `currentSamples`.
     private(set) var heldSamples = 0
 
-    init(source: any SeriesSource, limits: QueryLimits, queryStart: Timestamp, queryEnd: Timestamp, defaultSubqueryStep: Timestamp) {
+    init(
+        source: any SeriesSource, limits: QueryLimits, queryStart: Timestamp, queryEnd: Timestamp, defaultSubqueryStep: Timestamp,
+        usesFastPaths: Bool = true
+    ) {
+        self.usesFastPaths = usesFastPaths
         self.source = source
         self.limits = limits
         self.queryStart = queryStart

@@ -11,6 +11,9 @@ public struct QueryEngine: Sendable {
     /// The step of a subquery written without one (`x[1h:]`): Prometheus's global evaluation
     /// interval, 1 minute unless configured, for instant and range queries alike.
     public var defaultSubqueryStep: Timestamp = 60_000
+    /// Series-by-series forms of binary operators and aggregations where they give the same
+    /// result as Prometheus's step-by-step ones; off only in tests, to check the step forms.
+    var usesFastPaths = true
 
     public init(limits: QueryLimits = .default) {
         self.limits = limits
@@ -22,7 +25,8 @@ public struct QueryEngine: Sendable {
         -> QueryValue
     {
         let context = QueryContext(
-            source: source, limits: limits, queryStart: time, queryEnd: time, defaultSubqueryStep: defaultSubqueryStep)
+            source: source, limits: limits, queryStart: time, queryEnd: time, defaultSubqueryStep: defaultSubqueryStep,
+            usesFastPaths: usesFastPaths)
         // An instant query is a range evaluation of one step, as in Prometheus.
         let evaluator = Evaluator(grid: StepGrid(start: time, end: time, interval: 1), requestStep: 0, context: context)
         switch try await evaluator.eval(expr, hint: nil) {
@@ -67,7 +71,8 @@ public struct QueryEngine: Sendable {
         guard end >= start else { throw QueryError(.execution, "end timestamp must not be before start time") }
         if (end - start) / step > Timestamp(limits.maxSteps) { throw QueryError.tooManySteps(limits.maxSteps) }
         let context = QueryContext(
-            source: source, limits: limits, queryStart: start, queryEnd: end, defaultSubqueryStep: defaultSubqueryStep)
+            source: source, limits: limits, queryStart: start, queryEnd: end, defaultSubqueryStep: defaultSubqueryStep,
+            usesFastPaths: usesFastPaths)
         let grid = StepGrid(start: start, end: end, interval: step)
         let evaluator = Evaluator(grid: grid, requestStep: step, context: context)
         switch try await evaluator.eval(expr, hint: nil) {

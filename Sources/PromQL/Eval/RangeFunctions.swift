@@ -40,7 +40,7 @@ struct RangeWindowContext {
 
 extension Evaluator {
     /// A call with a range-vector argument. `series` are the source's, when already fetched.
-    func evalRangeCall(_ call: Call, hint: String?, series fetched: [SourceSeries]? = nil) async throws(QueryError) -> [StepSeries] {
+    func evalRangeCall(_ call: Call, series fetched: [SourceSeries]? = nil) async throws(QueryError) -> [StepSeries] {
         guard let function = RangeFunction(rawValue: call.function.name) else {
             throw QueryError(.execution, "\(call.function.name) does not take a range vector")
         }
@@ -77,40 +77,18 @@ extension Evaluator {
             scalarArguments[index] = try await evalScalar(argument, hint: name)
         }
 
+        let plan = RangePlan(
+            function: function, grid: grid, range: range, offset: offset, pinned: pinned, matrixIndex: matrixIndex,
+            scalarArguments: scalarArguments, context: context)
         var out: [StepSeries] = []
-        var buffer: [Sample] = []
-        var scalars = [Double](repeating: 0, count: call.args.count)
         for item in input {
             try context.checkCancellation()
-            var points: [Sample] = []
-            var low = 0, high = 0
-            for step in 0..<grid.count {
-                let time = grid.time(step)
-                let end = (pinned ?? time) - offset
-                let start = end - range
-                for index in scalarArguments.indices where index != matrixIndex { scalars[index] = scalarArguments[index][step] }
-                let window = RangeWindowContext(time: time, start: start, end: end, range: range, scalars: scalars)
-                let value: Double?
-                switch item.data {
-                case .samples(let samples):
-                    while high < samples.count, samples[high].t <= end { high += 1 }
-                    while low < high, samples[low].t < start { low += 1 }
-                    if low == high { continue }
-                    try context.ensureRoom(high - low)
-                    value = try apply(function, samples[low..<high], window)
-                case .steps(let steps):
-                    if function.isExactOnSteps {
-                        guard let increase = steps.exactIncrease(from: start, to: end) else { continue }
-                        try context.ensureRoom(2)
-                        value = function == .rate ? increase / (Double(range) / 1000) : increase
-                    } else {
-                        steps.minuteSamples(endingAt: end, range: range, into: &buffer)
-                        if buffer.isEmpty { continue }
-                        try context.ensureRoom(buffer.count)
-                        value = try apply(function, buffer[...], window)
-                    }
-                }
-                if let value { points.append(Sample(t: time, v: value)) }
+            let points: [Sample]
+            switch item.data {
+            case .samples(let samples):
+                points = try samples.withUnsafeBufferPointer { (buffer) throws(QueryError) in try plan.values(sampled: buffer) }
+            case .steps(let steps):
+                points = try plan.values(steps: steps)
             }
             if !points.isEmpty {
                 try context.hold(points.count)
@@ -130,8 +108,81 @@ extension Evaluator {
         return out
     }
 
+}
+
+/// One range function over one series at every step of a grid.
+struct RangePlan {
+    let function: RangeFunction
+    let grid: StepGrid
+    let range: Timestamp
+    let offset: Timestamp
+    let pinned: Timestamp?
+    let matrixIndex: Int
+    let scalarArguments: [[Double]]
+    let context: QueryContext
+
+    /// The window's context at a step: its bounds and the scalar arguments then.
+    private func window(_ step: Int, _ scratch: inout RangeWindowContext) {
+        let time = grid.start + Timestamp(step) * grid.interval
+        var end = time - offset
+        if let pinned { end = pinned - offset }
+        scratch.time = time
+        scratch.start = end - range
+        scratch.end = end
+        if scalarArguments.count > 1 {
+            for index in 0..<scalarArguments.count where index != matrixIndex { scratch.scalars[index] = scalarArguments[index][step] }
+        }
+    }
+
+    private func scratchWindow() -> RangeWindowContext {
+        RangeWindowContext(time: 0, start: 0, end: 0, range: range, scalars: [Double](repeating: 0, count: scalarArguments.count))
+    }
+
+    /// A sampled series: the samples in `[end - range, end]` at each step.
+    func values(sampled samples: UnsafeBufferPointer<Sample>) throws(QueryError) -> [Sample] {
+        var points: [Sample] = []
+        var scratch = scratchWindow()
+        // Both window edges only move forward, so two indexes walk the samples once.
+        var low = 0, high = 0
+        for step in 0..<grid.count {
+            window(step, &scratch)
+            while high < samples.count, samples[high].t <= scratch.end { high += 1 }
+            while low < high, samples[low].t < scratch.start { low += 1 }
+            if low == high { continue }
+            try context.ensureRoom(high - low)
+            if let value = try apply(function, Window(samples, low, high), scratch) { points.append(Sample(t: scratch.time, v: value)) }
+        }
+        return points
+    }
+
+    /// A step series: exact for rate, increase and delta, else per-minute samples.
+    func values(steps: StepFunction) throws(QueryError) -> [Sample] {
+        var points: [Sample] = []
+        var scratch = scratchWindow()
+        var buffer: [Sample] = []
+        var cursors = (start: 0, end: 0)
+        for step in 0..<grid.count {
+            window(step, &scratch)
+            let value: Double?
+            if function.isExactOnSteps {
+                guard let increase = steps.exactIncrease(from: scratch.start, to: scratch.end, cursors: &cursors) else { continue }
+                try context.ensureRoom(2)
+                value = function == .rate ? increase / (Double(range) / 1000) : increase
+            } else {
+                steps.minuteSamples(endingAt: scratch.end, range: range, into: &buffer)
+                if buffer.isEmpty { continue }
+                try context.ensureRoom(buffer.count)
+                value = try buffer.withUnsafeBufferPointer { (minutes) throws(QueryError) in
+                    try apply(function, Window(minutes, 0, minutes.count), scratch)
+                }
+            }
+            if let value { points.append(Sample(t: scratch.time, v: value)) }
+        }
+        return points
+    }
+
     /// One window's value; nil drops the element (too few samples).
-    private func apply(_ function: RangeFunction, _ samples: ArraySlice<Sample>, _ window: RangeWindowContext) throws(QueryError) -> Double? {
+    private func apply(_ function: RangeFunction, _ samples: Window, _ window: RangeWindowContext) throws(QueryError) -> Double? {
         switch function {
         case .rate: return extrapolatedRate(samples, window, isCounter: true, isRate: true)
         case .increase: return extrapolatedRate(samples, window, isCounter: true, isRate: false)
@@ -139,47 +190,42 @@ extension Evaluator {
         case .irate: return instantValue(samples, isRate: true)
         case .idelta: return instantValue(samples, isRate: false)
         case .deriv:
-            guard samples.count >= 2, let first = samples.first else { return nil }
-            return linearRegression(samples, interceptTime: first.t).slope
+            guard samples.count >= 2 else { return nil }
+            return linearRegression(samples, interceptTime: samples[0].t).slope
         case .predictLinear:
             guard samples.count >= 2 else { return nil }
             let (slope, intercept) = linearRegression(samples, interceptTime: window.time)
             return slope * window.scalars[1] + intercept
         case .resets:
             var resets = 0
-            var previous = samples[samples.startIndex].v
-            for sample in samples.dropFirst() {
-                if sample.v < previous { resets += 1 }
-                previous = sample.v
-            }
+            for i in 1..<max(1, samples.count) where samples[i].v < samples[i - 1].v { resets += 1 }
             return Double(resets)
         case .changes:
             var changes = 0
-            var previous = samples[samples.startIndex].v
-            for sample in samples.dropFirst() {
-                if sample.v != previous, !(sample.v.isNaN && previous.isNaN) { changes += 1 }
-                previous = sample.v
+            for i in 1..<max(1, samples.count) {
+                let current = samples[i].v, previous = samples[i - 1].v
+                if current != previous, !(current.isNaN && previous.isNaN) { changes += 1 }
             }
             return Double(changes)
         case .absentOverTime, .presentOverTime: return 1
         case .countOverTime: return Double(samples.count)
-        case .lastOverTime: return samples.last?.v
+        case .lastOverTime: return samples[samples.count - 1].v
         case .sumOverTime:
             var sum = KahanSum()
-            for sample in samples { sum.add(sample.v) }
+            for i in 0..<samples.count { sum.add(samples[i].v) }
             return sum.value
         case .avgOverTime: return averageOverTime(samples)
         case .maxOverTime:
-            var result = samples[samples.startIndex].v
-            for sample in samples where sample.v > result || result.isNaN { result = sample.v }
+            var result = samples[0].v
+            for i in 0..<samples.count where samples[i].v > result || result.isNaN { result = samples[i].v }
             return result
         case .minOverTime:
-            var result = samples[samples.startIndex].v
-            for sample in samples where sample.v < result || result.isNaN { result = sample.v }
+            var result = samples[0].v
+            for i in 0..<samples.count where samples[i].v < result || result.isNaN { result = samples[i].v }
             return result
         case .stddevOverTime: return varianceOverTime(samples).squareRoot()
         case .stdvarOverTime: return varianceOverTime(samples)
-        case .quantileOverTime: return quantile(window.scalars[0], samples.map(\.v))
+        case .quantileOverTime: return quantile(window.scalars[0], (0..<samples.count).map { samples[$0].v })
         case .holtWinters: return try holtWinters(samples, smoothing: window.scalars[1], trend: window.scalars[2])
         }
     }
@@ -188,15 +234,13 @@ extension Evaluator {
 /// `rate`, `increase` and `delta` of sampled series, as Prometheus's `extrapolatedRate`: the
 /// change between the first and last sample (counter resets added back), extrapolated towards
 /// the window's edges when the samples come close to them.
-private func extrapolatedRate(_ samples: ArraySlice<Sample>, _ window: RangeWindowContext, isCounter: Bool, isRate: Bool) -> Double? {
-    guard samples.count >= 2, let first = samples.first, let last = samples.last else { return nil }
+private func extrapolatedRate(_ samples: Window, _ window: RangeWindowContext, isCounter: Bool, isRate: Bool) -> Double? {
+    let count = samples.count
+    guard count >= 2 else { return nil }
+    let first = samples[0], last = samples[count - 1]
     var result = last.v - first.v
     if isCounter {
-        var previous = first.v
-        for sample in samples.dropFirst() {
-            if sample.v < previous { result += previous }
-            previous = sample.v
-        }
+        for i in 1..<count where samples[i].v < samples[i - 1].v { result += samples[i - 1].v }
     }
     var durationToStart = Double(first.t - window.start) / 1000
     let durationToEnd = Double(window.end - last.t) / 1000
@@ -217,9 +261,9 @@ private func extrapolatedRate(_ samples: ArraySlice<Sample>, _ window: RangeWind
 }
 
 /// `irate` and `idelta`: from the last two samples.
-private func instantValue(_ samples: ArraySlice<Sample>, isRate: Bool) -> Double? {
+private func instantValue(_ samples: Window, isRate: Bool) -> Double? {
     guard samples.count >= 2 else { return nil }
-    let last = samples[samples.endIndex - 1], previous = samples[samples.endIndex - 2]
+    let last = samples[samples.count - 1], previous = samples[samples.count - 2]
     var result = isRate && last.v < previous.v ? last.v : last.v - previous.v
     let interval = last.t - previous.t
     if interval == 0 { return nil }
@@ -229,12 +273,13 @@ private func instantValue(_ samples: ArraySlice<Sample>, isRate: Bool) -> Double
 
 /// Least squares over (time in seconds since `interceptTime`, value), as Prometheus's
 /// `linearRegression`, Kahan-summed; a constant series has slope 0.
-private func linearRegression(_ samples: ArraySlice<Sample>, interceptTime: Timestamp) -> (slope: Double, intercept: Double) {
+private func linearRegression(_ samples: Window, interceptTime: Timestamp) -> (slope: Double, intercept: Double) {
     var n = 0.0
     var sumX = KahanSum(), sumY = KahanSum(), sumXY = KahanSum(), sumX2 = KahanSum()
-    let initial = samples[samples.startIndex].v
+    let initial = samples[0].v
     var constant = true
-    for sample in samples {
+    for i in 0..<samples.count {
+        let sample = samples[i]
         if constant, sample.v != initial { constant = false }
         n += 1
         let x = Double(sample.t - interceptTime) / 1e3
@@ -253,9 +298,10 @@ private func linearRegression(_ samples: ArraySlice<Sample>, interceptTime: Time
     return (slope, y / n - slope * x / n)
 }
 
-private func averageOverTime(_ samples: ArraySlice<Sample>) -> Double {
+private func averageOverTime(_ samples: Window) -> Double {
     var mean = 0.0, compensation = 0.0, count = 0.0
-    for sample in samples {
+    for i in 0..<samples.count {
+        let sample = samples[i]
         count += 1
         if mean.isInfinite {
             if sample.v.isInfinite, (mean > 0) == (sample.v > 0) { continue }
@@ -266,11 +312,12 @@ private func averageOverTime(_ samples: ArraySlice<Sample>) -> Double {
     return mean.isInfinite ? mean : mean + compensation
 }
 
-private func varianceOverTime(_ samples: ArraySlice<Sample>) -> Double {
+private func varianceOverTime(_ samples: Window) -> Double {
     var count = 0.0
     var mean = 0.0, meanCompensation = 0.0
     var aux = 0.0, auxCompensation = 0.0
-    for sample in samples {
+    for i in 0..<samples.count {
+        let sample = samples[i]
         count += 1
         let delta = sample.v - (mean + meanCompensation)
         (mean, meanCompensation) = kahanSumInc(delta / count, mean, meanCompensation)
@@ -280,15 +327,15 @@ private func varianceOverTime(_ samples: ArraySlice<Sample>) -> Double {
 }
 
 /// Double exponential smoothing, as Prometheus's `funcHoltWinters`.
-private func holtWinters(_ samples: ArraySlice<Sample>, smoothing: Double, trend: Double) throws(QueryError) -> Double? {
+private func holtWinters(_ samples: Window, smoothing: Double, trend: Double) throws(QueryError) -> Double? {
     guard smoothing > 0, smoothing < 1 else {
         throw QueryError(.execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: \(GoText.formatFixed6(smoothing))")
     }
     guard trend > 0, trend < 1 else {
         throw QueryError(.execution, "invalid trend factor. Expected: 0 < tf < 1, got: \(GoText.formatFixed6(trend))")
     }
-    let values = samples.map(\.v)
-    guard values.count >= 2 else { return nil }
+    guard samples.count >= 2 else { return nil }
+    let values = (0..<samples.count).map { samples[$0].v }
     var s0 = 0.0, s1 = values[0]
     var b = values[1] - values[0]
     for i in 1..<values.count {
@@ -299,6 +346,27 @@ private func holtWinters(_ samples: ArraySlice<Sample>, smoothing: Double, trend
         s1 = x + y
     }
     return s1
+}
+
+/// The samples of one window: `samples[low..<high]`, without the cost of a generic slice
+/// (range functions run once per series and step).
+/// Valid only inside the `withUnsafeBufferPointer` call that made it.
+struct Window {
+    private let buffer: UnsafeBufferPointer<Sample>
+    private let low: Int
+    let count: Int
+
+    init(_ buffer: UnsafeBufferPointer<Sample>, _ low: Int, _ high: Int) {
+        self.buffer = buffer
+        self.low = low
+        count = high - low
+    }
+
+    /// Bounds-checked by the buffer (in debug builds) as well as here.
+    subscript(index: Int) -> Sample {
+        precondition(index < count, "window index out of range")
+        return buffer[low + index]
+    }
 }
 
 /// Neumaier's improvement of Kahan summation, as Prometheus's `kahanSumInc`.

@@ -23,33 +23,40 @@ extension Evaluator {
         let series: [SourceSeries]
         if let fetched { series = fetched } else { series = try await context.select(selectRequest(selector, range: 0, hint: hint)) }
         let offset = selector.offset?.milliseconds ?? 0
+        // Plain values rather than optionals in the loops below: they run once per step and series.
         let pinned = pinnedTime(selector.at)
+        let isPinned = pinned != nil, pinnedAt = pinned ?? 0
         let lookback = context.limits.lookbackDelta
+        let steps = grid.count
         var out: [StepSeries] = []
         out.reserveCapacity(series.count)
         for item in series {
             try context.checkCancellation()
             var points: [Sample] = []
-            points.reserveCapacity(grid.count)
+            points.reserveCapacity(steps)
+            let isSampled: Bool
+            let data: [Sample]
             switch item.data {
-            case .samples(let samples):
-                // Evaluation times only grow, so one index walks the samples once.
+            case .samples(let samples): (isSampled, data) = (true, samples)
+            case .steps(let steps): (isSampled, data) = (false, steps)
+            }
+            data.withUnsafeBufferPointer { buffer in
+                // Evaluation times only grow, so one index walks the data once.
                 var next = 0
-                for time in grid.times {
-                    let reference = (pinned ?? time) - offset
-                    while next < samples.count, samples[next].t <= reference { next += 1 }
-                    guard next > 0 else { continue }
-                    let sample = samples[next - 1]
-                    if sample.t < reference - lookback || sample.v.isStaleMarker { continue }
-                    points.append(Sample(t: time, v: timestamps ? Double(sample.t) / 1000 : sample.v))
-                }
-            case .steps(let steps):
-                var next = 0
-                for time in grid.times {
-                    let reference = (pinned ?? time) - offset
-                    while next < steps.count, steps[next].t <= reference { next += 1 }
-                    guard next > 0 else { continue }
-                    points.append(Sample(t: time, v: timestamps ? Double(reference) / 1000 : steps[next - 1].v))
+                for step in 0..<steps {
+                    let time = grid.start + Timestamp(step) * grid.interval
+                    let reference = (isPinned ? pinnedAt : time) - offset
+                    while next < buffer.count, buffer[next].t <= reference { next += 1 }
+                    if next == 0 { continue }
+                    let found = buffer[next - 1]
+                    if isSampled {
+                        // Sampled: at most the lookback delta old, and not a staleness marker.
+                        if found.t < reference - lookback || found.v.isStaleMarker { continue }
+                        points.append(Sample(t: time, v: timestamps ? Double(found.t) / 1000 : found.v))
+                    } else {
+                        // A step function holds its value; its "sample" is at the evaluation time.
+                        points.append(Sample(t: time, v: timestamps ? Double(reference) / 1000 : found.v))
+                    }
                 }
             }
             if !points.isEmpty {

@@ -20,6 +20,22 @@ struct StepFunction {
         return low
     }
 
+    /// How many points are at or before `time`, walking forward from `cursor` (the answer for
+    /// an earlier time): evaluation times mostly grow, so this is usually a step or two.
+    func countThrough(_ time: Timestamp, from cursor: inout Int) -> Int {
+        if cursor > 0, points[cursor - 1].t > time { cursor = countThrough(time) }
+        while cursor < points.count, points[cursor].t <= time { cursor += 1 }
+        return cursor
+    }
+
+    /// `exactIncrease` with a cursor for each end (see `countThrough(_:from:)`).
+    func exactIncrease(from start: Timestamp, to end: Timestamp, cursors: inout (start: Int, end: Int)) -> Double? {
+        let last = countThrough(end, from: &cursors.end)
+        if last == 0 { return nil }
+        let first = countThrough(start, from: &cursors.start)
+        return points[last - 1].v - (first == 0 ? 0 : points[first - 1].v)
+    }
+
     /// The value at `time`, nil before the first point.
     func value(at time: Timestamp) -> Double? {
         let count = countThrough(time)

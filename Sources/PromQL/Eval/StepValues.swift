@@ -64,18 +64,20 @@ struct PointsByStep {
     init(_ vector: [StepSeries], grid: StepGrid) {
         let steps = grid.count
         var offsets = [Int](repeating: 0, count: steps + 1)
-        for item in vector {
-            for point in item.points { offsets[grid.index(of: point.t) + 1] += 1 }
+        for index in 0..<vector.count {
+            let points = vector[index].points
+            for i in 0..<points.count { offsets[Int((points[i].t - grid.start) / grid.interval) + 1] += 1 }
         }
         for step in 0..<steps { offsets[step + 1] += offsets[step] }
         var next = offsets
         var series = [Int](repeating: 0, count: offsets[steps])
         var values = [Double](repeating: 0, count: offsets[steps])
-        for (index, item) in vector.enumerated() {
-            for point in item.points {
-                let step = grid.index(of: point.t)
+        for index in 0..<vector.count {
+            let points = vector[index].points
+            for i in 0..<points.count {
+                let step = Int((points[i].t - grid.start) / grid.interval)
                 series[next[step]] = index
-                values[next[step]] = point.v
+                values[next[step]] = points[i].v
                 next[step] += 1
             }
         }
@@ -90,27 +92,78 @@ struct PointsByStep {
 /// Collects the output of a step-by-step operator into series. Callers name each output series
 /// by an integer key they can compute cheaply (an input index, a group, a pair of inputs) and
 /// give its labels only when the key is new, so labels are built once per series, not per point.
+///
+/// Keys are small non-negative integers (indexes of inputs, groups or interned results), so
+/// the slot of a key is an array lookup.
 struct SeriesBuilder {
-    private var slotOfKey: [Int: Int] = [:]
-    private(set) var series: [StepSeries] = []
-    private(set) var pointCount = 0
+    /// `slotOfKey[key]` is the key's series, -1 for none yet.
+    private var slotOfKey: [Int] = []
+    private var labels: [Labels] = []
+    private var lastTime: [Timestamp] = []
+    private var pointsOfSlot: [Int] = []
+    /// Every point in the order added, with its series: one flat array, regrouped at the end,
+    /// costs far less than appending to an array per series.
+    private var slots: [Int] = []
+    private var times: [Timestamp] = []
+    private var values: [Double] = []
 
     /// Adds a point; two at the same time under one key is Prometheus's duplicate labelset error.
-    mutating func append(key: Int, t: Timestamp, v: Double, labels: () -> Labels) throws(QueryError) {
-        if let slot = slotOfKey[key] {
-            if series[slot].points.last?.t == t { throw QueryError.duplicateLabelset }
-            series[slot].points.append(Sample(t: t, v: v))
-        } else {
-            slotOfKey[key] = series.count
-            series.append(StepSeries(labels: labels(), points: [Sample(t: t, v: v)]))
+    mutating func append(key: Int, t: Timestamp, v: Double, labels makeLabels: () -> Labels) throws(QueryError) {
+        if key >= slotOfKey.count {
+            slotOfKey.append(contentsOf: repeatElement(-1, count: max(key + 1 - slotOfKey.count, slotOfKey.count)))
         }
-        pointCount += 1
+        var slot = slotOfKey[key]
+        if slot >= 0 {
+            if lastTime[slot] == t { throw QueryError.duplicateLabelset }
+            lastTime[slot] = t
+            pointsOfSlot[slot] += 1
+        } else {
+            slot = labels.count
+            slotOfKey[key] = slot
+            labels.append(makeLabels())
+            lastTime.append(t)
+            pointsOfSlot.append(1)
+        }
+        slots.append(slot)
+        times.append(t)
+        values.append(v)
     }
 
     /// The series, those with equal labels under different keys merged (as Prometheus keeps one
     /// output series per label set); in order of first appearance.
     func finish() throws(QueryError) -> [StepSeries] {
-        try mergingEqualLabels(series)
+        // Where each series' points start in one array holding them all, series by series.
+        var start = [Int](repeating: 0, count: labels.count + 1)
+        for slot in 0..<labels.count { start[slot + 1] = start[slot] + pointsOfSlot[slot] }
+        var next = start
+        var grouped = [Sample](repeating: Sample(t: 0, v: 0), count: slots.count)
+        for index in 0..<slots.count {
+            let slot = slots[index]
+            grouped[next[slot]] = Sample(t: times[index], v: values[index])
+            next[slot] += 1
+        }
+        var series: [StepSeries] = []
+        series.reserveCapacity(labels.count)
+        for slot in 0..<labels.count {
+            series.append(StepSeries(labels: labels[slot], points: Array(grouped[start[slot]..<start[slot + 1]])))
+        }
+        return try mergingEqualLabels(series)
+    }
+}
+
+/// Label sets numbered in order of first appearance, so loops over steps work with small
+/// integers (array indexes) instead of hashing labels again.
+struct LabelInterner {
+    private var ids: [Labels: Int] = [:]
+    private(set) var labels: [Labels] = []
+
+    var count: Int { labels.count }
+
+    mutating func id(_ key: Labels) -> Int {
+        if let id = ids[key] { return id }
+        ids[key] = labels.count
+        labels.append(key)
+        return labels.count - 1
     }
 }
 
