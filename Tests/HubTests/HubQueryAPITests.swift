@@ -70,8 +70,8 @@ import Testing
             let duplicate = try await Self.failure(hub, "/api/v1/query?query=canopy_exceptions_total%20%2B%20on(team)%20canopy_exceptions_total")
             #expect(duplicate.status == 422 && duplicate.type == "execution", "\(duplicate)")
             #expect(duplicate.error.contains("many-to-many matching not allowed") || duplicate.error.contains("duplicate series"), "\(duplicate.error)")
-            // 60 per-minute samples of each of two series, over the limit of 50.
-            let samples = try await Self.failure(hub, "/api/v1/query?query=max_over_time(canopy_exceptions_total%5B1h%5D)")
+            // 3,601 steps of a series, over the limit of 50.
+            let samples = try await Self.failure(hub, "/api/v1/query_range?query=vector(1)&start=\(now - 3600)&end=\(now)&step=1")
             #expect(samples.status == 422 && samples.error.contains("too many samples"), "\(samples)")
             // The time limit: a timeout of 0 ends before the database answers.
             let timeout = try await Self.failure(hub, "/api/v1/query?query=sum(canopy_exceptions_total)&timeout=0s")

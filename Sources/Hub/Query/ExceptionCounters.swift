@@ -16,6 +16,10 @@ struct ExceptionCounters: Sendable {
     /// Series one selector may read; past this the query is refused rather than left to run.
     let maxSeries: Int
 
+    /// Groups that may have a counted minute by `end`: the hub counts an occurrence in the minute
+    /// it saw it, which starts up to a minute before the occurrence's own time (`first_seen`).
+    static func existingBy(_ end: Timestamp) -> Date { QueryTime.date(end + 60_000) }
+
     struct TooManySeries: Error, CustomStringConvertible {
         let limit: Int
         var description: String { "the selector matches more than \(limit) series: add label matchers" }
@@ -35,7 +39,7 @@ struct ExceptionCounters: Sendable {
     func select(_ request: SelectRequest) async throws -> [SourceSeries] {
         var sql = SQLBuilder()
         let filter = try SeriesFilter(request.matchers, ownLabels: true, sql: &sql)
-        let existing = "g.first_seen <= \(try sql.bind(QueryTime.date(request.end)))"
+        let existing = "g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
         let found = try await rows(sql, [filter.whereClause, existing], filter)
         guard !found.isEmpty else { return [] }
 
@@ -75,6 +79,7 @@ struct ExceptionCounters: Sendable {
         let groupBy = keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
         let start = try sql.bind(QueryTime.date(request.start))
         let end = try sql.bind(QueryTime.date(request.end))
+        let existing = try sql.bind(Self.existingBy(request.end))
         let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
         let counts = groupsOnly ? "group_counts c ON c.group_id = g.id" : "series_counts c ON c.series_id = s.id"
         let total = groupsOnly ? "g.total" : "s.total"
@@ -83,13 +88,13 @@ struct ExceptionCounters: Sendable {
             sql.query(
                 """
                 SELECT \(keyList)0, NULL::timestamptz, sum(\(total))::int8 FROM \(from)
-                WHERE \(filter.whereClause) AND g.first_seen <= \(end) \(groupBy)
+                WHERE \(filter.whereClause) AND g.first_seen < \(existing) \(groupBy)
                 UNION ALL
                 SELECT \(keyList)1, NULL::timestamptz, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                WHERE \(filter.whereClause) AND g.first_seen <= \(end) AND c.minute > \(end) \(groupBy)
+                WHERE \(filter.whereClause) AND g.first_seen < \(existing) AND c.minute > \(end) \(groupBy)
                 UNION ALL
                 SELECT \(keyList)2, c.minute, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                WHERE \(filter.whereClause) AND g.first_seen <= \(end) AND c.minute > \(start) AND c.minute <= \(end) \(groupBy)\(keys.isEmpty ? "GROUP BY" : ",") c.minute
+                WHERE \(filter.whereClause) AND g.first_seen < \(existing) AND c.minute > \(start) AND c.minute <= \(end) \(groupBy)\(keys.isEmpty ? "GROUP BY" : ",") c.minute
                 """), logger: logger)
         var totals: [PromQL.Labels: Int64] = [:]
         var steps: [PromQL.Labels: StepHistory] = [:]
