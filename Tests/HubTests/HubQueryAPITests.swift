@@ -100,6 +100,9 @@ import Testing
                     ("sum by (env) (\(selector))", "sum by (env) (\(selector) + 0)"),
                     ("sum(increase(\(selector)[1h]))", "sum(increase(\(selector)[1h]) + 0)"),
                     ("sum by (team, aggregation_key) (rate(\(selector)[5m]))", "sum by (team, aggregation_key) (rate(\(selector)[5m]) + 0)"),
+                    // One key per group, summed without GROUP BY.
+                    ("sum by (team, service, aggregation_key, class) (increase(\(selector)[1h]))",
+                     "sum by (team, service, aggregation_key, class) (increase(\(selector)[1h]) + 0)"),
                 ] {
                     for path in ["/api/v1/query?time=\(now)&query=", "/api/v1/query_range?start=\(now - 3600)&end=\(now)&step=300&query="] {
                         let a = try await hub.get(path + HubQueryTests.formEncoded(pushed))

@@ -188,7 +188,9 @@ struct HubBenchmark {
         let hotGroup: Int64 = 1
         var hotKey: (team: String, service: String, key: String)?
         if let detail = try await timings.json("/api/v1/groups/\(hotGroup)") as? [String: Any] {
-            if let team = detail["team"] as? String, let service = detail["service"] as? String, let key = detail["aggregation_key"] as? String {
+            if let group = detail["group"] as? [String: Any], let team = group["team"] as? String, let service = group["service"] as? String,
+                let key = group["aggregation_key"] as? String
+            {
                 hotKey = (team, service, key)
             }
             let samples = (detail["samples"] as? [Any])?.count ?? 0

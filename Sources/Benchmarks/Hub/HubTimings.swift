@@ -91,7 +91,8 @@ struct HubTimings {
                     + "&start=\(now - 7 * 86400)&end=\(now)&step=3600"),
         ]
         if let key {
-            let selector = "canopy_exceptions_total{team=\"\(key.team)\",service=\"\(key.service)\",aggregation_key=\"\(key.key)\"}"
+            func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            let selector = "canopy_exceptions_total{team=\(quoted(key.team)),service=\(quoted(key.service)),aggregation_key=\(quoted(key.key))}"
             endpoints.append(
                 Endpoint(
                     name: "promql-group-30d-1h",

@@ -76,26 +76,46 @@ struct ExceptionCounters: Sendable {
             keys.append("coalesce(\(try SeriesFilter.groupColumns[name] ?? "s.labels ->> \(sql.bind(name))"), '')")
         }
         let keyList = keys.isEmpty ? "" : keys.joined(separator: ", ") + ", "
-        let groupBy = keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
         let start = try sql.bind(QueryTime.date(request.start))
         let end = try sql.bind(QueryTime.date(request.end))
-        let existing = try sql.bind(Self.existingBy(request.end))
-        let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
-        let counts = groupsOnly ? "group_counts c ON c.group_id = g.id" : "series_counts c ON c.series_id = s.id"
-        let total = groupsOnly ? "g.total" : "s.total"
-        // Per key: the total (minute NULL, kind 0), what came after `end` (kind 1) and each minute in between (kind 2).
-        let rows = try await client.query(
-            sql.query(
-                """
-                SELECT \(keyList)0, NULL::timestamptz, sum(\(total))::int8 FROM \(from)
-                WHERE \(filter.whereClause) AND g.first_seen < \(existing) \(groupBy)
-                UNION ALL
-                SELECT \(keyList)1, NULL::timestamptz, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                WHERE \(filter.whereClause) AND g.first_seen < \(existing) AND c.minute > \(end) \(groupBy)
-                UNION ALL
-                SELECT \(keyList)2, c.minute, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                WHERE \(filter.whereClause) AND g.first_seen < \(existing) AND c.minute > \(start) AND c.minute <= \(end) \(groupBy)\(keys.isEmpty ? "GROUP BY" : ",") c.minute
-                """), logger: logger)
+        // Every group has its first minute by now: the cut only helps queries of the past, and
+        // without it PostgreSQL may answer from an index alone.
+        let existing = QueryTime.date(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
+        let rows: PostgresRowSequence
+        if groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains) {
+            // One key per group (the rest of a group's labels follow from these): nothing to sum
+            // but each group's minutes, and the big GROUP BY's sort is saved.
+            rows = try await client.query(
+                sql.query(
+                    """
+                    SELECT \(keyList)0, NULL::timestamptz, g.total FROM groups g WHERE \(filter.whereClause)\(existing)
+                    UNION ALL
+                    SELECT \(keyList)1, NULL::timestamptz, c.count FROM groups g
+                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute > \(end) GROUP BY group_id) c ON c.group_id = g.id
+                    WHERE \(filter.whereClause)\(existing)
+                    UNION ALL
+                    SELECT \(keyList)2, c.minute, c.count FROM groups g JOIN group_counts c ON c.group_id = g.id
+                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(start) AND c.minute <= \(end)
+                    """), logger: logger)
+        } else {
+            let groupBy = keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
+            let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
+            let counts = groupsOnly ? "group_counts c ON c.group_id = g.id" : "series_counts c ON c.series_id = s.id"
+            let total = groupsOnly ? "g.total" : "s.total"
+            // Per key: the total (minute NULL, kind 0), what came after `end` (kind 1) and each minute in between (kind 2).
+            rows = try await client.query(
+                sql.query(
+                    """
+                    SELECT \(keyList)0, NULL::timestamptz, sum(\(total))::int8 FROM \(from)
+                    WHERE \(filter.whereClause)\(existing) \(groupBy)
+                    UNION ALL
+                    SELECT \(keyList)1, NULL::timestamptz, sum(c.count)::int8 FROM \(from) JOIN \(counts)
+                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(end) \(groupBy)
+                    UNION ALL
+                    SELECT \(keyList)2, c.minute, sum(c.count)::int8 FROM \(from) JOIN \(counts)
+                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(start) AND c.minute <= \(end) \(groupBy)\(keys.isEmpty ? "GROUP BY" : ",") c.minute
+                    """), logger: logger)
+        }
         var totals: [PromQL.Labels: Int64] = [:]
         var steps: [PromQL.Labels: StepHistory] = [:]
         for try await row in rows {
