@@ -33,7 +33,8 @@ import Testing
                     try await payments.start()
                     try await search.start()
                     // Only the exception counters, without the scrape's own labels: the series the hub has.
-                    let prometheus = try await ReferencePrometheus.start(
+                    let prometheus = try await PrometheusServer.start(
+                        dataDirectory: directory + "/prometheus/data",
                         config: """
                             global: {scrape_interval: 1s}
                             scrape_configs:
@@ -42,7 +43,7 @@ import Testing
                               metric_relabel_configs:
                               - {source_labels: [__name__], regex: canopy_exceptions_total, action: keep}
                               - {regex: 'job|instance', action: labeldrop}
-                            """, directory: directory + "/prometheus")
+                            """)
                     defer { prometheus.stop() }
                     try await withInProcessHub(
                         database: database, cluster: cluster, leaves: [("payments", payments.port), ("search", search.port)], directory: directory

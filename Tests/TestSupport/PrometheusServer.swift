@@ -2,8 +2,9 @@ import Foundation
 
 /// The real Prometheus (Debian's `prometheus` package, which `scripts/install-test-deps`
 /// installs) serving a TSDB directory on a free loopback port, for tests that compare answers
-/// with it. Scrapes nothing: the data is what the directory holds, usually blocks written by
-/// `promtool tsdb create-blocks-from openmetrics` (see `createBlocks`).
+/// with it. By default it scrapes nothing: the data is what the directory holds, usually blocks
+/// written by `promtool tsdb create-blocks-from openmetrics` (see `createBlocks`); or it scrapes
+/// what `config` says.
 public final class PrometheusServer: Sendable {
     public static let binary = "/usr/bin/prometheus"
 
@@ -17,12 +18,15 @@ public final class PrometheusServer: Sendable {
         self.child = child
     }
 
-    /// Starts Prometheus on `dataDirectory` with a configuration without scrape jobs and waits
-    /// until it answers `/-/ready`.
-    public static func start(dataDirectory: String, arguments: [String] = []) async throws -> PrometheusServer {
+    /// Starts Prometheus on `dataDirectory` with `config` (by default the defaults, whose
+    /// evaluation interval of 1m subqueries without a step use, and no scrapes) and waits until it
+    /// answers `/-/ready`.
+    public static func start(
+        dataDirectory: String, config text: String = "global: {}\nscrape_configs: []\n", arguments: [String] = []
+    ) async throws -> PrometheusServer {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let config = dataDirectory + "/../prometheus-\(UUID().uuidString).yml"
-        // The defaults (evaluation interval 1m, which subqueries without a step use), no scrapes.
-        try "global: {}\nscrape_configs: []\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
         let port = try freePort()
         let child = try ChildProcess.spawn(
             binary,
