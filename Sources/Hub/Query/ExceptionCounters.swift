@@ -80,7 +80,7 @@ struct ExceptionCounters: Sendable {
         let end = try sql.bind(QueryTime.date(request.end))
         // Every group has its first minute by now: the cut only helps queries of the past, and
         // without it PostgreSQL may answer from an index alone.
-        let existing = QueryTime.date(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
+        let existing = Self.existingBy(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
         let rows: PostgresRowSequence
         if groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains) {
             // One key per group (the rest of a group's labels follow from these): nothing to sum
