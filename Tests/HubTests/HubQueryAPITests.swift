@@ -100,6 +100,9 @@ import Testing
                     ("sum by (env) (\(selector))", "sum by (env) (\(selector) + 0)"),
                     ("sum(increase(\(selector)[1h]))", "sum(increase(\(selector)[1h]) + 0)"),
                     ("sum by (team, aggregation_key) (rate(\(selector)[5m]))", "sum by (team, aggregation_key) (rate(\(selector)[5m]) + 0)"),
+                    // A day: the whole hours from the hourly rollup.
+                    ("sum by (team, severity) (delta(\(selector)[1d]))", "sum by (team, severity) (delta(\(selector)[1d]) + 0)"),
+                    ("sum by (team) (increase(\(selector)[3h] offset 1m))", "sum by (team) (increase(\(selector)[3h] offset 1m) + 0)"),
                     // One key per group, summed without GROUP BY.
                     ("sum by (team, service, aggregation_key, class) (increase(\(selector)[1h]))",
                      "sum by (team, service, aggregation_key, class) (increase(\(selector)[1h]) + 0)"),

@@ -82,7 +82,30 @@ struct ExceptionCounters: Sendable {
         // without it PostgreSQL may answer from an index alone.
         let existing = Self.existingBy(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
         let rows: PostgresRowSequence
-        if groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains) {
+        let perGroup = groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains)
+        // An instant `increase`, `rate` or `delta` needs each sum at the window's two ends only:
+        // its total then, and the window's occurrences, whose whole hours the hourly rollup holds.
+        let windowOnly = groupsOnly && request.step == 0 && request.range > 0 && request.start == request.end - request.range
+            && ["increase", "rate", "delta"].contains(request.function ?? "")
+        if windowOnly {
+            let split = HistorySplit(from: Self.minute(after: request.start), to: Self.minute(after: request.end))
+            let history = try sql.historyRows(split, groups: "true")
+            let groupBy = perGroup || keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
+            let sum = { (column: String) in perGroup ? column : "sum(\(column))::int8" }
+            rows = try await client.query(
+                sql.query(
+                    """
+                    SELECT \(keyList)0, NULL::timestamptz, \(sum("g.total")) FROM groups g WHERE \(filter.whereClause)\(existing) \(groupBy)
+                    UNION ALL
+                    SELECT \(keyList)1, NULL::timestamptz, \(sum("c.count")) FROM groups g
+                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute > \(end) GROUP BY group_id) c ON c.group_id = g.id
+                    WHERE \(filter.whereClause)\(existing) \(groupBy)
+                    UNION ALL
+                    SELECT \(keyList)3, NULL::timestamptz, \(sum("w.count")) FROM groups g
+                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM (\(history)) h GROUP BY group_id) w ON w.group_id = g.id
+                    WHERE \(filter.whereClause)\(existing) \(groupBy)
+                    """), logger: logger)
+        } else if perGroup {
             // One key per group (the rest of a group's labels follow from these): nothing to sum
             // but each group's minutes, and the big GROUP BY's sort is saved.
             rows = try await client.query(
@@ -118,6 +141,7 @@ struct ExceptionCounters: Sendable {
         }
         var totals: [PromQL.Labels: Int64] = [:]
         var steps: [PromQL.Labels: StepHistory] = [:]
+        var windows: [PromQL.Labels: Int64] = [:]
         for try await row in rows {
             let columns = row.makeRandomAccess()
             var labels = PromQL.Labels()
@@ -128,13 +152,30 @@ struct ExceptionCounters: Sendable {
             if kind == 0 {
                 totals[labels] = count
                 guard totals.count <= maxSeries else { throw TooManySeries(limit: maxSeries) }
+            } else if kind == 3 {
+                windows[labels] = count
             } else {
                 steps[labels, default: StepHistory()].add(minute: kind == 1 ? nil : minute, count: count)
+            }
+        }
+        if windowOnly {
+            // The value at the window's end, and at its start unless the sum began inside it.
+            return totals.compactMap { labels, total in
+                let last = total - steps[labels, default: StepHistory()].later
+                let first = last - windows[labels, default: 0]
+                let points = (first > 0 ? [Sample(t: request.start, v: Double(first))] : []) + (last > 0 ? [Sample(t: request.end, v: Double(last))] : [])
+                return points.isEmpty ? nil : SourceSeries(labels: labels, data: .steps(points))
             }
         }
         return totals.compactMap { labels, total in
             steps[labels, default: StepHistory()].series(labels: labels, total: total, start: request.start)
         }
+    }
+
+    /// The first minute start after `time`: the window `(a, b]` holds the minutes from
+    /// `minute(after: a)` up to, not including, `minute(after: b)`.
+    static func minute(after time: Timestamp) -> Date {
+        QueryTime.date((time / 60_000) * 60_000 + 60_000)
     }
 
     private struct Row {
