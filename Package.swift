@@ -104,7 +104,7 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "Periskop",
-                "Shared",
+                "Shared", "PromQL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,7 +13,7 @@ struct CanopyBench: AsyncParsableCommand {
         commandName: "canopy-bench",
         abstract: "Measures the CPU a release canopy-leaf spends per scrape of a Periskop target.",
         discussion: "Run through scripts/bench, which builds the release binaries first.",
-        subcommands: [HubBenchCommand.self]
+        subcommands: [HubBenchCommand.self, PromQLBenchCommand.self]
     )
 
     @Option(help: "Simulated Periskop targets (one process each, one port each).")
