@@ -16,7 +16,8 @@ extension Evaluator {
         }
         let input: [StepSeries]
         if let pushed = try await pushedDownInput(node) {
-            input = pushed
+            // Each summed series is a group of its own with exactly the grouping labels: its sum is itself.
+            return pushed
         } else {
             input = try await evalVector(node.expr, hint: node.op.rawValue)
         }
