@@ -91,12 +91,13 @@ public final class ExceptionCollector: Sendable {
     }
 
     private func record(_ instance: ErrorInstance, key: String, severity: Severity, httpContext: HTTPContext?) {
-        let now = Date()
-        let sample = ErrorWithContext(
-            error: instance, uuid: UUID().uuidString.lowercased(), timestamp: now, severity: severity, httpContext: httpContext)
+        let uuid = UUID().uuidString.lowercased()
         let maxKeys = self.maxKeys
         let samplesPerKey = self.samplesPerKey
         state.withLock { state in
+            // Read under the lock, so that a group's samples, kept in arrival order, are in time order too.
+            let now = Date()
+            let sample = ErrorWithContext(error: instance, uuid: uuid, timestamp: now, severity: severity, httpContext: httpContext)
             var key = key
             if state.index[key] == nil {
                 let keys = state.groups.count - (state.index[Self.overflowKey] == nil ? 0 : 1)
