@@ -2,7 +2,7 @@ import Foundation
 
 /// Text formatting as Go's `fmt` and `strconv` do it. Prometheus builds its error messages and its
 /// printed queries with them, and matching them keeps our output byte-for-byte comparable.
-enum GoText {
+public enum GoText {
     /// `strconv.Quote`, or `%.Nq` when `maxRunes` is given (the string cut to that many runes first).
     static func quote(_ text: String, maxRunes: Int? = nil) -> String {
         var out = "\""
@@ -125,8 +125,8 @@ enum GoText {
 
     /// `strconv.FormatFloat(value, 'f', -1, 64)`: the shortest round-tripping digits, never in
     /// exponent form (`1e+21` is `1000000000000000000000`); `+Inf`, `-Inf`, `NaN`. Prometheus
-    /// writes `count_values`' label values so.
-    static func formatFloatPlain(_ value: Double) -> String {
+    /// writes `count_values`' label values and its API's sample values so.
+    public static func formatFloatPlain(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
         let sign = value.sign == .minus ? "-" : ""

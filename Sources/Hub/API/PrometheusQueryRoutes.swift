@@ -55,7 +55,6 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
         }
         let start = QueryTime.timestamp(try PrometheusParameters.time(try required("start"), name: "start"))
         let end = QueryTime.timestamp(try PrometheusParameters.time(try required("end"), name: "end"))
-        guard end >= start else { throw PrometheusAPIError(.badData, "invalid parameter \"end\": end timestamp must not be before start time") }
         let step = try duration(try required("step"), name: "step")
         return (start, end, Timestamp(step.components.seconds * 1000 + step.components.attoseconds / 1_000_000_000_000_000))
     }
@@ -75,9 +74,8 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
     private static func respond(_ body: () async throws -> QueryValue) async -> Response {
         do {
             let value = try await body()
-            let text = "{\"status\":\"success\",\"data\":\(QueryResultJSON.data(value))}"
             return Response(
-                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: QueryResultJSON.success(value))))
         } catch let error as PrometheusAPIError {
             return (try? PrometheusAPI<Context>.failure(error)) ?? Response(status: .internalServerError)
         } catch let error as QueryRunner.Refusal {

@@ -81,64 +81,46 @@ struct ExceptionCounters: Sendable {
         // Every group has its first minute by now: the cut only helps queries of the past, and
         // without it PostgreSQL may answer from an index alone.
         let existing = Self.existingBy(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
-        let rows: PostgresRowSequence
+        // One key per group (the rest of a group's labels follow from these): nothing to sum, so
+        // no GROUP BY and no sort of 100,000 keys.
         let perGroup = groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains)
         // An instant `increase`, `rate` or `delta` needs each sum at the window's two ends only:
         // its total then, and the window's occurrences, whose whole hours the hourly rollup holds.
         let windowOnly = groupsOnly && request.step == 0 && request.range > 0 && request.start == request.end - request.range
             && ["increase", "rate", "delta"].contains(request.function ?? "")
+        let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
+        let (owner, counts, ownerColumn, total) = groupsOnly ? ("g.id", "group_counts", "group_id", "g.total") : ("s.id", "series_counts", "series_id", "s.total")
+        let summed = { (column: String) in perGroup ? column : "sum(\(column))::int8" }
+        let groupBy = perGroup || keys.isEmpty ? "" : " GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
+        let matching = "WHERE \(filter.whereClause)\(existing)"
+        // Per key: the total (kind 0), what came after `end` (kind 1), and the window: each minute
+        // (kind 2) or, for `windowOnly`, its sum (kind 3).
+        let window: String
         if windowOnly {
-            let split = HistorySplit(from: Self.minute(after: request.start), to: Self.minute(after: request.end))
-            let history = try sql.historyRows(split, groups: "true")
-            let groupBy = perGroup || keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
-            let sum = { (column: String) in perGroup ? column : "sum(\(column))::int8" }
-            rows = try await client.query(
-                sql.query(
-                    """
-                    SELECT \(keyList)0, NULL::timestamptz, \(sum("g.total")) FROM groups g WHERE \(filter.whereClause)\(existing) \(groupBy)
-                    UNION ALL
-                    SELECT \(keyList)1, NULL::timestamptz, \(sum("c.count")) FROM groups g
-                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute > \(end) GROUP BY group_id) c ON c.group_id = g.id
-                    WHERE \(filter.whereClause)\(existing) \(groupBy)
-                    UNION ALL
-                    SELECT \(keyList)3, NULL::timestamptz, \(sum("w.count")) FROM groups g
-                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM (\(history)) h GROUP BY group_id) w ON w.group_id = g.id
-                    WHERE \(filter.whereClause)\(existing) \(groupBy)
-                    """), logger: logger)
-        } else if perGroup {
-            // One key per group (the rest of a group's labels follow from these): nothing to sum
-            // but each group's minutes, and the big GROUP BY's sort is saved.
-            rows = try await client.query(
-                sql.query(
-                    """
-                    SELECT \(keyList)0, NULL::timestamptz, g.total FROM groups g WHERE \(filter.whereClause)\(existing)
-                    UNION ALL
-                    SELECT \(keyList)1, NULL::timestamptz, c.count FROM groups g
-                    JOIN (SELECT group_id, sum(count)::int8 AS count FROM group_counts WHERE minute > \(end) GROUP BY group_id) c ON c.group_id = g.id
-                    WHERE \(filter.whereClause)\(existing)
-                    UNION ALL
-                    SELECT \(keyList)2, c.minute, c.count FROM groups g JOIN group_counts c ON c.group_id = g.id
-                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(start) AND c.minute <= \(end)
-                    """), logger: logger)
+            let history = try sql.historyRows(HistorySplit(from: Self.minute(after: request.start), to: Self.minute(after: request.end)), groups: "true")
+            window = """
+                SELECT \(keyList)3, NULL::timestamptz, \(summed("w.count")) FROM \(from)
+                JOIN (SELECT group_id AS owner, sum(count)::int8 AS count FROM (\(history)) h GROUP BY 1) w ON w.owner = \(owner)
+                \(matching)\(groupBy)
+                """
         } else {
-            let groupBy = keys.isEmpty ? "" : "GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
-            let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
-            let counts = groupsOnly ? "group_counts c ON c.group_id = g.id" : "series_counts c ON c.series_id = s.id"
-            let total = groupsOnly ? "g.total" : "s.total"
-            // Per key: the total (minute NULL, kind 0), what came after `end` (kind 1) and each minute in between (kind 2).
-            rows = try await client.query(
-                sql.query(
-                    """
-                    SELECT \(keyList)0, NULL::timestamptz, sum(\(total))::int8 FROM \(from)
-                    WHERE \(filter.whereClause)\(existing) \(groupBy)
-                    UNION ALL
-                    SELECT \(keyList)1, NULL::timestamptz, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(end) \(groupBy)
-                    UNION ALL
-                    SELECT \(keyList)2, c.minute, sum(c.count)::int8 FROM \(from) JOIN \(counts)
-                    WHERE \(filter.whereClause)\(existing) AND c.minute > \(start) AND c.minute <= \(end) \(groupBy)\(keys.isEmpty ? "GROUP BY" : ",") c.minute
-                    """), logger: logger)
+            let byMinute = perGroup ? "" : (keys.isEmpty ? " GROUP BY c.minute" : groupBy + ", c.minute")
+            window = """
+                SELECT \(keyList)2, c.minute, \(summed("c.count")) FROM \(from) JOIN \(counts) c ON c.\(ownerColumn) = \(owner)
+                \(matching) AND c.minute > \(start) AND c.minute <= \(end)\(byMinute)
+                """
         }
+        let rows = try await client.query(
+            sql.query(
+                """
+                SELECT \(keyList)0, NULL::timestamptz, \(summed(total)) FROM \(from) \(matching)\(groupBy)
+                UNION ALL
+                SELECT \(keyList)1, NULL::timestamptz, \(summed("l.count")) FROM \(from)
+                JOIN (SELECT \(ownerColumn) AS owner, sum(count)::int8 AS count FROM \(counts) WHERE minute > \(end) GROUP BY 1) l ON l.owner = \(owner)
+                \(matching)\(groupBy)
+                UNION ALL
+                \(window)
+                """), logger: logger)
         var totals: [PromQL.Labels: Int64] = [:]
         var steps: [PromQL.Labels: StepHistory] = [:]
         var windows: [PromQL.Labels: Int64] = [:]

@@ -48,14 +48,17 @@ struct HubSeriesSource: SeriesSource {
 
     private func selectAll(_ request: SelectRequest) async throws -> [SourceSeries] {
         var found: [SourceSeries] = []
-        for metric in Self.metrics(passing: request.matchers) {
-            switch metric {
-            case ExceptionCounters.metric: found += try await counters.select(request)
-            case _ where GroupGauges.metrics.contains(metric): found += try await gauges.select(metric, request)
-            default: found += try await health(metric).filter { series in request.matchers.allSatisfy { $0.matches(series.labels[$0.name] ?? "") } }
-            }
-        }
+        for metric in Self.metrics(passing: request.matchers) { found += try await select(metric, request) }
         return found
+    }
+
+    /// The series of one metric that pass the request's matchers.
+    private func select(_ metric: String, _ request: SelectRequest) async throws -> [SourceSeries] {
+        switch metric {
+        case ExceptionCounters.metric: return try await counters.select(request)
+        case _ where GroupGauges.metrics.contains(metric): return try await gauges.select(metric, request)
+        default: return try await health(metric).filter { series in request.matchers.allSatisfy { $0.matches(series.labels[$0.name] ?? "") } }
+        }
     }
 
     func selectSummed(_ request: SelectRequest, by labels: [String]) async throws -> [SourceSeries]? {
@@ -75,7 +78,7 @@ struct HubSeriesSource: SeriesSource {
                 } else {
                     let request = SelectRequest(
                         matchers: matchers, start: start.map(QueryTime.timestamp) ?? now, end: end.map(QueryTime.timestamp) ?? now)
-                    found.formUnion(try await selectAll(request).filter { $0.labels[PromQL.Labels.metricName] == metric }.map(\.labels))
+                    found.formUnion(try await select(metric, request).map(\.labels))
                 }
             }
         }

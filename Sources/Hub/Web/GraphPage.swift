@@ -354,7 +354,7 @@ enum GraphPage {
 
     /// Rows for the answer, nil when it is an empty vector or matrix.
     static func resultTable(_ value: QueryValue) -> ResultTable? {
-        func number(_ value: Double) -> ResultTable.Value { ResultTable.Value(text: WebFormat.number(value), exact: QueryResultJSON.goFloat(value)) }
+        func number(_ value: Double) -> ResultTable.Value { ResultTable.Value(text: WebFormat.number(value), exact: GoText.formatFloatPlain(value)) }
         func row(_ labels: String, _ values: [ResultTable.Value], more: Int = 0) -> ResultTable.Row {
             ResultTable.Row(labels: labels, values: values, hasMore: more > 0, more: more > 0 ? "and \(plural(more, "earlier samples"))" : "")
         }
@@ -377,7 +377,7 @@ enum GraphPage {
                 let values = shown.map { sample in
                     ResultTable.Value(
                         text: "\(WebFormat.number(sample.v)) @\(QueryResultJSON.seconds(sample.t))",
-                        exact: "\(QueryResultJSON.goFloat(sample.v)) at \(WebFormat.absolute(QueryTime.date(sample.t)))")
+                        exact: "\(GoText.formatFloatPlain(sample.v)) at \(WebFormat.absolute(QueryTime.date(sample.t)))")
                 }
                 return row(name(one.labels), values, more: one.samples.count - shown.count)
             }

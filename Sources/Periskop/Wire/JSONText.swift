@@ -1,8 +1,8 @@
-/// JSON string escaping shared by the encoder and by error messages.
-enum JSONText {
+/// JSON string escaping shared by the encoder, error messages and the hub's hand-written answers.
+public enum JSONText {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func appendQuoted(_ string: String, to out: inout [UInt8]) {
+    public static func appendQuoted(_ string: String, to out: inout [UInt8]) {
         var string = string
         out.append(UInt8(ascii: "\""))
         string.withUTF8 { bytes in
