@@ -9,7 +9,8 @@ import Foundation
 /// - Minute history (`group_counts`), sparse as in life: the hot groups occur every minute, the
 ///   warm ones in about a quarter of the hours, every other group on some minutes of some days of
 ///   its lifetime (first and last seen spread over the history, a quarter born before it, a fifth
-///   still occurring): about 5% of the groups occur in a given hour.
+///   still occurring): about 5% of the groups occur in a given hour. Written in time order, as
+///   the hub writes it, so that the tables' pages hold minutes as they do in production.
 /// - Totals, first and last seen agree with the history (plus what came before it); 3 samples
 ///   per group stored as the hub stores them (`ErrorWithContext` as jsonb); cursors of 10
 ///   leaves; status changes; the snapshot log of every leaf every 15 seconds.
@@ -159,7 +160,7 @@ struct HubFill: Sendable {
         INSERT INTO series (group_id, labels, total)
         SELECT id, jsonb_build_object('env', CASE WHEN id % 3 = 0 THEN 'staging' ELSE 'prod' END), total FROM groups;
         INSERT INTO series_counts (series_id, minute, count)
-        SELECT s.id, c.minute, c.count FROM group_counts c JOIN series s ON s.group_id = c.group_id;
+        SELECT s.id, c.minute, c.count FROM group_counts c JOIN series s ON s.group_id = c.group_id ORDER BY c.minute;
 
         """
 
@@ -169,7 +170,8 @@ struct HubFill: Sendable {
         let origin = sql(start)
         return #"""
             INSERT INTO group_counts (group_id, minute, count)
-            SELECT g, \#(origin) + o * interval '1 minute', 1 + pg_temp.h(g * 100000 + o, 21) % 40
+            SELECT * FROM (
+            SELECT g, \#(origin) + o * interval '1 minute' AS minute, 1 + pg_temp.h(g * 100000 + o, 21) % 40
             FROM generate_series(1::int8, \#(shape.hotGroups)) g CROSS JOIN generate_series(\#(first), \#(end - 1)) o
             UNION ALL
             SELECT g, \#(origin) + (hr * 60 + (pg_temp.h(g * 1000 + hr, 24) + j * 7) % 60) * interval '1 minute', 1 + pg_temp.h(g * 1000 + hr + j, 25) % 10
@@ -186,7 +188,8 @@ struct HubFill: Sendable {
                   FROM generate_series(\#(lastWarm + 1)::int8, \#(shape.groups)) g) c
             CROSS JOIN LATERAL generate_series(1, least(
                 floor((pg_temp.h(c.g * 100000 + \#(dayKey), 32) % 13) * (c.hi - c.lo) / 1440.0 + pg_temp.u(c.g * 100000 + \#(dayKey), 34))::int8, c.hi - c.lo)) j
-            WHERE c.hi > c.lo;
+            WHERE c.hi > c.lo
+            ) r ORDER BY minute;
 
             """#
     }

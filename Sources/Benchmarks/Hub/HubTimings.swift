@@ -89,6 +89,11 @@ struct HubTimings {
                 name: "promql-range-7d-1h",
                 path: "/api/v1/query_range?query=" + ("sum by (team) (rate(canopy_exceptions_total[1h]))".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
                     + "&start=\(now - 7 * 86400)&end=\(now)&step=3600"),
+            // The same with its steps on the hour, as Grafana aligns them.
+            Endpoint(
+                name: "promql-range-7d-1h-aligned",
+                path: "/api/v1/query_range?query=" + ("sum by (team) (rate(canopy_exceptions_total[1h]))".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                    + "&start=\(now / 3600 * 3600 - 7 * 86400)&end=\(now / 3600 * 3600)&step=3600"),
         ]
         if let key {
             func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }

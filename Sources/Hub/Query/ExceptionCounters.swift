@@ -45,6 +45,25 @@ struct ExceptionCounters: Sendable {
 
         var counts = SQLBuilder()
         let ids = try counts.bind(found.map(\.id))
+        if let buckets = CountBuckets(request) {
+            // Only the values at the times that matter: one sum per series and bucket.
+            let thresholds = try counts.bind(buckets.thresholds.map(QueryTime.date))
+            let first = try counts.bind(QueryTime.date(buckets.thresholds[0]))
+            let sums = try await client.query(
+                counts.query(
+                    """
+                    SELECT series_id, width_bucket(minute, \(thresholds)), sum(count)::int8 FROM series_counts
+                    WHERE series_id = ANY(\(ids)) AND minute >= \(first) GROUP BY 1, 2
+                    """), logger: logger)
+            var bucketed: [Int64: [Int: Int64]] = [:]
+            for try await (id, bucket, count) in sums.decode((Int64, Int32, Int64).self) {
+                bucketed[id, default: [:]][Int(bucket)] = count
+            }
+            return found.compactMap { row in
+                let points = buckets.values(total: row.total, buckets: bucketed[row.id] ?? [:])
+                return points.isEmpty ? nil : SourceSeries(labels: row.labels, data: .steps(points))
+            }
+        }
         let start = try counts.bind(QueryTime.date(request.start))
         let end = try counts.bind(QueryTime.date(request.end))
         let history = try await client.query(
@@ -64,8 +83,8 @@ struct ExceptionCounters: Sendable {
     }
 
     /// The matching series summed by `by` in SQL, when SQL can decide every matcher. Labels of
-    /// groups alone are summed from `groups` and `group_counts`, which hold the same counts as
-    /// their series with fewer rows.
+    /// groups alone are summed from `groups` and `group_counts` (and its hourly rollup), which
+    /// hold the same counts as their series with fewer rows.
     func selectSummed(_ request: SelectRequest, by grouping: [String]) async throws -> [SourceSeries]? {
         var sql = SQLBuilder()
         let filter = try SeriesFilter(request.matchers, ownLabels: true, sql: &sql)
@@ -75,55 +94,98 @@ struct ExceptionCounters: Sendable {
         for name in grouping {
             keys.append("coalesce(\(try SeriesFilter.groupColumns[name] ?? "s.labels ->> \(sql.bind(name))"), '')")
         }
-        let keyList = keys.isEmpty ? "" : keys.joined(separator: ", ") + ", "
-        let start = try sql.bind(QueryTime.date(request.start))
-        let end = try sql.bind(QueryTime.date(request.end))
         // Every group has its first minute by now: the cut only helps queries of the past, and
         // without it PostgreSQL may answer from an index alone.
         let existing = Self.existingBy(request.end) > Date() ? "" : " AND g.first_seen < \(try sql.bind(Self.existingBy(request.end)))"
-        // One key per group (the rest of a group's labels follow from these): nothing to sum, so
-        // no GROUP BY and no sort of 100,000 keys.
-        let perGroup = groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains)
-        // An instant `increase`, `rate` or `delta` needs each sum at the window's two ends only:
-        // its total then, and the window's occurrences, whose whole hours the hourly rollup holds.
-        let windowOnly = groupsOnly && request.step == 0 && request.range > 0 && request.start == request.end - request.range
-            && ["increase", "rate", "delta"].contains(request.function ?? "")
-        let from = groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id"
-        let (owner, counts, ownerColumn, total) = groupsOnly ? ("g.id", "group_counts", "group_id", "g.total") : ("s.id", "series_counts", "series_id", "s.total")
-        let summed = { (column: String) in perGroup ? column : "sum(\(column))::int8" }
-        let groupBy = perGroup || keys.isEmpty ? "" : " GROUP BY " + keys.indices.map { "\($0 + 1)" }.joined(separator: ", ")
-        let matching = "WHERE \(filter.whereClause)\(existing)"
-        // Per key: the total (kind 0), what came after `end` (kind 1), and the window: each minute
-        // (kind 2) or, for `windowOnly`, its sum (kind 3).
-        let window: String
-        if windowOnly {
-            let history = try sql.historyRows(HistorySplit(from: Self.minute(after: request.start), to: Self.minute(after: request.end)), groups: "true")
-            window = """
-                SELECT \(keyList)3, NULL::timestamptz, \(summed("w.count")) FROM \(from)
-                JOIN (SELECT group_id AS owner, sum(count)::int8 AS count FROM (\(history)) h GROUP BY 1) w ON w.owner = \(owner)
-                \(matching)\(groupBy)
-                """
-        } else {
-            let byMinute = perGroup ? "" : (keys.isEmpty ? " GROUP BY c.minute" : groupBy + ", c.minute")
-            window = """
-                SELECT \(keyList)2, c.minute, \(summed("c.count")) FROM \(from) JOIN \(counts) c ON c.\(ownerColumn) = \(owner)
-                \(matching) AND c.minute > \(start) AND c.minute <= \(end)\(byMinute)
-                """
+        let shape = SummedShape(
+            keys: keys, groupsOnly: groupsOnly, matching: "WHERE \(filter.whereClause)\(existing)",
+            // One key per group (the rest of a group's labels follow from these): nothing to sum,
+            // so no GROUP BY and no sort of 100,000 keys.
+            perGroup: groupsOnly && ["team", "service", "aggregation_key"].allSatisfy(grouping.contains))
+        guard let buckets = CountBuckets(request) else {
+            return try await summedByMinute(request, grouping: grouping, shape: shape, sql: sql)
         }
+        let history = try shape.bucketedHistory(buckets, &sql)
+        // Per owner and bucket, for one key per group and for the top k.
+        let perOwner = "SELECT owner, bucket, moved, sum(count)::int8 AS count FROM (\(history)) x GROUP BY 1, 2, 3"
+        // The k largest windows (and ties) of an instant increase, when at least k are not empty.
+        if let k = request.topK, shape.perGroup, buckets.thresholds.count == 2, buckets.times.count == 2 {
+            var top = sql
+            let limit = try top.bind(Int64(k))
+            let found = try await summedByBucket(
+                top.query(
+                    """
+                    WITH h AS (\(perOwner)), w AS (
+                        SELECT owner, sum(CASE WHEN bucket = 1 THEN count ELSE 0 END) - sum(CASE WHEN moved = 1 THEN count ELSE 0 END) AS count
+                        FROM h GROUP BY 1
+                    ), top AS (
+                        SELECT g.id FROM groups g JOIN w ON w.owner = g.id \(shape.matching) AND w.count > 0
+                        ORDER BY w.count DESC FETCH FIRST \(limit) ROWS WITH TIES
+                    )
+                    SELECT \(shape.keyList)NULL::int4, NULL::int4, g.total FROM groups g WHERE g.id IN (SELECT id FROM top)
+                    UNION ALL
+                    SELECT \(shape.keyList)h.bucket, h.moved, h.count FROM groups g JOIN h ON h.owner = g.id WHERE g.id IN (SELECT id FROM top)
+                    """), grouping: grouping, buckets: buckets)
+            if found.count >= k { return found }
+        }
+        return try await summedByBucket(
+            sql.query(
+                """
+                SELECT \(shape.keyList)NULL::int4, NULL::int4, \(shape.summed(shape.total)) FROM \(shape.from) \(shape.matching)\(shape.groupBy)
+                UNION ALL
+                SELECT \(shape.keyList)h.bucket, h.moved, \(shape.summed("h.count")) FROM \(shape.from) JOIN (\(shape.perGroup ? perOwner : history)) h ON h.owner = \(shape.owner)
+                \(shape.matching)\(shape.groupBy(extra: "h.bucket, h.moved"))
+                """), grouping: grouping, buckets: buckets)
+    }
+
+    /// Rows `(keys…, bucket, moved, count)` as series at the buckets' times: `count` is in
+    /// `bucket` and, where `moved` is positive, not in `moved`; bucket NULL for the total.
+    private func summedByBucket(_ query: PostgresQuery, grouping: [String], buckets: CountBuckets) async throws -> [SourceSeries] {
+        let rows = try await client.query(query, logger: logger)
+        var totals: [PromQL.Labels: Int64] = [:]
+        var sums: [PromQL.Labels: [Int: Int64]] = [:]
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            var labels = PromQL.Labels()
+            for (index, name) in grouping.enumerated() { labels[name] = try columns[index].decode(String.self) }
+            let count = try columns[grouping.count + 2].decode(Int64?.self) ?? 0
+            if let bucket = try columns[grouping.count].decode(Int32?.self) {
+                sums[labels, default: [:]][Int(bucket), default: 0] += count
+                if let moved = try columns[grouping.count + 1].decode(Int32?.self), moved > 0 {
+                    sums[labels, default: [:]][Int(moved), default: 0] -= count
+                }
+            } else {
+                totals[labels] = count
+                guard totals.count <= maxSeries else { throw TooManySeries(limit: maxSeries) }
+            }
+        }
+        return totals.compactMap { labels, total in
+            let points = buckets.values(total: total, buckets: sums[labels] ?? [:])
+            return points.isEmpty ? nil : SourceSeries(labels: labels, data: .steps(points))
+        }
+    }
+
+    /// Sums with every minute of the range, for the range functions that see each minute: per
+    /// key the total (kind 0), what came after `end` (kind 1), and each minute (kind 2).
+    private func summedByMinute(_ request: SelectRequest, grouping: [String], shape: SummedShape, sql: SQLBuilder) async throws -> [SourceSeries] {
+        var sql = sql
+        let start = try sql.bind(QueryTime.date(request.start))
+        let end = try sql.bind(QueryTime.date(request.end))
+        let byMinute = shape.perGroup ? "" : (shape.keys.isEmpty ? " GROUP BY c.minute" : shape.groupBy + ", c.minute")
         let rows = try await client.query(
             sql.query(
                 """
-                SELECT \(keyList)0, NULL::timestamptz, \(summed(total)) FROM \(from) \(matching)\(groupBy)
+                SELECT \(shape.keyList)0, NULL::timestamptz, \(shape.summed(shape.total)) FROM \(shape.from) \(shape.matching)\(shape.groupBy)
                 UNION ALL
-                SELECT \(keyList)1, NULL::timestamptz, \(summed("l.count")) FROM \(from)
-                JOIN (SELECT \(ownerColumn) AS owner, sum(count)::int8 AS count FROM \(counts) WHERE minute > \(end) GROUP BY 1) l ON l.owner = \(owner)
-                \(matching)\(groupBy)
+                SELECT \(shape.keyList)1, NULL::timestamptz, \(shape.summed("l.count")) FROM \(shape.from)
+                JOIN (SELECT \(shape.ownerColumn) AS owner, sum(count)::int8 AS count FROM \(shape.counts) WHERE minute > \(end) GROUP BY 1) l ON l.owner = \(shape.owner)
+                \(shape.matching)\(shape.groupBy)
                 UNION ALL
-                \(window)
+                SELECT \(shape.keyList)2, c.minute, \(shape.summed("c.count")) FROM \(shape.from) JOIN \(shape.counts) c ON c.\(shape.ownerColumn) = \(shape.owner)
+                \(shape.matching) AND c.minute > \(start) AND c.minute <= \(end)\(byMinute)
                 """), logger: logger)
         var totals: [PromQL.Labels: Int64] = [:]
         var steps: [PromQL.Labels: StepHistory] = [:]
-        var windows: [PromQL.Labels: Int64] = [:]
         for try await row in rows {
             let columns = row.makeRandomAccess()
             var labels = PromQL.Labels()
@@ -134,30 +196,13 @@ struct ExceptionCounters: Sendable {
             if kind == 0 {
                 totals[labels] = count
                 guard totals.count <= maxSeries else { throw TooManySeries(limit: maxSeries) }
-            } else if kind == 3 {
-                windows[labels] = count
             } else {
                 steps[labels, default: StepHistory()].add(minute: kind == 1 ? nil : minute, count: count)
-            }
-        }
-        if windowOnly {
-            // The value at the window's end, and at its start unless the sum began inside it.
-            return totals.compactMap { labels, total in
-                let last = total - steps[labels, default: StepHistory()].later
-                let first = last - windows[labels, default: 0]
-                let points = (first > 0 ? [Sample(t: request.start, v: Double(first))] : []) + (last > 0 ? [Sample(t: request.end, v: Double(last))] : [])
-                return points.isEmpty ? nil : SourceSeries(labels: labels, data: .steps(points))
             }
         }
         return totals.compactMap { labels, total in
             steps[labels, default: StepHistory()].series(labels: labels, total: total, start: request.start)
         }
-    }
-
-    /// The first minute start after `time`: the window `(a, b]` holds the minutes from
-    /// `minute(after: a)` up to, not including, `minute(after: b)`.
-    static func minute(after time: Timestamp) -> Date {
-        QueryTime.date((time / 60_000) * 60_000 + 60_000)
     }
 
     private struct Row {
@@ -194,6 +239,60 @@ struct ExceptionCounters: Sendable {
             if filter.passes(labels) { result.append(Row(id: id, total: total, labels: labels)) }
         }
         return result
+    }
+}
+
+/// What a `sum by (…)` reads: groups alone (`groups`, `group_counts` and its hourly rollup) or
+/// series, the key columns, and the matching rows.
+struct SummedShape {
+    var keys: [String]
+    var groupsOnly: Bool
+    /// `WHERE …` over `g` (and `s`).
+    var matching: String
+    var perGroup: Bool
+
+    var keyList: String { keys.isEmpty ? "" : keys.joined(separator: ", ") + ", " }
+    var from: String { groupsOnly ? "groups g" : "series s JOIN groups g ON g.id = s.group_id" }
+    var owner: String { groupsOnly ? "g.id" : "s.id" }
+    var ownerColumn: String { groupsOnly ? "group_id" : "series_id" }
+    var counts: String { groupsOnly ? "group_counts" : "series_counts" }
+    var total: String { groupsOnly ? "g.total" : "s.total" }
+
+    func summed(_ column: String) -> String { perGroup ? column : "sum(\(column))::int8" }
+
+    var groupBy: String { groupBy(extra: nil) }
+
+    func groupBy(extra: String?) -> String {
+        if perGroup { return "" }
+        let columns = keys.indices.map { "\($0 + 1)" } + (extra.map { [$0] } ?? [])
+        return columns.isEmpty ? "" : " GROUP BY " + columns.joined(separator: ", ")
+    }
+
+    /// Rows `(owner, bucket, moved, count)`, not summed: occurrences in `bucket`, and where
+    /// `moved` is positive, counted in `moved` by an hour's row and so to be taken from it. Groups
+    /// read whole hours from the rollup and the minutes the corrections name; series, and groups
+    /// whose buckets cut most hours, read minutes. Rows only in bucket 0 are left out.
+    func bucketedHistory(_ buckets: CountBuckets, _ sql: inout SQLBuilder) throws -> String {
+        let thresholds = try sql.bind(buckets.thresholds.map(QueryTime.date))
+        guard groupsOnly && buckets.readsHours else {
+            let first = try sql.bind(QueryTime.date(buckets.thresholds[0]))
+            return """
+                SELECT \(ownerColumn) AS owner, width_bucket(minute, \(thresholds)) AS bucket, 0 AS moved, count
+                FROM \(counts) WHERE minute >= \(first)
+                """
+        }
+        let firstHour = try sql.bind(QueryTime.date(buckets.firstHour))
+        let from = try sql.bind(buckets.corrections.map { QueryTime.date($0.from) })
+        let to = try sql.bind(buckets.corrections.map { QueryTime.date($0.to) })
+        let anchors = try sql.bind(buckets.corrections.map { Int32($0.anchorBucket) })
+        return """
+            SELECT group_id AS owner, width_bucket(hour + interval '\(buckets.anchorMinute) minutes', \(thresholds)) AS bucket, 0 AS moved, count
+            FROM group_counts_hourly WHERE hour >= \(firstHour) AND hour + interval '\(buckets.anchorMinute) minutes' >= \(thresholds)[1]
+            UNION ALL
+            SELECT c.group_id, width_bucket(c.minute, \(thresholds)), r.anchor, c.count
+            FROM unnest(\(from)::timestamptz[], \(to)::timestamptz[], \(anchors)::int4[]) r(a, b, anchor)
+            JOIN group_counts c ON c.minute >= r.a AND c.minute < r.b
+            """
     }
 }
 

@@ -220,6 +220,19 @@ enum Schema {
                 "INSERT INTO series (group_id, labels, total) SELECT id, '{}'::jsonb, total FROM groups",
                 "INSERT INTO series_counts (series_id, minute, count) SELECT s.id, g.minute, g.count FROM group_counts g JOIN series s ON s.group_id = g.group_id",
             ]),
+        Migration(
+            version: 6, name: "minute history read from its indexes alone",
+            statements: [
+                // The hub writes the minutes in time order, so one counter's minutes lie on as
+                // many heap pages as it has rows: with the count in the index, reading a month of
+                // one series, or the minutes that cut hours of many, touches the index only.
+                "ALTER TABLE group_counts DROP CONSTRAINT group_counts_pkey, ADD PRIMARY KEY (group_id, minute) INCLUDE (count)",
+                "ALTER TABLE series_counts DROP CONSTRAINT series_counts_pkey, ADD PRIMARY KEY (series_id, minute) INCLUDE (count)",
+                "DROP INDEX group_counts_minute",
+                "CREATE INDEX group_counts_minute ON group_counts (minute, group_id) INCLUDE (count)",
+                "DROP INDEX series_counts_minute",
+                "CREATE INDEX series_counts_minute ON series_counts (minute, series_id) INCLUDE (count)",
+            ]),
     ]
 
 }

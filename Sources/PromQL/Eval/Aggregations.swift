@@ -18,6 +18,8 @@ extension Evaluator {
         if let pushed = try await pushedDownInput(node) {
             // Each summed series is a group of its own with exactly the grouping labels: its sum is itself.
             return pushed
+        } else if let pushed = try await pushedDownTopKInput(node, parameter: parameter) {
+            input = pushed
         } else {
             input = try await evalVector(node.expr, hint: node.op.rawValue)
         }

@@ -28,10 +28,11 @@ extension Evaluator {
 
     /// The aggregation's input evaluated over the source's summed series, or nil when the shape
     /// does not apply or the source cannot sum (or returns anything but step series).
-    func pushedDownInput(_ node: AggregateExpr) async throws(QueryError) -> [StepSeries]? {
+    func pushedDownInput(_ node: AggregateExpr, topK: Int? = nil) async throws(QueryError) -> [StepSeries]? {
         guard let shape = Self.pushdownShape(node) else { return nil }
         let hint = shape.call?.function.name ?? node.op.rawValue
-        let request = selectRequest(shape.selector, range: shape.range, hint: hint)
+        var request = selectRequest(shape.selector, range: shape.range, hint: hint)
+        request.topK = topK
         guard let summed = try await context.selectSummed(request, by: node.grouping),
             summed.allSatisfy({ if case .steps = $0.data { return true } else { return false } })
         else { return nil }
@@ -41,5 +42,18 @@ extension Evaluator {
             return try await evalRangeCall(call, series: series)
         }
         return try await evalVectorSelector(shape.selector, hint: hint, series: series)
+    }
+}
+
+extension Evaluator {
+    /// The input of `topk(k, sum by (…) (increase|rate|delta(x[r])))` in an instant query, where
+    /// the source may send only the k largest sums (and those tied with the k-th): topk keeps
+    /// no others, and these functions of a counter are never NaN. Nil when that does not apply.
+    func pushedDownTopKInput(_ node: AggregateExpr, parameter: [Double]) async throws(QueryError) -> [StepSeries]? {
+        guard node.op == .topk, node.grouping.isEmpty, !node.without, requestStep == 0, grid.count == 1,
+            let k = parameter.first, k >= 1, k <= 100_000,
+            case .aggregate(let inner) = unwrappingParens(node.expr), Self.pushdownShape(inner)?.call != nil
+        else { return nil }
+        return try await pushedDownInput(inner, topK: Int(k))
     }
 }

@@ -11,7 +11,7 @@ extension Evaluator {
         let last = (pinned ?? grid.end) - offset
         return SelectRequest(
             matchers: selector.matchers, start: first - (range > 0 ? range : context.limits.lookbackDelta), end: last,
-            range: range, step: requestStep, function: hint)
+            range: range, step: requestStep, function: hint, evaluatedFrom: first)
     }
 
     /// An instant selector at every step. `series` are the source's, when already fetched (the

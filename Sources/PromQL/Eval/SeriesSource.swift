@@ -32,10 +32,16 @@ public struct SelectRequest: Sendable, Hashable {
     public var step: Timestamp
     /// The function the selector is an argument of (`rate`), if any.
     public var function: String?
+    /// The first time the selector is evaluated at, offsets and `@` applied; then every `step`
+    /// up to `end`. Nil when not known.
+    public var evaluatedFrom: Timestamp?
+    /// For `topk(k, sum by (…) (increase|rate|delta(x[r])))` in an instant query: the source may
+    /// leave out every summed series whose value is below the k-th largest (keeping all tied with it).
+    public var topK: Int?
 
     public init(
         matchers: [LabelMatcher], start: Timestamp, end: Timestamp, range: Timestamp = 0, step: Timestamp = 0,
-        function: String? = nil
+        function: String? = nil, evaluatedFrom: Timestamp? = nil, topK: Int? = nil
     ) {
         self.matchers = matchers
         self.start = start
@@ -43,6 +49,21 @@ public struct SelectRequest: Sendable, Hashable {
         self.range = range
         self.step = step
         self.function = function
+        self.evaluatedFrom = evaluatedFrom
+        self.topK = topK
+    }
+
+    /// The only times whose values decide the result for a step series, or nil when every
+    /// minute's may (a range function other than `increase`, `rate` and `delta`, or unknown
+    /// evaluation times): each evaluation time, and for those three each one minus the range.
+    /// A source may then return a step series with a point at these times only.
+    public var stepTimes: [Timestamp]? {
+        guard let first = evaluatedFrom, first <= end else { return nil }
+        if range > 0 && !["increase", "rate", "delta"].contains(function ?? "") { return nil }
+        let evaluations = step > 0 ? Array(stride(from: first, through: end, by: Int64.Stride(step))) : [end]
+        let times = range > 0 ? evaluations.flatMap { [$0 - range, $0] } : evaluations
+        // More times than minutes: reading every minute is no dearer.
+        return times.count > Int((end - start) / 60_000) + 2 ? nil : times
     }
 }
 
