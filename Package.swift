@@ -83,10 +83,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Prometheus rule files, their templates and the alert state machine: pure, no I/O.
+        .target(
+            name: "Rules",
+            dependencies: ["PromQL", "Shared", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Hub",
             dependencies: [
-                "Shared", "Periskop", "PromQL",
+                "Shared", "Periskop", "PromQL", "Rules",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -149,6 +155,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
+        // Rule files and templates, checked against promtool (`check rules`, `test rules`).
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Shared", "CanopyTestSupport"], swiftSettings: swiftSettings),
         // Two of its tests run promtool (Debian's prometheus package) and require agreement with it.
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "CanopyTestSupport"], exclude: ["parser-corpus.txt"], swiftSettings: swiftSettings),
         .testTarget(
