@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("query.max-samples"), help: "Most samples one query may hold in memory.")
     var queryMaxSamples = QueryLimits.default.maxSamples
 
+    @Option(name: .customLong("web.external-url"), help: "The URL people reach the hub at, for links in alerts. Default: http://<hostname>:<port>.")
+    var externalURL: String?
+
     func run() async throws {
         try ServerLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "canopy-hub")
@@ -61,6 +64,8 @@ struct Serve: AsyncParsableCommand {
         }
         options.query.timeout = .milliseconds(timeout.milliseconds)
         options.query.limits.maxSamples = queryMaxSamples
+        let hostname = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName : host
+        options.externalURL = (externalURL ?? "http://\(hostname):\(port)").trimmingSuffix("/")
         let app = try await HubServer(options: options, config: hubConfig, logger: logger).buildApplication()
         try await app.runService()
     }
@@ -75,10 +80,21 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try HubConfig.load(file: file)
-            print("\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"))")
+            let rules = config.rules.groups.reduce(0) { $0 + $1.rules.count }
+            print(
+                "\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"), "
+                    + "\(rules) rule\(rules == 1 ? "" : "s") in \(config.rules.groups.count) group\(config.rules.groups.count == 1 ? "" : "s"))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var text = self
+        while text.hasSuffix(suffix) && text.count > suffix.count { text.removeLast(suffix.count) }
+        return text
     }
 }

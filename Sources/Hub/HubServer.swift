@@ -19,6 +19,8 @@ struct HubServer {
         /// How often the counts behind sorting by a standard window are refreshed (at least).
         var windowRefreshInterval: Duration = .seconds(10)
         var query = QuerySettings()
+        /// Where people reach the hub: links in alerts (`generatorURL`) and `$externalURL` start here.
+        var externalURL = "http://localhost:7979"
     }
 
     let options: Options
@@ -55,19 +57,10 @@ struct HubServer {
         let fetcher = HTTPFetcher(userAgent: "canopy-hub/\(CanopyVersion.current)")
         let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
         let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
-        let reloader = ConfigReloader(
-            file: options.configFile, initial: config, logger: logger, load: { try HubConfig.load(file: $0) },
-            apply: { new, old in
-                guard new.databaseURL == old.databaseURL else {
-                    throw ConfigError(issues: [ConfigIssue(file: options.configFile ?? "", line: nil, column: nil, path: "database.url", message: "the database cannot change on reload: restart the hub")])
-                }
-                discovery.apply(try new.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
-            })
         discovery.apply(try config.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
 
         let queries = HubQueries(client: client, logger: logger)
         let status = GroupStatusStore(client: client, logger: logger)
-        let writeGuard = WriteGuard(token: { reloader.current.apiToken })
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: WebSecurityMiddleware())
@@ -75,6 +68,23 @@ struct HubServer {
         let seriesSource = HubSeriesSource(client: client, logger: logger, maxSeries: options.query.limits.maxSeriesPerSelector) { try await leafHealth.reports() }
         // One runner for the query API and the graph page: the same limits and timeout for both.
         let queryRunner = QueryRunner(source: seriesSource, settings: options.query)
+        let ruleBoard = RuleBoard()
+        let rules = RuleManager(
+            settings: config.rules,
+            evaluation: RuleEvaluation(
+                runner: queryRunner, series: seriesSource.ruleSeries, states: AlertStateStore(client: client, logger: logger), board: ruleBoard,
+                sender: nil, externalURL: options.externalURL, logger: logger),
+            logger: logger)
+        let reloader = ConfigReloader(
+            file: options.configFile, initial: config, logger: logger, load: { try HubConfig.load(file: $0) },
+            apply: { new, old in
+                guard new.databaseURL == old.databaseURL else {
+                    throw ConfigError(issues: [ConfigIssue(file: options.configFile ?? "", line: nil, column: nil, path: "database.url", message: "the database cannot change on reload: restart the hub")])
+                }
+                discovery.apply(try new.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
+                rules.apply(new.rules)
+            })
+        let writeGuard = WriteGuard(token: { reloader.current.apiToken })
         HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
         HubPages(
             queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared,
@@ -83,6 +93,7 @@ struct HubServer {
         StaticAssets.addRoutes(to: router)
         PrometheusAPI(source: seriesSource).addRoutes(to: router)
         PrometheusQueryRoutes(runner: queryRunner).addRoutes(to: router)
+        RulesAPI(rules: { reloader.current.rules }, board: ruleBoard).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",
@@ -102,6 +113,7 @@ struct HubServer {
             scrapes,
             discovery,
             ReloadOnHangup(reloader: reloader),
+            rules,
         ]
         let logger = self.logger
         let leaves = config.leaves.map(\.name)

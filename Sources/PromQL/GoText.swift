@@ -140,6 +140,22 @@ public enum GoText {
         value == .infinity ? "+Inf" : formatFloat(value)
     }
 
+    /// `strconv.FormatFloat(value, 'e', -1, 64)`: the shortest round-tripping digits, always with
+    /// an exponent (`1e+00`, `1.5e-07`); `+Inf`, `-Inf`, `NaN`. Prometheus's rules and alerts API
+    /// writes alert values so.
+    public static func formatFloatExponent(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Inf" : "+Inf" }
+        let sign = value.sign == .minus ? "-" : ""
+        if value == 0 { return sign + "0e+00" }
+        let (digits, pointPosition) = shortestDigits(abs(value))
+        let exponent = pointPosition - 1
+        var mantissa = String(digits.first!)
+        if digits.count > 1 { mantissa += "." + digits.dropFirst() }
+        let expDigits = String(abs(exponent))
+        return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (expDigits.count < 2 ? "0" + expDigits : expDigits)
+    }
+
     /// `fmt.Sprintf("%f", value)`.
     static func formatFixed6(_ value: Double) -> String {
         if value.isNaN { return "NaN" }

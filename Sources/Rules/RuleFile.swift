@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PromQL
 import Shared
@@ -19,6 +22,16 @@ public struct RuleFile: Sendable {
         }
         return try parse(text, file: path)
     }
+
+    /// The files a `rule_files` entry names: a glob (`rules/*.yml`), or a path.
+    public static func paths(matching pattern: String) -> [String] {
+        var found = glob_t()
+        defer { globfree(&found) }
+        guard glob(pattern, 0, nil, &found) == 0 else { return [] }
+        return (0..<Int(found.gl_pathc)).compactMap { found.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+
+    public static func isPattern(_ text: String) -> Bool { text.contains { "*?[".contains($0) } }
 
     public static func parse(_ text: String, file: String) throws(ConfigError) -> RuleFile {
         let reader = ConfigReader(file: file)

@@ -22,21 +22,24 @@ func withInProcessHub<T: Sendable>(
 /// The hub in this process, scraping `leaves` (name, port) every 200 ms.
 func withInProcessHub<T: Sendable>(
     database: TestDatabase, cluster: PrivatePostgres, leaves: [(name: String, port: Int)], directory: String, token: String? = nil,
-    query: QuerySettings = QuerySettings(), _ body: (String) async throws -> T
+    query: QuerySettings = QuerySettings(), ruleFiles: [String] = [], evaluationInterval: String = "1m", _ body: (String) async throws -> T
 ) async throws -> T {
     let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]}" }
-    var config = try HubConfig.parse(
-        """
-        global: {scrape_interval: 200ms, scrape_timeout: 200ms}
+    // Written to a file, so that `/-/reload` reads it again.
+    let file = directory + "/hub.yml"
+    try """
+        global: {scrape_interval: 200ms, scrape_timeout: 200ms, evaluation_interval: \(evaluationInterval)}
         database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
         leaves: [\(jobs.joined(separator: ", "))]
-        """, file: directory + "/hub.yml")
-    config.apiToken = token.map(Secret.inline)
+        rule_files: [\(ruleFiles.map { "'\($0)'" }.joined(separator: ", "))]
+        \(token.map { "api: {token: '\($0)'}" } ?? "")
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+    let config = try HubConfig.load(file: file)
     var logger = Logger(label: "in-process-hub")
     logger.logLevel = .warning
     let port = PortPromise()
     let app = try await HubServer(
-        options: .init(configFile: nil, host: "127.0.0.1", port: 0, dataDir: directory + "/hub", query: query), config: config, logger: logger
+        options: .init(configFile: file, host: "127.0.0.1", port: 0, dataDir: directory + "/hub", query: query), config: config, logger: logger
     ).buildApplication { port.fulfil($0) }
     return try await withServices([app]) { try await body("http://127.0.0.1:\(await port.value)") }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Rules
 import Shared
 
 /// The hub's configuration: the leaves to scrape (any discovery mechanism a leaf has), where
@@ -12,6 +13,7 @@ struct HubConfig: Sendable, Equatable {
     var retention: Duration = .seconds(30 * 86400)
     var samplesPerGroup = 20
     var apiToken: Secret?
+    var rules = RuleSettings()
 
     static let defaultEndpoint = "/api/v1/federate"
 
@@ -36,6 +38,8 @@ return try parse(try ConfigReader.text(of: file), file: file, environment: envir
             var defaults = GlobalScrapeConfig()
             defaults.bodySizeLimit = config.global.bodySizeLimit
             config.global = reader.globalScrapeConfig(global, defaults: defaults)
+            if let value = global?.optional("evaluation_interval")?.duration() { config.rules.evaluationInterval = value }
+            if let labels = global?.optional("external_labels")?.labels() { config.rules.externalLabels = labels.values }
             global?.finish()
             if let database = top.optional("database")?.mapping() {
                 if let url = database.optional("url") {
@@ -84,7 +88,21 @@ return try parse(try ConfigReader.text(of: file), file: file, environment: envir
                 }
                 config.leaves.append(job)
             }
+            var ruleIssues: [ConfigIssue] = []
+            if let patterns = top.optional("rule_files")?.stringList() {
+                config.rules.files = patterns
+                for pattern in patterns {
+                    let paths = RuleFile.paths(matching: reader.resolvePath(pattern))
+                    if paths.isEmpty && !RuleFile.isPattern(pattern) {
+                        reader.issue("\(pattern): no such rule file", at: top.optional("rule_files")!)
+                    }
+                    for path in paths {
+                        do { config.rules.groups += try RuleFile.load(path).groups } catch { ruleIssues += error.issues }
+                    }
+                }
+            }
             top.finish()
+            try Self.finish(reader, with: ruleIssues)
         }
         try reader.finish()
         if let url = environment["CANOPY_DATABASE_URL"], !url.isEmpty, config.databaseURL == nil {
@@ -95,6 +113,28 @@ return try parse(try ConfigReader.text(of: file), file: file, environment: envir
         }
         return config
     }
+}
+
+extension HubConfig {
+    /// The config's own problems and its rule files', together.
+    private static func finish(_ reader: ConfigReader, with ruleIssues: [ConfigIssue]) throws(ConfigError) {
+        do {
+            try reader.finish()
+        } catch {
+            throw ConfigError(issues: error.issues + ruleIssues)
+        }
+        if !ruleIssues.isEmpty { throw ConfigError(issues: ruleIssues) }
+    }
+}
+
+/// The rules the hub evaluates: `rule_files` (globs, relative to the config file), their groups
+/// as loaded, `global.evaluation_interval` and `global.external_labels` (for templates and the
+/// alerts sent).
+struct RuleSettings: Sendable, Equatable {
+    var files: [String] = []
+    var groups: [RuleGroup] = []
+    var evaluationInterval: Duration = .seconds(60)
+    var externalLabels: [String: String] = [:]
 }
 
 /// A `postgres://` URL, taken apart: `postgres://user:password@host:5432/database?sslmode=require`,

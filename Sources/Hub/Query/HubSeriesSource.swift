@@ -24,6 +24,8 @@ struct HubSeriesSource: SeriesSource {
 
     let counters: ExceptionCounters
     let gauges: GroupGauges
+    /// What rules record, and the alerts' series.
+    let ruleSeries: RuleSeriesStore
     let client: PostgresClient
     let logger: Logger
     /// The leaves as the hub sees them now.
@@ -35,6 +37,7 @@ struct HubSeriesSource: SeriesSource {
         self.leaves = leaves
         counters = ExceptionCounters(client: client, logger: logger, maxSeries: maxSeries)
         gauges = GroupGauges(client: client, logger: logger, maxSeries: maxSeries)
+        ruleSeries = RuleSeriesStore(client: client, logger: logger)
     }
 
     /// A database error as the query's answer says it: the server's message, never the SQL.
@@ -49,7 +52,7 @@ struct HubSeriesSource: SeriesSource {
     private func selectAll(_ request: SelectRequest) async throws -> [SourceSeries] {
         var found: [SourceSeries] = []
         for metric in Self.metrics(passing: request.matchers) { found += try await select(metric, request) }
-        return found
+        return found + (try await ruleSeries.select(request))
     }
 
     /// The series of one metric that pass the request's matchers.
@@ -81,6 +84,8 @@ struct HubSeriesSource: SeriesSource {
                     found.formUnion(try await select(metric, request).map(\.labels))
                 }
             }
+            let request = SelectRequest(matchers: matchers, start: start.map(QueryTime.timestamp) ?? 0, end: end.map(QueryTime.timestamp) ?? now)
+            found.formUnion(try await ruleSeries.select(request).map(\.labels))
         }
         return found.sorted()
     }

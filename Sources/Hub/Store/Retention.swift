@@ -43,6 +43,9 @@ struct Retention: Service {
         // The hourly rollup goes with the days whose partitions are gone.
         try await client.query("DELETE FROM group_counts_hourly WHERE hour < \(Calendar.utc.startOfDay(for: cutoff))", logger: logger)
         try await client.query("DELETE FROM scrapes WHERE time < \(cutoff)", logger: logger)
+        try await client.query("DELETE FROM rule_samples WHERE time < \(cutoff)", logger: logger)
+        try await client.query(
+            "DELETE FROM rule_series s WHERE NOT EXISTS (SELECT 1 FROM rule_samples r WHERE r.series_id = s.id)", logger: logger)
         try await client.query(
             """
             WITH moved AS (

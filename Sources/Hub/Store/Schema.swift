@@ -233,6 +233,41 @@ enum Schema {
                 "DROP INDEX series_counts_minute",
                 "CREATE INDEX series_counts_minute ON series_counts (minute, series_id) INCLUDE (count)",
             ]),
+        Migration(
+            version: 7, name: "rules: recorded series, alert series and alert state",
+            statements: [
+                // What recording rules write, and `ALERTS`/`ALERTS_FOR_STATE`: series queried like
+                // any other, sampled at each evaluation; `stale` marks a series its rule stopped returning.
+                """
+                CREATE TABLE rule_series (
+                    id bigserial PRIMARY KEY,
+                    name text NOT NULL,
+                    labels jsonb NOT NULL,
+                    UNIQUE (name, labels)
+                )
+                """,
+                """
+                CREATE TABLE rule_samples (
+                    series_id bigint NOT NULL REFERENCES rule_series ON DELETE CASCADE,
+                    time timestamptz NOT NULL,
+                    value double precision NOT NULL,
+                    stale boolean NOT NULL DEFAULT false,
+                    PRIMARY KEY (series_id, time) INCLUDE (value, stale)
+                )
+                """,
+                "CREATE INDEX rule_samples_time ON rule_samples (time)",
+                // Each alerting rule's alerts (`AlertingRuleState` as JSON), so that a restart
+                // neither loses a pending alert's progress nor sends a firing one as new.
+                """
+                CREATE TABLE rule_alerts (
+                    rule_group text NOT NULL,
+                    rule text NOT NULL,
+                    state jsonb NOT NULL,
+                    updated_at timestamptz NOT NULL,
+                    PRIMARY KEY (rule_group, rule)
+                )
+                """,
+            ]),
     ]
 
 }

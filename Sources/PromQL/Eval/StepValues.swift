@@ -251,5 +251,9 @@ extension Labels {
 let staleNaNBits: UInt64 = 0x7ff0_0000_0000_0002
 
 extension Double {
-    var isStaleMarker: Bool { bitPattern == staleNaNBits }
+    /// The value of a sample that ends a series (a recording rule's series that its rule no
+    /// longer returns): lookback stops there.
+    public static let staleMarker = Double(bitPattern: staleNaNBits)
+
+    public var isStaleMarker: Bool { bitPattern == staleNaNBits }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import PromQL
+import Rules
+
+/// What the rule manager knows between evaluations: each rule's health and timings for the
+/// API and pages, each alerting rule's alerts, and the series each rule wrote last, so that
+/// the next evaluation can end those it no longer returns.
+actor RuleBoard {
+    struct RuleStatus: Sendable {
+        enum Health: String, Sendable { case unknown, ok, err }
+        var health = Health.unknown
+        var lastError: String?
+        var lastEvaluation: Date?
+        var evaluationSeconds = 0.0
+    }
+
+    struct GroupStatus: Sendable {
+        var lastEvaluation: Date?
+        var evaluationSeconds = 0.0
+        var evaluations = 0
+        var failures = 0
+        var missed = 0
+    }
+
+    private(set) var rules: [RuleKey: RuleStatus] = [:]
+    private(set) var groups: [String: GroupStatus] = [:]
+    private(set) var alerts: [RuleKey: AlertingRuleState] = [:]
+    private var written: [RuleKey: Set<PromQL.Labels>] = [:]
+
+    /// Alert states kept from before a restart.
+    func restore(_ states: [RuleKey: AlertingRuleState]) {
+        for (key, state) in states where alerts[key] == nil { alerts[key] = state }
+    }
+
+    func alertState(_ key: RuleKey) -> AlertingRuleState { alerts[key] ?? AlertingRuleState() }
+
+    func setAlertState(_ state: AlertingRuleState, for key: RuleKey) { alerts[key] = state }
+
+    /// The series `key` wrote last time and not now; remembers `now` for next time.
+    func ended(_ key: RuleKey, now: Set<PromQL.Labels>) -> [PromQL.Labels] {
+        let before = written[key] ?? []
+        written[key] = now
+        return before.subtracting(now).sorted()
+    }
+
+    func recordRule(_ key: RuleKey, at time: Date, seconds: Double, error: String?) {
+        rules[key] = RuleStatus(health: error == nil ? .ok : .err, lastError: error, lastEvaluation: time, evaluationSeconds: seconds)
+    }
+
+    func recordGroup(_ group: String, at time: Date, seconds: Double, failures: Int) {
+        var status = groups[group] ?? GroupStatus()
+        status.lastEvaluation = time
+        status.evaluationSeconds = seconds
+        status.evaluations += 1
+        status.failures += failures
+        groups[group] = status
+    }
+
+    func recordMissed(_ group: String, _ count: Int) { groups[group, default: GroupStatus()].missed += count }
+
+    /// Drops what belongs to rules no longer configured, keeping the rest as it is (a reload
+    /// keeps the state of unchanged rules).
+    func retain(_ keys: Set<RuleKey>) -> [RuleKey: Set<PromQL.Labels>] {
+        let gone = written.filter { !keys.contains($0.key) }
+        for key in gone.keys { written[key] = nil }
+        rules = rules.filter { keys.contains($0.key) }
+        alerts = alerts.filter { keys.contains($0.key) }
+        let groupKeys = Set(keys.map(\.group))
+        groups = groups.filter { groupKeys.contains($0.key) }
+        return gone
+    }
+}
+
+/// A rule's identity across evaluations and reloads, as Prometheus matches rules when it
+/// copies state: its group (file and name), its name and labels, and which of several rules
+/// with the same name and labels it is.
+struct RuleKey: Hashable, Sendable, CustomStringConvertible {
+    var group: String
+    var rule: String
+
+    static func group(_ group: RuleGroup) -> String { "\(group.file);\(group.name)" }
+
+    /// The keys of a group's rules, in order.
+    static func keys(_ group: RuleGroup) -> [RuleKey] {
+        var seen: [String: Int] = [:]
+        return group.rules.map { rule in
+            let name = rule.name + "{" + rule.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.debugDescription)" }.joined(separator: ",") + "}"
+            let index = seen[name, default: 0]
+            seen[name] = index + 1
+            return RuleKey(group: Self.group(group), rule: index == 0 ? name : "\(name)#\(index)")
+        }
+    }
+
+    var description: String { "\(group) \(rule)" }
+}
