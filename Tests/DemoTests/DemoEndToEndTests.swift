@@ -69,6 +69,19 @@ struct DemoEndToEndTests {
         #expect(overview.status == 200)
         for team in Self.teams { #expect(overview.body.contains(team), "the overview does not show \(team)") }
 
+        // The shipped rules are loaded and evaluated: every demo group is new, so the new-exception
+        // alert fires for them.
+        let alerting = try await eventually(timeout: .seconds(60)) {
+            guard let answer = try? await hub.json("/api/v1/alerts") as? [String: Any],
+                let alerts = (answer["data"] as? [String: Any])?["alerts"] as? [[String: Any]],
+                let rules = try? await hub.get("/api/v1/rules").body
+            else { return false }
+            let healthy = rules.components(separatedBy: #""health":"ok""#).count - 1 == 6
+            return healthy && alerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "CanopyNewException" }
+        }
+        let rules = try await hub.get("/api/v1/rules").body
+        #expect(alerting, "every shipped rule evaluates, and the new exceptions alert: \(rules)")
+
         // What leaves the payments team is scrubbed: the demo's charge requests carry a bearer
         // token and card numbers.
         let federate = try await HTTPTestClient(base: "http://127.0.0.1:\(base + 11)").get("/api/v1/federate")
