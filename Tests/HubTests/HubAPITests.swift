@@ -198,5 +198,21 @@ func withInProcessHub<T: Sendable>(
         let example = ServerProcess.packageRoot.appendingPathComponent("deploy/hub.example.yml").path
         let (good, text) = try ServerProcess.run("canopy-hub", ["check-config", example])
         #expect(good == 0, "\(text)")
+        #expect(text.contains("6 rules in 2 groups"), "the example loads the shipped rules: \(text)")
+    }
+
+    /// Rule files are checked with the config: each problem with its file, line and rule.
+    @Test func checkConfigChecksTheRuleFiles() throws {
+        let directory = NSTemporaryDirectory() + "canopy-hubrules-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/rules", withIntermediateDirectories: true)
+        try "groups:\n  - name: fine\n    rules:\n      - alert: Fine\n        expr: up\n".write(toFile: directory + "/rules/a.yml", atomically: true, encoding: .utf8)
+        try "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: rate(up)\n".write(toFile: directory + "/rules/b.yml", atomically: true, encoding: .utf8)
+        try "rule_files: ['rules/*.yml', missing.yml]\nglobal: {evaluation_interval: soon}\n".write(toFile: directory + "/hub.yml", atomically: true, encoding: .utf8)
+        let (status, output) = try ServerProcess.run("canopy-hub", ["check-config", directory + "/hub.yml"])
+        #expect(status == 1)
+        #expect(output.contains(#"rules/b.yml:5:15: groups[0].rules[0].expr: group "broken", rule 1, "Broken": could not parse expression"#), "\(output)")
+        #expect(output.contains("missing.yml: no such rule file"), "\(output)")
+        #expect(output.contains("global.evaluation_interval"), "\(output)")
+        #expect(!output.contains("a.yml"), "the good file has nothing to say")
     }
 }
