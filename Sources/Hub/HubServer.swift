@@ -100,6 +100,7 @@ struct HubServer {
             metrics: {
                 let connections = await queries.databaseConnections()
                 return metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
+                    + Array(await ruleBoard.exposition().utf8)
             },
             ready: { context in _ = try await client.query("SELECT 1", logger: context.logger) },
             reload: { try reloader.reload() }

@@ -93,6 +93,14 @@ import Testing
                         let series = try await hub.get("/api/v1/query?query=" + HubQueryTests.formEncoded(#"ALERTS{alertname="TooManyExceptions"}"#))
                         #expect(series.body.contains(#""alertstate":"firing""#), "\(series.body)")
                         #expect(series.body.contains(#""env":"prod""#) && !series.body.contains(#""env":"staging""#))
+
+                        // The groups' metrics, with the broken rule's failures counted.
+                        let metrics = try await hub.get("/metrics").body
+                        #expect(try promtoolCheckMetrics(metrics).status == 0, "\(metrics)")
+                        let group = ruleFile + ";canopy"
+                        #expect(metrics.contains("canopy_rule_evaluations_total{rule_group=\"\(group)\"}"), "\(metrics)")
+                        let failures = metrics.split(separator: "\n").first { $0.hasPrefix("canopy_rule_evaluation_failures_total{rule_group=\"\(group)\"}") }
+                        #expect(failures.map { !$0.hasSuffix(" 0") } == true, "\(failures ?? "")")
                     }
 
                     // After a restart the alert is still firing since the same time, at once.

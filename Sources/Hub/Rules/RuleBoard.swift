@@ -58,6 +58,31 @@ actor RuleBoard {
 
     func recordMissed(_ group: String, _ count: Int) { groups[group, default: GroupStatus()].missed += count }
 
+    /// The rule groups' metrics for `/metrics`, with Prometheus's meanings (`prometheus_rule_*`).
+    func exposition() -> String {
+        let ordered = groups.sorted { $0.key < $1.key }
+        guard !ordered.isEmpty else { return "" }
+        func family(_ name: String, _ type: String, _ help: String, _ value: (GroupStatus) -> Double?) -> String {
+            var text = "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (group, status) in ordered {
+                guard let value = value(status) else { continue }
+                let label = group.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    .replacingOccurrences(of: "\n", with: "\\n")
+                text += "\(name){rule_group=\"\(label)\"} \(GoText.formatFloatPlain(value))\n"
+            }
+            return text
+        }
+        return family("canopy_rule_evaluations_total", "counter", "Evaluations of each rule group.") { Double($0.evaluations) }
+            + family("canopy_rule_evaluation_failures_total", "counter", "Rule evaluations that failed, per group.") { Double($0.failures) }
+            + family("canopy_rule_group_iterations_missed_total", "counter", "Evaluations skipped because the previous one took longer than the interval.") {
+                Double($0.missed)
+            }
+            + family("canopy_rule_group_last_duration_seconds", "gauge", "How long the group's last evaluation took.") { $0.evaluationSeconds }
+            + family("canopy_rule_group_last_evaluation_timestamp_seconds", "gauge", "When the group was last evaluated.") {
+                $0.lastEvaluation?.timeIntervalSince1970
+            }
+    }
+
     /// Drops what belongs to rules no longer configured, keeping the rest as it is (a reload
     /// keeps the state of unchanged rules).
     func retain(_ keys: Set<RuleKey>) -> [RuleKey: Set<PromQL.Labels>] {
