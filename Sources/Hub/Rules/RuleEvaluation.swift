@@ -16,6 +16,9 @@ struct RuleEvaluation: Sendable {
     let externalURL: String
     let logger: Logger
 
+    /// The annotation linking an alert about one group to the group's page.
+    static let groupLink = "canopy_group_url"
+
     /// Prometheus's resend delay: firing alerts go to Alertmanager again at most this often.
     static let resendDelay: Duration = .seconds(60)
 
@@ -85,6 +88,9 @@ struct RuleEvaluation: Sendable {
             var annotations: [String: String] = [:]
             for (annotation, text) in rule.annotations {
                 annotations[annotation] = await expand(text, labels: resultLabels, value: element.sample.v)
+            }
+            if annotations[Self.groupLink] == nil, let team = labels["team"], let service = labels["service"], let key = labels["aggregation_key"] {
+                annotations[Self.groupLink] = externalURL + "/groups/lookup?team=\(Self.queryEncoded(team))&service=\(Self.queryEncoded(service))&aggregation_key=\(Self.queryEncoded(key))"
             }
             results.append(Alert(labels: labels, annotations: annotations, value: element.sample.v, activeAt: time))
         }

@@ -24,9 +24,23 @@ struct HubPages: Sendable {
     func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/") { request, _ in try await html { try await overview(request) } }
         router.get("groups") { request, _ in try await html { try await groups(request) } }
+        router.get("groups/lookup") { request, _ in try await lookup(request) }
         router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.decoded("id")) } }
         router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
         router.get("graph") { request, _ in try await html { try await graph(request) } }
+    }
+
+    /// `/groups/lookup?team=…&service=…&aggregation_key=…`: the group's page, for links made
+    /// from labels (an alert's `canopy_group_url`).
+    private func lookup(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        guard let team = parameters.get("team"), let service = parameters.get("service"), let key = parameters.get("aggregation_key") else {
+            return HTMLResponse.make(errorPage(title: "400 Bad Request", message: "team, service and aggregation_key are needed"), status: .badRequest)
+        }
+        guard let id = try await queries.groupID(team: team, service: service, key: key) else {
+            return HTMLResponse.make(errorPage(title: "404 Not Found", message: "no group \(key) in \(team)/\(service)"), status: .notFound)
+        }
+        return Response(status: .seeOther, headers: [.location: "/groups/\(id)"])
     }
 
     /// Renders a page, or the error page with the status of what went wrong.
