@@ -36,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("query.max-samples"), help: "Most samples one query may hold in memory.")
     var queryMaxSamples = QueryLimits.default.maxSamples
 
+    @Option(name: .customLong("alertmanager.notification-queue-capacity"), help: "Alerts each Alertmanager's queue holds; when full, the oldest are dropped.")
+    var notificationQueueCapacity = 10_000
+
     func run() async throws {
         try ServerLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "canopy-hub")
@@ -61,6 +64,11 @@ struct Serve: AsyncParsableCommand {
         }
         options.query.timeout = .milliseconds(timeout.milliseconds)
         options.query.limits.maxSamples = queryMaxSamples
+        guard notificationQueueCapacity >= 1 else {
+            FileHandle.standardError.write(Data("canopy-hub: --alertmanager.notification-queue-capacity must be at least 1\n".utf8))
+            throw ExitCode(1)
+        }
+        options.notificationQueueCapacity = notificationQueueCapacity
         let app = try await HubServer(options: options, config: hubConfig, logger: logger).buildApplication()
         try await app.runService()
     }
@@ -75,7 +83,9 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         do {
             let config = try HubConfig.load(file: file)
-            print("\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"))")
+            print(
+                "\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"), "
+                    + "alertmanagers entries: \(config.alerting.alertmanagers.count))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)

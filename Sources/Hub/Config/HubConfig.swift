@@ -12,6 +12,7 @@ struct HubConfig: Sendable, Equatable {
     var retention: Duration = .seconds(30 * 86400)
     var samplesPerGroup = 20
     var apiToken: Secret?
+    var alerting = AlertingConfig()
 
     static let defaultEndpoint = "/api/v1/federate"
 
@@ -84,6 +85,7 @@ return try parse(try ConfigReader.text(of: file), file: file, environment: envir
                 }
                 config.leaves.append(job)
             }
+            if let alerting = top.optional("alerting") { config.alerting = reader.alertingConfig(alerting) }
             top.finish()
         }
         try reader.finish()
