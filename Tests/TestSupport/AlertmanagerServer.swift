@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// The real Alertmanager (Debian's `prometheus-alertmanager`, which `scripts/install-test-deps`
@@ -54,6 +55,22 @@ public final class AlertmanagerServer: Sendable {
         }
         child.terminate()
         throw TestFailure("alertmanager was not ready within 30 s:\n\(child.logTail)")
+    }
+
+    /// `count` Alertmanagers, each routing to a webhook receiver of its own, for the length of `body`.
+    public static func withRunning<T: Sendable>(
+        _ count: Int, _ body: ([(alertmanager: AlertmanagerServer, webhook: WebhookReceiver)]) async throws -> T
+    ) async throws -> T {
+        let webhooks = (0..<count).map { _ in WebhookReceiver() }
+        return try await withServices(webhooks.map { $0.makeApplication() as any Service }) {
+            var started: [AlertmanagerServer] = []
+            defer { for alertmanager in started { alertmanager.stop() } }
+            for webhook in webhooks {
+                let directory = NSTemporaryDirectory() + "canopy-alertmanager-" + UUID().uuidString
+                started.append(try await AlertmanagerServer.start(directory: directory, webhook: await webhook.url()))
+            }
+            return try await body(Array(zip(started, webhooks)))
+        }
     }
 
     /// `host:port`, as a static config names it.

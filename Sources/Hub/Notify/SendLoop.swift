@@ -80,6 +80,8 @@ final class SendLoop: Sendable {
                     try await client.post(batch, to: alertmanager)
                     metrics.sent.increment(by: Int64(batch.count))
                 } catch {
+                    // Cancelled: the hub is shutting down, and the Alertmanager is not at fault.
+                    guard !Task.isCancelled else { return }
                     metrics.errors.increment(by: Int64(batch.count))
                     metrics.dropped.increment(by: Int64(batch.count))
                     logger.warning(
