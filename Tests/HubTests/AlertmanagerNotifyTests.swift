@@ -31,6 +31,9 @@ import Testing
                 #expect(try await hub.metric("canopy_notifications_sent_total", alertmanager: Self.alertsURL(alertmanager)) == 1)
                 #expect(try await hub.metric("canopy_notifications_errors_total", alertmanager: Self.alertsURL(alertmanager)) == 0)
                 #expect(try await hub.metric("canopy_notifications_queue_capacity") == 10_000)
+                #expect(try await hub.metric("canopy_notifications_queue_length", alertmanager: Self.alertsURL(alertmanager)) == 0)
+                let (status, verdict) = try promtoolCheckMetrics(try await hub.api.get("/metrics").body)
+                #expect(status == 0, "promtool: \(verdict)")
 
                 // Resolved: endsAt in the past, and the webhook hears it resolved.
                 try hub.sender.send([resolved(alert)])
@@ -155,6 +158,42 @@ import Testing
                 try await expectEventually { !secondHook.alerts(named: "After").isEmpty }
                 let atFirst = try await first.alerts().compactMap { ($0["labels"] as? [String: String])?["alertname"] }
                 #expect(atFirst == ["Before"])
+            }
+        }
+    }
+
+    /// The `canopy-hub` binary: the queue capacity flag, and SIGHUP picking up a new Alertmanager.
+    @Test func hubBinaryTakesTheQueueFlagAndReloadsOnHangup() async throws {
+        let refused = try ServerProcess.run("canopy-hub", ["--alertmanager.notification-queue-capacity", "0"])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("--alertmanager.notification-queue-capacity must be at least 1"), "\(refused.output)")
+
+        let cluster = try await TestCluster.shared.postgres()
+        try await TestDatabase.with { database in
+            try await AlertmanagerServer.withRunning(2) { running in
+                let directory = NSTemporaryDirectory() + "canopy-alerting-binary-" + UUID().uuidString
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let file = directory + "/hub.yml"
+                func write(_ alertmanagers: [AlertmanagerServer]) throws {
+                    try """
+                    database: {url: 'postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)'}
+                    alerting:
+                      alertmanagers: [\(Self.staticConfig(alertmanagers.map(\.address)))]
+                    """.write(toFile: file, atomically: true, encoding: .utf8)
+                }
+                try write([running[0].alertmanager])
+                let hub = try ServerProcess(
+                    "canopy-hub", ["--config", file, "--data-dir", directory + "/hub", "--alertmanager.notification-queue-capacity", "7"])
+                let metrics = AlertingMetrics(api: HTTPTestClient(base: try await hub.base()))
+                try await expectEventually { try await metrics.value("canopy_notifications_alertmanagers_discovered") == 1 }
+                #expect(try await metrics.value("canopy_notifications_queue_capacity") == 7)
+                try write(running.map(\.alertmanager))
+                hub.send(SIGHUP)
+                try await expectEventually("SIGHUP did not bring the second Alertmanager") {
+                    try await metrics.value("canopy_notifications_sent_total", alertmanager: Self.alertsURL(running[1].alertmanager)) == 0
+                }
+                #expect(try await metrics.value("canopy_notifications_alertmanagers_discovered") == 2)
+                #expect(await hub.stop() == 0)
             }
         }
     }

@@ -22,7 +22,9 @@ struct SilenceRoutes<Context: RequestContext> {
         }
         api.get("silences") { _, _ in
             let outcomes = try Self.required(await silences.list())
-            guard outcomes.contains(where: { (try? $0.result.get()) != nil }) else { throw Self.allFailed("no Alertmanager listed its silences", outcomes) }
+            guard outcomes.contains(where: { (try? $0.result.get()) != nil }) else {
+                throw Self.allFailed("no Alertmanager listed its silences", outcomes)
+            }
             var listed: [ListedSilence] = []
             for outcome in outcomes {
                 for silence in (try? outcome.result.get()) ?? [] where silence.status.state != "expired" {
@@ -48,7 +50,8 @@ struct SilenceRoutes<Context: RequestContext> {
 
     private static func required<Value>(_ outcomes: [Silences.Outcome<Value>]?) throws -> [Silences.Outcome<Value>] {
         guard let outcomes else {
-            throw HTTPError(.serviceUnavailable, message: "no Alertmanager to ask: none is configured (alerting.alertmanagers in the hub config) or discovered")
+            throw HTTPError(
+                .serviceUnavailable, message: "no Alertmanager to ask: none is configured (alerting.alertmanagers in the hub config) or discovered")
         }
         return outcomes
     }
@@ -144,9 +147,8 @@ struct SilenceRequest: Decodable {
         do {
             request = try JSONDecoder().decode(SilenceRequest.self, from: body)
         } catch {
-            throw HTTPError(
-                .badRequest,
-                message: "body must be JSON like {\"matchers\": [{\"name\": \"team\", \"value\": \"payments\"}], \"duration\": \"1h\", \"comment\": \"...\", \"createdBy\": \"...\"}: \(error)")
+            let example = #"{"matchers": [{"name": "team", "value": "payments"}], "duration": "1h", "comment": "...", "createdBy": "..."}"#
+            throw HTTPError(.badRequest, message: "body must be JSON like \(example): \(error)")
         }
         return try request.silence(now: now)
     }
@@ -160,7 +162,8 @@ struct SilenceRequest: Decodable {
             guard LabelNameRules.isValid(matcher.name) else {
                 throw HTTPError(.badRequest, message: "matchers[\(index)].name: \"\(matcher.name)\" is not a valid label name")
             }
-            let type: LabelMatcher.MatchType = matcher.isRegex ? (matcher.isEqual ? .regexMatch : .regexNoMatch) : (matcher.isEqual ? .equal : .notEqual)
+            let type: LabelMatcher.MatchType =
+                matcher.isRegex ? (matcher.isEqual ? .regexMatch : .regexNoMatch) : (matcher.isEqual ? .equal : .notEqual)
             do {
                 if try !LabelMatcher(type, name: matcher.name, value: matcher.value).matches("") { matchesEverything = false }
             } catch {
@@ -168,7 +171,9 @@ struct SilenceRequest: Decodable {
             }
         }
         // Alertmanager refuses these too: a label an alert lacks is empty, so such a silence silences every alert.
-        guard !matchesEverything else { throw HTTPError(.badRequest, message: "matchers: at least one must not match the empty string, or the silence silences every alert") }
+        guard !matchesEverything else {
+            throw HTTPError(.badRequest, message: "matchers: at least one must not match the empty string, or the silence silences every alert")
+        }
         guard let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines), !comment.isEmpty else {
             throw HTTPError(.badRequest, message: "comment is required: say why these alerts are silenced")
         }

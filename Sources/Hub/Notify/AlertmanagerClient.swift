@@ -72,7 +72,8 @@ struct AlertmanagerClient: Sendable {
     func create(_ silence: PostableSilence, in alertmanager: Alertmanager) async throws(AlertmanagerError) -> String {
         let answer = try await call(.POST, alertmanager.apiURL + "/silences", body: Self.encode(silence), alertmanager)
         guard let created = try? CanopyJSON.decoder().decode(CreatedSilence.self, from: Data(answer)) else {
-            throw AlertmanagerError(alertmanager: alertmanager.url, reason: .unreachable("the answer to a new silence has no silenceID: \(Self.text(answer))"))
+            let reason = "the answer to a new silence has no silenceID: \(Self.text(answer))"
+            throw AlertmanagerError(alertmanager: alertmanager.url, reason: .unreachable(reason))
         }
         return created.silenceID
     }

@@ -9,13 +9,11 @@ struct NotificationMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry, queueCapacity: Int) {
         self.registry = registry
-        registry.makeGauge(
-            descriptor: .init(metricName: "canopy_notifications_queue_capacity", unitName: "", helpText: "The capacity of each Alertmanager's alert queue."),
-            labels: []
-        ).set(Double(queueCapacity))
-        discovered = registry.makeGauge(
-            descriptor: .init(metricName: "canopy_notifications_alertmanagers_discovered", unitName: "", helpText: "The number of Alertmanagers discovered and active."),
-            labels: [])
+        func gauge(_ name: String, _ help: String, labels: [(String, String)] = []) -> Gauge {
+            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels)
+        }
+        gauge("canopy_notifications_queue_capacity", "The capacity of each Alertmanager's alert queue.").set(Double(queueCapacity))
+        discovered = gauge("canopy_notifications_alertmanagers_discovered", "The number of Alertmanagers discovered and active.")
         discovered.set(0.0)
     }
 
@@ -28,8 +26,7 @@ struct NotificationMetrics: Sendable {
             registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: labels)
         }
         let queueLength = registry.makeGauge(
-            descriptor: .init(metricName: "canopy_notifications_queue_length", unitName: "", helpText: "The number of alerts waiting in the Alertmanager's queue."),
-            labels: labels)
+            descriptor: .init(metricName: "canopy_notifications_queue_length", unitName: "", helpText: "Alerts waiting in the Alertmanager's queue."), labels: labels)
         queueLength.set(0.0)
         return AlertmanagerMetrics(
             sent: counter("canopy_notifications_sent", "Alerts the Alertmanager accepted."),

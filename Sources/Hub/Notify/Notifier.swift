@@ -118,11 +118,12 @@ final class Notifier: AlertSender, Service {
         }
     }
 
-    /// Prometheus's `relabelAlerts`: an alert whose labels the configs drop is not sent.
+    /// Prometheus's `relabelAlerts`: an alert whose labels the configs drop is not sent. Nor is
+    /// one left without labels: Alertmanager would refuse it, and with it the whole batch.
     static func relabel(_ alerts: [PostableAlert], _ relabeler: Relabeler) -> [PostableAlert] {
         guard !relabeler.isEmpty else { return alerts }
         return alerts.compactMap { alert in
-            guard let labels = relabeler.process(Labels(alert.labels)) else { return nil }
+            guard let labels = relabeler.process(Labels(alert.labels)), !labels.isEmpty else { return nil }
             var relabelled = alert
             relabelled.labels = labels.values
             return relabelled

@@ -85,7 +85,8 @@ final class SendLoop: Sendable {
                     metrics.errors.increment(by: Int64(batch.count))
                     metrics.dropped.increment(by: Int64(batch.count))
                     logger.warning(
-                        "alerts not sent", metadata: ["notify.alertmanager": "\(alertmanager.alertsURL)", "notify.alerts": "\(batch.count)", "notify.error": "\(error)"])
+                        "alerts not sent",
+                        metadata: ["notify.alertmanager": "\(alertmanager.alertsURL)", "notify.alerts": "\(batch.count)", "notify.error": "\(error)"])
                 }
             }
         }

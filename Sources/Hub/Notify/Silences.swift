@@ -27,7 +27,10 @@ struct SilenceMatcher: Codable, Sendable, Equatable {
     /// A silence of one exception group: its team, service and aggregation key equal (the labels
     /// every alert about the group carries).
     static func group(team: String, service: String, aggregationKey: String) -> [SilenceMatcher] {
-        [SilenceMatcher(name: "team", value: team), SilenceMatcher(name: "service", value: service), SilenceMatcher(name: "aggregation_key", value: aggregationKey)]
+        [
+            SilenceMatcher(name: "team", value: team), SilenceMatcher(name: "service", value: service),
+            SilenceMatcher(name: "aggregation_key", value: aggregationKey),
+        ]
     }
 
     /// A silence of one alert: every one of its labels equal, in name order.

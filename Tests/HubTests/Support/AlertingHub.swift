@@ -57,14 +57,8 @@ struct AlertingHub: Sendable {
         get throws { try #require(server.alertSender) }
     }
 
-    /// The value of a sample of the hub's `/metrics`, `name{labels}` exactly as written there; nil if absent.
     func metric(_ name: String, alertmanager: String? = nil) async throws -> Double? {
-        let series = alertmanager.map { "\(name){alertmanager=\"\($0)\"}" } ?? name
-        let (_, text) = try await api.get("/metrics")
-        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-            return Double(line.dropFirst(series.count + 1))
-        }
-        return nil
+        try await AlertingMetrics(api: api).value(name, alertmanager: alertmanager)
     }
 
     /// Waits until the notifier has found `count` Alertmanagers.
@@ -76,11 +70,28 @@ struct AlertingHub: Sendable {
 
     /// A `POST` with the token, when given.
     func post(_ path: String, json: String, token: String? = nil) async throws -> (status: Int, body: String) {
-        try await api.request(path, method: .POST, body: json, headers: token.map { ["Authorization": "Bearer \($0)", "Content-Type": "application/json"] } ?? ["Content-Type": "application/json"])
+        var headers = ["Content-Type": "application/json"]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        return try await api.request(path, method: .POST, body: json, headers: headers)
     }
 
     func delete(_ path: String, token: String? = nil) async throws -> (status: Int, body: String) {
         try await api.request(path, method: .DELETE, headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
+    }
+}
+
+/// A hub's `/metrics`, read for the notifier's samples.
+struct AlertingMetrics: Sendable {
+    let api: HTTPTestClient
+
+    /// The value of `name`, or of `name{alertmanager="..."}`, as written there; nil if absent.
+    func value(_ name: String, alertmanager: String? = nil) async throws -> Double? {
+        let series = alertmanager.map { "\(name){alertmanager=\"\($0)\"}" } ?? name
+        let (_, text) = try await api.get("/metrics")
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
     }
 }
 
