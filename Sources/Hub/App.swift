@@ -38,6 +38,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("web.external-url"), help: "The URL people reach the hub at, for links in alerts. Default: http://<hostname>:<port>.")
     var externalURL: String?
+    @Option(name: .customLong("alertmanager.notification-queue-capacity"), help: "Alerts each Alertmanager's queue holds; when full, the oldest are dropped.")
+    var notificationQueueCapacity = 10_000
 
     func run() async throws {
         try ServerLogging.bootstrap(level: logLevel)
@@ -66,6 +68,11 @@ struct Serve: AsyncParsableCommand {
         options.query.limits.maxSamples = queryMaxSamples
         let hostname = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName : host
         options.externalURL = (externalURL ?? "http://\(hostname):\(port)").trimmingSuffix("/")
+        guard notificationQueueCapacity >= 1 else {
+            FileHandle.standardError.write(Data("canopy-hub: --alertmanager.notification-queue-capacity must be at least 1\n".utf8))
+            throw ExitCode(1)
+        }
+        options.notificationQueueCapacity = notificationQueueCapacity
         let app = try await HubServer(options: options, config: hubConfig, logger: logger).buildApplication()
         try await app.runService()
     }
@@ -83,7 +90,8 @@ struct CheckConfig: ParsableCommand {
             let rules = config.rules.groups.reduce(0) { $0 + $1.rules.count }
             print(
                 "\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"), "
-                    + "\(rules) rule\(rules == 1 ? "" : "s") in \(config.rules.groups.count) group\(config.rules.groups.count == 1 ? "" : "s"))")
+                    + "\(rules) rule\(rules == 1 ? "" : "s") in \(config.rules.groups.count) group\(config.rules.groups.count == 1 ? "" : "s"), "
+                    + "alertmanagers entries: \(config.alerting.alertmanagers.count))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)

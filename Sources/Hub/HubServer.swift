@@ -21,11 +21,27 @@ struct HubServer {
         var query = QuerySettings()
         /// Where people reach the hub: links in alerts (`generatorURL`) and `$externalURL` start here.
         var externalURL = "http://localhost:7979"
+        /// Alerts each Alertmanager's queue holds (`--alertmanager.notification-queue-capacity`).
+        var notificationQueueCapacity = 10_000
     }
 
     let options: Options
     let config: HubConfig
     let logger: Logger
+    let metrics = HubMetrics()
+    /// Sends alerts to `alerting.alertmanagers`; nil when the config names none.
+    let notifier: Notifier?
+
+    init(options: Options, config: HubConfig, logger: Logger) {
+        self.options = options
+        self.config = config
+        self.logger = logger
+        notifier = config.alerting.alertmanagers.isEmpty
+            ? nil : Notifier(capacity: options.notificationQueueCapacity, registry: metrics.registry, logger: logger)
+    }
+
+    /// Where the rule manager sends its alerts: nil when there is no Alertmanager to send to.
+    var alertSender: (any AlertSender)? { notifier }
 
     func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         var services: [any Service] = []
@@ -52,12 +68,13 @@ struct HubServer {
         clientConfiguration.options.maximumConnections = config.maxConnections
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
 
-        let metrics = HubMetrics()
+        let metrics = self.metrics
         let ingest = HubIngest(client: client, samplesPerGroup: config.samplesPerGroup, metrics: metrics, logger: logger)
         let fetcher = HTTPFetcher(userAgent: "canopy-hub/\(CanopyVersion.current)")
         let scrapes = ScrapeManager(consumer: ingest, fetcher: fetcher, maxConcurrentScrapes: config.global.maxConcurrentScrapes, logger: logger)
         let discovery = DiscoveryManager(httpClient: HTTPClient.shared, logger: logger) { targets, _ in scrapes.sync(targets) }
         discovery.apply(try config.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
+        try notifier?.apply(config.alerting)
 
         let queries = HubQueries(client: client, logger: logger)
         let status = GroupStatusStore(client: client, logger: logger)
@@ -73,14 +90,19 @@ struct HubServer {
             settings: config.rules,
             evaluation: RuleEvaluation(
                 runner: queryRunner, series: seriesSource.ruleSeries, states: AlertStateStore(client: client, logger: logger), board: ruleBoard,
-                sender: nil, externalURL: options.externalURL, logger: logger),
+                sender: notifier, externalURL: options.externalURL, logger: logger),
             logger: logger)
+        let notifier = self.notifier
         let reloader = ConfigReloader(
             file: options.configFile, initial: config, logger: logger, load: { try HubConfig.load(file: $0) },
             apply: { new, old in
                 guard new.databaseURL == old.databaseURL else {
                     throw ConfigError(issues: [ConfigIssue(file: options.configFile ?? "", line: nil, column: nil, path: "database.url", message: "the database cannot change on reload: restart the hub")])
                 }
+                if notifier == nil && !new.alerting.alertmanagers.isEmpty {
+                    throw ConfigError(issues: [ConfigIssue(file: options.configFile ?? "", line: nil, column: nil, path: "alerting.alertmanagers", message: "the hub started without Alertmanagers: restart it to send alerts")])
+                }
+                try notifier?.apply(new.alerting)
                 discovery.apply(try new.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
                 rules.apply(new.rules)
             })
@@ -95,6 +117,7 @@ struct HubServer {
         PrometheusQueryRoutes(runner: queryRunner).addRoutes(to: router)
         RulesAPI(rules: { reloader.current.rules }, board: ruleBoard).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
+        SilenceRoutes(silences: Silences(alertmanagers: { notifier?.alertmanagers() }), writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",
             metrics: {
@@ -116,6 +139,7 @@ struct HubServer {
             ReloadOnHangup(reloader: reloader),
             rules,
         ]
+        if let notifier { services.append(notifier) }
         let logger = self.logger
         let leaves = config.leaves.map(\.name)
         return Application(

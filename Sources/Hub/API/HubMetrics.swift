@@ -6,7 +6,8 @@ import Shared
 /// process metrics.
 struct HubMetrics: Sendable {
     private let server = ServerMetrics(server: "hub", scraped: "leaf", jobLabel: "leaf")
-    private var registry: PrometheusCollectorRegistry { server.registry }
+    /// Where the notifier registers its own metrics.
+    var registry: PrometheusCollectorRegistry { server.registry }
     private let rows: Counter
     private let transactions: DurationHistogram
     private let databaseErrors: Counter

@@ -14,6 +14,7 @@ struct HubConfig: Sendable, Equatable {
     var samplesPerGroup = 20
     var apiToken: Secret?
     var rules = RuleSettings()
+    var alerting = AlertingConfig()
 
     static let defaultEndpoint = "/api/v1/federate"
 
@@ -101,6 +102,7 @@ return try parse(try ConfigReader.text(of: file), file: file, environment: envir
                     }
                 }
             }
+            if let alerting = top.optional("alerting") { config.alerting = reader.alertingConfig(alerting) }
             top.finish()
             try Self.finish(reader, with: ruleIssues)
         }

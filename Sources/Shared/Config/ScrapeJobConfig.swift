@@ -26,6 +26,25 @@ public struct ScrapeJobConfig: Sendable, Equatable {
     }
 }
 
+extension ScrapeJobConfig {
+    // In an extension, so that the memberwise initialiser stays.
+    /// A job without discovery or relabelling yet (`discoveryConfigs` and `relabelConfig` read them).
+    public init(
+        name: String, endpoint: String, interval: Duration, timeout: Duration, scheme: String, tls: TLSSettings?, auth: ScrapeAuth?,
+        bodySizeLimit: Int, labels: Labels
+    ) {
+        self.name = name
+        self.endpoint = endpoint
+        self.interval = interval
+        self.timeout = timeout
+        self.scheme = scheme
+        self.tls = tls
+        self.auth = auth
+        self.bodySizeLimit = bodySizeLimit
+        self.labels = labels
+    }
+}
+
 /// `global:` settings shared by leaf and hub.
 public struct GlobalScrapeConfig: Sendable, Equatable {
     public var scrapeInterval: Duration = .seconds(15)
@@ -106,6 +125,16 @@ extension ConfigReader {
             job.endpoint = "/" + endpoint
         }
 
+        discoveryConfigs(mapping, into: &job)
+        if let entries = mapping.optional("relabel_configs")?.sequence() {
+            job.relabelConfigs = entries.compactMap { relabelConfig($0) }
+        }
+        return name == nil ? nil : job
+    }
+
+    /// Reads a job's discovery mechanisms (`static_configs`, `dns_sd_configs`, `file_sd_configs`,
+    /// `http_sd_configs`) into `job`, and refuses those of Prometheus that Canopy does not run.
+    public func discoveryConfigs(_ mapping: ConfigMapping, into job: inout ScrapeJobConfig) {
         for entry in mapping.optional("static_configs")?.sequence() ?? [] {
             guard let config = entry.mapping() else { continue }
             let targets = config.required("targets")?.stringList() ?? []
@@ -140,10 +169,6 @@ extension ConfigReader {
             mapping.ignore(key)
             issue("\(key) is not supported (use static_configs, dns_sd_configs, file_sd_configs or http_sd_configs)", path: mapping.path(of: key), mark: mapping.keyMark(key))
         }
-        if let entries = mapping.optional("relabel_configs")?.sequence() {
-            job.relabelConfigs = entries.compactMap { relabelConfig($0) }
-        }
-        return name == nil ? nil : job
     }
 
     func dnsConfig(_ entry: ConfigValue) -> DNSDiscoveryConfig? {
@@ -167,7 +192,7 @@ extension ConfigReader {
         return DNSDiscoveryConfig(names: names, type: type, port: port, refreshInterval: refresh, nameservers: nameservers)
     }
 
-    func relabelConfig(_ entry: ConfigValue) -> RelabelConfig? {
+    public func relabelConfig(_ entry: ConfigValue) -> RelabelConfig? {
         guard let mapping = entry.mapping() else { return nil }
         defer { mapping.finish() }
         var config = RelabelConfig()
@@ -188,7 +213,7 @@ extension ConfigReader {
         return config
     }
 
-    func tlsSettings(_ value: ConfigValue) -> TLSSettings? {
+    public func tlsSettings(_ value: ConfigValue) -> TLSSettings? {
         guard let mapping = value.mapping() else { return nil }
         defer { mapping.finish() }
         var settings = TLSSettings()
@@ -208,7 +233,8 @@ extension ConfigReader {
         return settings
     }
 
-    func authSettings(_ mapping: ConfigMapping) -> ScrapeAuth? {
+    /// `basic_auth` or `authorization`, as Prometheus has them.
+    public func authSettings(_ mapping: ConfigMapping) -> ScrapeAuth? {
         var auth: ScrapeAuth?
         if let value = mapping.optional("basic_auth"), let basic = value.mapping() {
             let username = basic.required("username")?.string() ?? ""

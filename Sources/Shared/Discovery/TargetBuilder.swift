@@ -13,13 +13,17 @@ public struct DroppedTarget: Hashable, Sendable {
 public struct TargetBuilder: Sendable {
     public let job: ScrapeJobConfig
     let relabeler: Relabeler
-    /// The label that names the job on every target: `service` on a leaf, `leaf` on the hub.
-    let jobLabel: String
+    /// The label that names the job on every target: `service` on a leaf, `leaf` on the hub,
+    /// none for Alertmanagers (Prometheus gives them none).
+    let jobLabel: String?
+    /// The label that holds the path: `__metrics_path__`, or `__alerts_path__` for Alertmanagers.
+    let pathLabel: String
 
-    public init(job: ScrapeJobConfig, jobLabel: String = LabelName.service) throws(RelabelError) {
+    public init(job: ScrapeJobConfig, jobLabel: String? = LabelName.service, pathLabel: String = LabelName.metricsPath) throws(RelabelError) {
         self.job = job
         self.relabeler = try Relabeler(job.relabelConfigs)
         self.jobLabel = jobLabel
+        self.pathLabel = pathLabel
     }
 
     public func build(_ groups: [TargetGroup]) -> (targets: [ScrapeTarget], dropped: [DroppedTarget]) {
@@ -29,23 +33,23 @@ public struct TargetBuilder: Sendable {
         for group in groups {
             for target in group.targets {
                 var labels = target.merging(defaults: group.labels).merging(defaults: job.labels)
-                labels[jobLabel] = labels[jobLabel] ?? job.name
+                if let jobLabel { labels[jobLabel] = labels[jobLabel] ?? job.name }
                 labels[LabelName.scheme] = labels[LabelName.scheme] ?? job.scheme
-                labels[LabelName.metricsPath] = labels[LabelName.metricsPath] ?? job.endpoint
+                labels[pathLabel] = labels[pathLabel] ?? job.endpoint
                 let discovered = labels
                 guard let relabelled = relabeler.process(labels), let address = relabelled[LabelName.address] else {
                     dropped.append(DroppedTarget(service: job.name, discoveredLabels: discovered))
                     continue
                 }
                 let scheme = relabelled[LabelName.scheme] ?? job.scheme
-                var path = relabelled[LabelName.metricsPath] ?? job.endpoint
+                var path = relabelled[pathLabel] ?? job.endpoint
                 if !path.hasPrefix("/") { path = "/" + path }
                 let url = "\(scheme)://\(address)\(path)"
                 // Two groups naming the same address give one target, not two loops.
                 guard seen.insert(url).inserted else { continue }
                 var visible = relabelled.visible
                 visible[LabelName.instance] = visible[LabelName.instance] ?? address
-                visible[jobLabel] = job.name
+                if let jobLabel { visible[jobLabel] = job.name }
                 targets.append(ScrapeTarget(service: job.name, url: url, labels: visible, discoveredLabels: discovered, settings: job.settings))
             }
         }

@@ -38,28 +38,76 @@ public final class HTTPFetcher: Service, Sendable {
     /// Fetches `url`. The timeout bounds the whole exchange, body included: a target that sends
     /// its headers at once and then trickles its body is cut off like one that never answers.
     public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
-        let result = await withTaskGroup(of: Result<[UInt8], ScrapeFailure>?.self) { group in
+        try await withinTimeout(settings.timeout) { () async throws(ScrapeFailure) -> [UInt8] in
+            let (client, request) = try self.prepare(url, settings: settings, accept: accept)
+            do {
+                let response = try await client.execute(request, deadline: .now() + TimeAmount(settings.timeout))
+                guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
+                if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
+                    throw ScrapeFailure.contentType(type)
+                }
+                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
+                    throw ScrapeFailure.bodyTooLarge(limit: settings.bodySizeLimit)
+                }
+                let body = try await response.body.collect(upTo: settings.bodySizeLimit)
+                return Array(body.readableBytesView)
+            } catch {
+                throw Self.failure(error, settings: settings)
+            }
+        }
+    }
+
+    /// A request other than a scrape (posting alerts to an Alertmanager, managing its silences):
+    /// the same clients, credentials, TLS and timeout, any method, a JSON body; the answer's
+    /// status and body (up to `settings.bodySizeLimit`) whatever the status.
+    public func exchange(
+        _ method: HTTPMethod, _ url: String, json body: [UInt8]? = nil, settings: ScrapeSettings
+    ) async throws(ScrapeFailure) -> (status: Int, body: [UInt8]) {
+        try await withinTimeout(settings.timeout) { () async throws(ScrapeFailure) -> (status: Int, body: [UInt8]) in
+            let (client, prepared) = try self.prepare(url, settings: settings, accept: "application/json")
+            var request = prepared
+            request.method = method
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: body))
+            }
+            do {
+                let response = try await client.execute(request, deadline: .now() + TimeAmount(settings.timeout))
+                let answer = try await response.body.collect(upTo: settings.bodySizeLimit)
+                return (Int(response.status.code), Array(answer.readableBytesView))
+            } catch {
+                throw Self.failure(error, settings: settings)
+            }
+        }
+    }
+
+    /// Runs `work`, or fails with `.timeout` once `timeout` has passed, whatever `work` is waiting for.
+    private func withinTimeout<T: Sendable>(
+        _ timeout: Duration, _ work: @escaping @Sendable () async throws(ScrapeFailure) -> T
+    ) async throws(ScrapeFailure) -> T {
+        let result = await withTaskGroup(of: Result<T, ScrapeFailure>?.self) { group in
             group.addTask {
                 do throws(ScrapeFailure) {
-                    return .success(try await self.fetchWithinDeadline(url, settings: settings, accept: accept))
+                    return .success(try await work())
                 } catch {
                     return .failure(error)
                 }
             }
             group.addTask {
-                // nil when cancelled because the fetch finished first.
-                (try? await Task.sleep(for: settings.timeout)).map { .failure(.timeout(settings.timeout)) }
+                // nil when cancelled because the work finished first.
+                (try? await Task.sleep(for: timeout)).map { .failure(.timeout(timeout)) }
             }
             defer { group.cancelAll() }
             while let next = await group.next() {
                 if let next { return next }
             }
-            return .failure(.timeout(settings.timeout))
+            return .failure(.timeout(timeout))
         }
         return try result.get()
     }
 
-    private func fetchWithinDeadline(_ url: String, settings: ScrapeSettings, accept: String) async throws(ScrapeFailure) -> [UInt8] {
+    /// The client to use and the request with its user agent, credentials and TLS settings.
+    private func prepare(_ url: String, settings: ScrapeSettings, accept: String) throws(ScrapeFailure) -> (HTTPClient, HTTPClientRequest) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: userAgent)
         request.headers.add(name: "Accept", value: accept)
@@ -71,36 +119,24 @@ public final class HTTPFetcher: Service, Sendable {
                 (client, request.url) = try self.client(for: serverName, url: url)
             }
         }
-        let timeout = TimeAmount(settings.timeout)
-        do {
-            let response = try await client.execute(request, deadline: .now() + timeout)
-            guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
-            if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
-                throw ScrapeFailure.contentType(type)
-            }
-            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
-                throw ScrapeFailure.bodyTooLarge(limit: settings.bodySizeLimit)
-            }
-            let body = try await response.body.collect(upTo: settings.bodySizeLimit)
-            return Array(body.readableBytesView)
-        } catch let failure as ScrapeFailure {
-            throw failure
-        } catch is NIOTooManyBytesError {
-            throw .bodyTooLarge(limit: settings.bodySizeLimit)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw .timeout(settings.timeout)
-        } catch let error as HTTPClientError where error == .cancelled {
-            throw .timeout(settings.timeout)
-        } catch let error as NIOSSLError {
-            throw .tls("\(error)")
-        } catch let error as NIOSSLExtraError where error == .failedToValidateHostname {
-            throw .tls("the certificate is not for the host scraped (set tls_config.server_name to the name it is for): \(error)")
-        } catch let error as NIOSSLExtraError {
-            throw .tls("\(error)")
-        } catch where String(reflecting: type(of: error)).contains("NIOSSL") || "\(error)".hasPrefix("sslError") {
-            throw .tls("handshake failed: \(error)")
-        } catch {
-            throw .connection(Self.describe(error))
+        return (client, request)
+    }
+
+    /// What went wrong, in the words of `ScrapeFailure`.
+    private static func failure(_ error: any Error, settings: ScrapeSettings) -> ScrapeFailure {
+        switch error {
+        case let failure as ScrapeFailure: return failure
+        case is NIOTooManyBytesError: return .bodyTooLarge(limit: settings.bodySizeLimit)
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return .timeout(settings.timeout)
+        case let error as HTTPClientError where error == .cancelled: return .timeout(settings.timeout)
+        case let error as NIOSSLError: return .tls("\(error)")
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            return .tls("the certificate is not for the host scraped (set tls_config.server_name to the name it is for): \(error)")
+        case let error as NIOSSLExtraError: return .tls("\(error)")
+        case _ where String(reflecting: type(of: error)).contains("NIOSSL") || "\(error)".hasPrefix("sslError"):
+            return .tls("handshake failed: \(error)")
+        default: return .connection(describe(error))
         }
     }
 
