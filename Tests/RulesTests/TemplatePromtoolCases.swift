@@ -119,6 +119,21 @@ enum TemplatePromtoolCases {
         "{{ (printf \"%s\" \"p\") }}{{ printf \"%s\" (print 1 2) }}", "{{ \"abc\" | len }}", "{{ index (args \"a\" \"b\") \"arg1\" }}",
         "{{ (args 1).arg0 }}|{{ (args).nope }}|{{ index (args) \"nope\" }}",
         "{{ nil | print }}", "{{ .Labels.job | print | print }}",
+        "{{ .Labels.job | }}", "{{ 3 | eq 3 }} {{ \"a\" | eq \"b\" \"a\" }}", "{{ with $x := 5 }}{{ $x }}{{ end }}",
+        "{{ range $i := args 7 8 }}{{ $i }}{{ end }}", "{{ define \"d\" }}{{ $.arg0 }}{{ end }}{{ template \"d\" args 7 }}",
+        "{{ $labels := \"override\" }}{{ $labels }}", "a {{- /* both */ -}} b", "{{ \"\\u00e9\\t\\x41\\101\" }}",
+        "{{ 1e21 }} {{ 100000000.0 }} {{ 0.000001 }} {{ -0.0 }} {{ 123456.0 }} {{ 1234567.0 }} {{ print 1.0 }}",
+        // Go's fmt, edge by edge.
+        #"{{ printf "%s|%d|%q|%c|%c|%c|%t|%e|%.2f" 1.5 true 65 128512 -1 1114112 1 0 "1.5" }}"#,
+        #"{{ printf "%08.3e|%+08d|%-08d|% d|% d|%5v|%-5v|" -1.5 42 42 5 -5 true 3 }}"#,
+        #"{{ printf "%.0f %.0f %.0f %.1f %.3g %10.4e" 0.5 1.5 2.5 0.05 0.00012345 123456789.0 }}"#,
+        #"{{ printf "%.3s|%-6.2s|%6.2q|%#q|%#q|%x|%X|% x" "abcdef" "xyz" "abc" "a" "a`b" "héllo" "ab" "ab" }}"#,
+        #"{{ printf "%v|%d" .Labels .ExternalLabels }}"#, #"{{ printf "%s" (args 1 "x") }}"#,
+        #"{{ printf "%v|%s|%d" (first (query "sort(q_metric)")) (first (query "sort(q_metric)")) 1 }}"#,
+        #"{{ printf "%U|%#U|%x|%X|%o|%b|%08b" 0x1F600 65 -1 3054 64 -5 5 }}"#, #"{{ printf "%6.2f|%-8.3g|%+.1e|%G" 3.14159 1234.5678 0.000123 1e-10 }}"#,
+        #"{{ printf "%v %v %v" (1.5) (2) ("x") }}"#, #"{{ printf "%3c|%-3c|%03d|%.5d|%8.3d" 65 66 -7 42 42 }}"#,
+        "{{ match \"\" \"x\" }} {{ reReplaceAll \"\" \"-\" \"ab\" }} {{ reReplaceAll \"a|\" \"-\" \"baac\" }}",
+        "{{ toUpper \"ÿ ǆ\" }} {{ title \"ǆemal 3rd_x o'neil\" }} {{ toLower \"ΣΑΣ İ\" }} {{ toUpper \"ᾀᾈᾳ ŉ ﬁ\" }}",
         // Text across lines.
         "line1\n{{ $labels.job }}\nline3", "{{ if true -}}\n  yes\n{{- end }}",
     ]
@@ -178,7 +193,8 @@ enum TemplatePromtoolCases {
         "{{ printf 1 }}", "{{ humanize }}", "{{ humanize 1 2 }}", "{{ 1 | humanize 2 }}", "{{ \"x\" | toUpper 1 }}",
         "ok\n{{ humanize \"x\" }}", "line1\nline2 {{ .Labels.job.y }}", "{{ define \"d\" }}{{ .nope.x }}{{ end }}{{ template \"d\" 1 }}",
         "{{ with $x := 1 }}{{ $x.y }}{{ end }}", "{{ index nil 1 }}", "{{ len nil }}", "{{ and }}", "{{ not 1 2 }}", "{{ 3 | not 1 }}",
-        "{{ (query \"q_metric\").x }}", "{{ print (1).x }}",
+        "{{ (query \"q_metric\").x }}", "{{ print (1).x }}", "{{ $x = 1 }}", "{{ eq (first (query \"sort(q_metric)\")) 1 }}",
+        "{{ lt 1.5 \"a\" }}", "{{ index (query \"sort(q_metric)\") 3 }}", "{{ index .Labels nil }}",
     ]
 }
 

@@ -68,7 +68,8 @@ public struct CapturingRegex: Sendable {
     public init(_ regex: String) throws(RegexError) {
         let (pattern, names) = try RE2Translator.translateCapturing(regex)
         do {
-            compiled = CompiledRegex(try NSRegularExpression(pattern: pattern))
+            // ICU refuses an empty pattern; Go's empty regex matches the empty string everywhere.
+            compiled = CompiledRegex(try NSRegularExpression(pattern: pattern.isEmpty ? "(?:)" : pattern))
         } catch {
             throw RegexError(message: "error compiling regexp \(GoText.quote(regex)): not supported by this implementation")
         }
@@ -90,8 +91,10 @@ public struct CapturingRegex: Sendable {
 
     /// Go's `ReplaceAllString`: every match, left to right and not overlapping, replaced by
     /// `replacement` with `$1` and `${name}` expanded; an empty match right after a match is not
-    /// replaced, and the search moves on at least one character.
-    public func replacingAll(in value: String, with replacement: String) -> String {
+    /// replaced, and the search moves on at least one character. Nil once the result would be
+    /// longer than `maximumLength` UTF-16 units, so that a caller can bound what a hostile
+    /// replacement makes.
+    public func replacingAll(in value: String, with replacement: String, maximumLength: Int = .max) -> String? {
         let text = value as NSString
         let end = text.length
         var out = ""
@@ -106,6 +109,7 @@ public struct CapturingRegex: Sendable {
             let range = match.range
             out += text.substring(with: NSRange(location: lastMatchEnd, length: range.location - lastMatchEnd))
             if range.upperBound > lastMatchEnd || range.location == 0 { out += expand(replacement, match, text) }
+            if out.utf16.count > maximumLength { return nil }
             lastMatchEnd = range.upperBound
             // One character on: a surrogate pair is one, as a UTF-8 sequence is one rune in Go.
             let runeWidth = searchPos >= end ? 0 : (0xD800...0xDBFF).contains(text.character(at: searchPos)) ? 2 : 1

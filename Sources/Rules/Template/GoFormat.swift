@@ -7,11 +7,13 @@ import PromQL
 /// Not done: argument indexes (`%[1]d`), `%p`, `%x` and `%b` on floats, and `#` beyond `0x`
 /// prefixes. Pointers print as Go prints them only in form: their addresses are not Go's.
 enum GoFormat {
-    /// `fmt.Sprint`: spaces between operands when neither side is a string.
-    static func sprint(_ args: [TemplateValue]) -> String {
+    /// `fmt.Sprint`: spaces between operands when neither side is a string. Each of these stops
+    /// early once its result is longer than `limit` bytes, for the caller to refuse.
+    static func sprint(_ args: [TemplateValue], limit: Int = .max) -> String {
         var out = ""
         var previousIsString = false
         for (index, arg) in args.enumerated() {
+            if out.utf8.count > limit { break }
             let value = arg.concrete
             let isString = value.isString
             if index > 0, !isString, !previousIsString { out += " " }
@@ -22,18 +24,24 @@ enum GoFormat {
     }
 
     /// `fmt.Sprintln`: always spaces, and a newline.
-    static func sprintln(_ args: [TemplateValue]) -> String {
-        args.map { Printer().printed($0.concrete, verb: "v") }.joined(separator: " ") + "\n"
+    static func sprintln(_ args: [TemplateValue], limit: Int = .max) -> String {
+        var out = ""
+        for (index, arg) in args.enumerated() {
+            if out.utf8.count > limit { break }
+            out += (index > 0 ? " " : "") + Printer().printed(arg.concrete, verb: "v")
+        }
+        return out + "\n"
     }
 
     /// `fmt.Sprintf`.
-    static func sprintf(_ format: String, _ args: [TemplateValue]) -> String {
+    static func sprintf(_ format: String, _ args: [TemplateValue], limit: Int = .max) -> String {
         let args = args.map(\.concrete)
         let f = Array(format.unicodeScalars)
         var out = ""
         var argNum = 0
         var i = 0
         while i < f.count {
+            if out.utf8.count > limit { return out }
             if f[i] != "%" {
                 out.unicodeScalars.append(f[i])
                 i += 1
@@ -223,9 +231,10 @@ struct Printer {
         return verb == "v" ? pad(address) : "%!\(verb)(*template.sample=\(address))"
     }
 
+    /// `%!d(string=x)`; the value is printed with `%v` under the same flags, width and precision.
     func badVerb(_ value: TemplateValue, _ verb: Unicode.Scalar) -> String {
         if value.isNil { return "%!\(verb)(<nil>)" }
-        return "%!\(verb)(\(value.typeName)=\(Printer().printed(value, verb: "v")))"
+        return "%!\(verb)(\(value.typeName)=\(printed(value, verb: "v")))"
     }
 
     // MARK: - Padding
@@ -246,7 +255,10 @@ struct Printer {
         case "v":
             return sharpV ? pad(GoText.quote(s)) : pad(truncated(s))
         case "s": return pad(truncated(s))
-        case "q": return pad(GoText.quote(truncated(s)))
+        case "q":
+            let text = truncated(s)
+            let canBackquote = !text.unicodeScalars.contains { $0 == "`" || $0 == "\u{FEFF}" || $0 == "\u{7F}" || ($0.value < 0x20 && $0 != "\t") }
+            return pad(sharp && canBackquote ? "`" + text + "`" : GoText.quote(text))
         case "x", "X":
             let digits = verb == "x" ? "0123456789abcdef" : "0123456789ABCDEF"
             let table = Array(digits)
@@ -276,16 +288,22 @@ struct Printer {
         case "o", "O": return integer(n, base: 8, verb: verb)
         case "x": return integer(n, base: 16, verb: verb)
         case "X": return integer(n, base: 16, verb: verb, upper: true)
-        case "c": return pad(String(Unicode.Scalar(UInt32(clamping: max(n, 0))) ?? "\u{FFFD}"))
-        case "q": return pad(GoText.quoteRune(Unicode.Scalar(UInt32(clamping: max(n, 0))) ?? "\u{FFFD}"))
+        case "c": return pad(String(Self.rune(n)))
+        case "q": return pad(GoText.quoteRune(Self.rune(n)))
         case "U":
             var hex = String(n, radix: 16, uppercase: true)
             if hex.count < 4 { hex = String(repeating: "0", count: 4 - hex.count) + hex }
             var text = "U+" + hex
-            if sharp, let scalar = Unicode.Scalar(UInt32(clamping: max(n, 0))), GoText.isPrint(scalar) { text += " '\(scalar)'" }
+            if sharp, Self.rune(n) != "\u{FFFD}" || n == 0xFFFD, GoText.isPrint(Self.rune(n)) { text += " '\(Self.rune(n))'" }
             return pad(text)
         default: return nil
         }
+    }
+
+    /// An integer as a character: U+FFFD where it is none (negative, a surrogate, past U+10FFFF).
+    private static func rune(_ n: Int) -> Unicode.Scalar {
+        guard n >= 0, n <= 0x10FFFF, let scalar = Unicode.Scalar(UInt32(n)) else { return "\u{FFFD}" }
+        return scalar
     }
 
     /// Go's `fmtInteger`.

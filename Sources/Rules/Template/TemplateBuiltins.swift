@@ -15,12 +15,15 @@ enum TemplateBuiltins {
         "js": .pure([], variadic: .any, builtin: true) { args in .string(jsEscape(evalArgs(args))) },
         "len": .pure([.value], builtin: true) { args throws(Failure) in try length(args[0]) },
         "not": .pure([.value], builtin: true) { args in .bool(!args[0].truth) },
-        "print": .pure([], variadic: .any, builtin: true) { args in .string(GoFormat.sprint(args)) },
-        "printf": .pure([.string], variadic: .any, builtin: true) { args in
-            guard case .string(let format) = args[0] else { return .invalid }
-            return .string(GoFormat.sprintf(format, Array(args.dropFirst())))
+        "print": TemplateFunction([], variadic: .any, builtin: true) { args, execution in
+            .string(GoFormat.sprint(args, limit: execution.limits.maximumOutputBytes))
         },
-        "println": .pure([], variadic: .any, builtin: true) { args in .string(GoFormat.sprintln(args)) },
+        "printf": TemplateFunction([.string], variadic: .any, builtin: true) { args, execution in
+            .string(GoFormat.sprintf(args[0].text, Array(args.dropFirst()), limit: execution.limits.maximumOutputBytes))
+        },
+        "println": TemplateFunction([], variadic: .any, builtin: true) { args, execution in
+            .string(GoFormat.sprintln(args, limit: execution.limits.maximumOutputBytes))
+        },
         "urlquery": .pure([], variadic: .any, builtin: true) { args in .string(queryEscape(evalArgs(args))) },
         "eq": .pure([.value], variadic: .value, builtin: true) { args throws(Failure) in .bool(try eq(args[0], Array(args.dropFirst()))) },
         "ne": .pure([.value, .value], builtin: true) { args throws(Failure) in .bool(!(try eq(args[0], [args[1]]))) },

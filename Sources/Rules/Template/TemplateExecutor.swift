@@ -389,12 +389,19 @@ final class TemplateExecution {
             let type = numIn - 1 < numFixed ? function.parameters[numIn - 1] : function.variadic!
             argv.append(try validateType(final, type))
         }
+        let result: TemplateValue
         do {
-            return try await function.body(argv, self)
+            result = try await function.body(argv, self)
         } catch {
             at(callNode)
             throw errorf("error calling \(name): \(error.message)")
         }
+        // No value may outgrow the output: strings doubled in a loop would otherwise exhaust memory.
+        if case .string(let text) = result, text.utf8.count > limits.maximumOutputBytes {
+            at(callNode)
+            throw errorf("error calling \(name): the result is longer than \(limits.maximumOutputBytes) bytes")
+        }
+        return result
     }
 
     /// Go's `validateType`: the value as the parameter's type takes it, or Go's complaint.

@@ -22,13 +22,19 @@ enum TemplateFunctions {
             for (index, arg) in args.enumerated() { map["arg\(index)"] = arg }
             return .anyMap(map)
         },
-        "reReplaceAll": .pure([.string, .string, .string]) { args throws(Failure) in
+        "reReplaceAll": TemplateFunction([.string, .string, .string]) { (args, execution) throws(Failure) in
             let pattern = args[0].text
+            let regex: CapturingRegex
             do throws(RegexError) {
-                return .string(try CapturingRegex(pattern).replacingAll(in: args[2].text, with: args[1].text))
+                regex = try CapturingRegex(pattern)
             } catch {
                 throw Failure(message: "regexp: Compile(\(regexpQuote(pattern))): \(error.message)")
             }
+            let limit = execution.limits.maximumOutputBytes
+            guard let replaced = regex.replacingAll(in: args[2].text, with: args[1].text, maximumLength: limit) else {
+                throw Failure(message: "the result is longer than \(limit) bytes")
+            }
+            return .string(replaced)
         },
         "safeHtml": .pure([.string]) { args in .html(args[0].text) },
         "match": .pure([.string, .string]) { args throws(Failure) in
@@ -39,8 +45,8 @@ enum TemplateFunctions {
             }
         },
         "title": .pure([.string]) { args in .string(title(args[0].text)) },
-        "toUpper": .pure([.string]) { args in .string(mapScalars(args[0].text) { $0.properties.uppercaseMapping }) },
-        "toLower": .pure([.string]) { args in .string(mapScalars(args[0].text) { $0.properties.lowercaseMapping }) },
+        "toUpper": .pure([.string]) { args in .string(mapScalars(args[0].text, simple: simpleUpper) { $0.properties.uppercaseMapping }) },
+        "toLower": .pure([.string]) { args in .string(mapScalars(args[0].text, simple: simpleLower) { $0.properties.lowercaseMapping }) },
         "graphLink": .pure([.string]) { args in .string("/graph?g0.expr=\(TemplateBuiltins.queryEscape(args[0].text))&g0.tab=0") },
         "tableLink": .pure([.string]) { args in .string("/graph?g0.expr=\(TemplateBuiltins.queryEscape(args[0].text))&g0.tab=1") },
         "sortByLabel": .pure([.string, .queryResult]) { args in
@@ -203,14 +209,29 @@ enum TemplateFunctions {
 
     /// `strings.Map` with Go's one-to-one case mappings: a character whose full mapping is
     /// several (`ß` to `SS`) stays as it is, as Go's `unicode.ToUpper` leaves it.
-    static func mapScalars(_ s: String, _ mapping: (Unicode.Scalar) -> String) -> String {
+    static func mapScalars(_ s: String, simple: [UInt32: UInt32], _ mapping: (Unicode.Scalar) -> String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in s.unicodeScalars {
+            if let exception = simple[scalar.value], let mapped = Unicode.Scalar(exception) {
+                out.append(mapped)
+                continue
+            }
             let mapped = mapping(scalar).unicodeScalars
             if mapped.count == 1 { out.append(mapped.first!) } else { out.append(scalar) }
         }
         return String(out)
     }
+
+    /// The simple mappings that differ from a full mapping of several characters (Unicode's
+    /// SpecialCasing): `İ` lowers to `i`, Greek letters with ypogegrammeni upper to one letter.
+    static let simpleLower: [UInt32: UInt32] = [0x130: 0x69]
+    static let simpleUpper: [UInt32: UInt32] = {
+        var table: [UInt32: UInt32] = [0x1FB3: 0x1FBC, 0x1FC3: 0x1FCC, 0x1FF3: 0x1FFC]
+        for base: UInt32 in [0x1F80, 0x1F90, 0x1FA0] {
+            for offset: UInt32 in 0..<8 { table[base + offset] = base + offset + 8 }
+        }
+        return table
+    }()
 
     /// `strings.Title`: the first letter of every word in title case.
     static func title(_ s: String) -> String {
