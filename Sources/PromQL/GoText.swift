@@ -4,7 +4,7 @@ import Foundation
 /// printed queries with them, and matching them keeps our output byte-for-byte comparable.
 public enum GoText {
     /// `strconv.Quote`, or `%.Nq` when `maxRunes` is given (the string cut to that many runes first).
-    static func quote(_ text: String, maxRunes: Int? = nil) -> String {
+    public static func quote(_ text: String, maxRunes: Int? = nil) -> String {
         var out = "\""
         for (index, scalar) in text.unicodeScalars.enumerated() {
             if let maxRunes, index >= maxRunes { break }
@@ -20,19 +20,19 @@ public enum GoText {
     }
 
     /// `strconv.QuoteRune`; `nil` stands for Go's `eof` (-1), which Go prints as U+FFFD.
-    static func quoteRune(_ scalar: Unicode.Scalar?) -> String {
+    public static func quoteRune(_ scalar: Unicode.Scalar?) -> String {
         "'" + escaped(scalar ?? "\u{FFFD}", quote: "'") + "'"
     }
 
     /// `%#U`: `U+0063 'c'`, without the character when it is not printable.
-    static func unicodeNotation(_ scalar: Unicode.Scalar) -> String {
+    public static func unicodeNotation(_ scalar: Unicode.Scalar) -> String {
         var hex = String(scalar.value, radix: 16, uppercase: true)
         if hex.count < 4 { hex = String(repeating: "0", count: 4 - hex.count) + hex }
         return isPrint(scalar) ? "U+\(hex) '\(Character(scalar))'" : "U+\(hex)"
     }
 
     /// `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    static func isPrint(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isPrint(_ scalar: Unicode.Scalar) -> Bool {
         if scalar == " " { return true }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
@@ -136,7 +136,7 @@ public enum GoText {
     }
 
     /// `fmt.Sprintf("%v", value)` for a float64: `formatFloat` with Go's `+Inf`.
-    static func formatFloatV(_ value: Double) -> String {
+    public static func formatFloatV(_ value: Double) -> String {
         value == .infinity ? "+Inf" : formatFloat(value)
     }
 

@@ -57,15 +57,22 @@ func labelsForAbsent(_ selector: VectorSelector) -> Labels {
     return labels
 }
 
-/// An RE2 regex with its capturing groups, for `label_replace`'s `$1` and `${name}`.
-struct CapturingRegex: Sendable {
+/// An RE2 regex with its capturing groups, for `label_replace`'s `$1` and `${name}`; public for
+/// the Rules module's template functions `match` and `reReplaceAll`, which are Go's regexp too.
+public struct CapturingRegex: Sendable {
     private let compiled: CompiledRegex
     /// Group names in order, "" where unnamed.
     private let groupNames: [String]
 
-    init(_ regex: String) throws {
+    /// `regex` as Go compiles it (unanchored), or Go's error (`error parsing regexp: …`).
+    public init(_ regex: String) throws(RegexError) {
         let (pattern, names) = try RE2Translator.translateCapturing(regex)
-        compiled = CompiledRegex(try NSRegularExpression(pattern: pattern))
+        do {
+            // ICU refuses an empty pattern; Go's empty regex matches the empty string everywhere.
+            compiled = CompiledRegex(try NSRegularExpression(pattern: pattern.isEmpty ? "(?:)" : pattern))
+        } catch {
+            throw RegexError(message: "error compiling regexp \(GoText.quote(regex)): not supported by this implementation")
+        }
         groupNames = names
     }
 
@@ -74,6 +81,50 @@ struct CapturingRegex: Sendable {
         let text = value as NSString
         guard let match = compiled.expression.firstMatch(in: value, options: [], range: NSRange(location: 0, length: text.length))
         else { return nil }
+        return expand(replacement, match, text)
+    }
+
+    /// Whether the regex matches anywhere in `value` (Go's `MatchString`).
+    public func matches(in value: String) -> Bool {
+        compiled.expression.firstMatch(in: value, options: [], range: NSRange(location: 0, length: (value as NSString).length)) != nil
+    }
+
+    /// Go's `ReplaceAllString`: every match, left to right and not overlapping, replaced by
+    /// `replacement` with `$1` and `${name}` expanded; an empty match right after a match is not
+    /// replaced, and the search moves on at least one character. Nil once the result would be
+    /// longer than `maximumLength` UTF-16 units, so that a caller can bound what a hostile
+    /// replacement makes.
+    public func replacingAll(in value: String, with replacement: String, maximumLength: Int = .max) -> String? {
+        let text = value as NSString
+        let end = text.length
+        var out = ""
+        var lastMatchEnd = 0
+        var searchPos = 0
+        while searchPos <= end {
+            // Anchors and word boundaries see the whole text, as Go's do, not just what is searched.
+            guard let match = compiled.expression.firstMatch(
+                in: value, options: [.withoutAnchoringBounds, .withTransparentBounds],
+                range: NSRange(location: searchPos, length: end - searchPos))
+            else { break }
+            let range = match.range
+            out += text.substring(with: NSRange(location: lastMatchEnd, length: range.location - lastMatchEnd))
+            if range.upperBound > lastMatchEnd || range.location == 0 { out += expand(replacement, match, text) }
+            if out.utf16.count > maximumLength { return nil }
+            lastMatchEnd = range.upperBound
+            // One character on: a surrogate pair is one, as a UTF-8 sequence is one rune in Go.
+            let runeWidth = searchPos >= end ? 0 : (0xD800...0xDBFF).contains(text.character(at: searchPos)) ? 2 : 1
+            if searchPos + runeWidth > range.upperBound {
+                searchPos += runeWidth
+            } else if searchPos + 1 > range.upperBound {
+                searchPos += 1
+            } else {
+                searchPos = range.upperBound
+            }
+        }
+        return out + text.substring(from: lastMatchEnd)
+    }
+
+    private func expand(_ replacement: String, _ match: NSTextCheckingResult, _ text: NSString) -> String {
         func group(_ index: Int) -> String {
             guard index <= groupNames.count, index < match.numberOfRanges else { return "" }
             let range = match.range(at: index)

@@ -1,0 +1,452 @@
+import Foundation
+import PromQL
+
+/// Go's `fmt.Sprint`, `fmt.Sprintln` and `fmt.Sprintf` on template values, with Go's verbs, flags,
+/// widths and precisions, and its in-band errors (`%!d(string=x)`, `%!v(MISSING)`, `%!(EXTRA …)`).
+///
+/// Not done: argument indexes (`%[1]d`), `%p`, `%x` and `%b` on floats, and `#` beyond `0x`
+/// prefixes. Pointers print as Go prints them only in form: their addresses are not Go's.
+enum GoFormat {
+    /// `fmt.Sprint`: spaces between operands when neither side is a string. Each of these stops
+    /// early once its result is longer than `limit` bytes, for the caller to refuse.
+    static func sprint(_ args: [TemplateValue], limit: Int = .max) -> String {
+        var out = ""
+        var previousIsString = false
+        for (index, arg) in args.enumerated() {
+            if out.utf8.count > limit { break }
+            let value = arg.concrete
+            let isString = value.isString
+            if index > 0, !isString, !previousIsString { out += " " }
+            out += Printer().printed(value, verb: "v")
+            previousIsString = isString
+        }
+        return out
+    }
+
+    /// `fmt.Sprintln`: always spaces, and a newline.
+    static func sprintln(_ args: [TemplateValue], limit: Int = .max) -> String {
+        var out = ""
+        for (index, arg) in args.enumerated() {
+            if out.utf8.count > limit { break }
+            out += (index > 0 ? " " : "") + Printer().printed(arg.concrete, verb: "v")
+        }
+        return out + "\n"
+    }
+
+    /// `fmt.Sprintf`.
+    static func sprintf(_ format: String, _ args: [TemplateValue], limit: Int = .max) -> String {
+        let args = args.map(\.concrete)
+        let f = Array(format.unicodeScalars)
+        var out = ""
+        var argNum = 0
+        var i = 0
+        while i < f.count {
+            if out.utf8.count > limit { return out }
+            if f[i] != "%" {
+                out.unicodeScalars.append(f[i])
+                i += 1
+                continue
+            }
+            i += 1
+            var p = Printer()
+            // Flags.
+            flags: while i < f.count {
+                switch f[i] {
+                case "#": p.sharp = true
+                case "0": p.zero = !p.minus
+                case "+": p.plus = true
+                case "-":
+                    p.minus = true
+                    p.zero = false
+                case " ": p.space = true
+                default: break flags
+                }
+                i += 1
+            }
+            // Width.
+            if i < f.count, f[i] == "*" {
+                i += 1
+                if let width = intArgument(args, &argNum) {
+                    p.width = width
+                    if width < 0 {
+                        p.minus = true
+                        p.zero = false
+                        p.width = -width
+                    }
+                } else {
+                    out += "%!(BADWIDTH)"
+                }
+            } else {
+                guard let (width, next) = number(f, i) else {
+                    out += "%!(NOVERB)"
+                    break
+                }
+                p.width = width
+                i = next
+            }
+            // Precision.
+            if i < f.count, f[i] == "." {
+                i += 1
+                if i < f.count, f[i] == "*" {
+                    i += 1
+                    if let precision = intArgument(args, &argNum) {
+                        p.precision = precision < 0 ? nil : precision
+                    } else {
+                        out += "%!(BADPREC)"
+                    }
+                } else {
+                    guard let (precision, next) = number(f, i) else {
+                        out += "%!(NOVERB)"
+                        break
+                    }
+                    p.precision = precision ?? 0
+                    i = next
+                }
+            }
+            guard i < f.count else {
+                out += "%!(NOVERB)"
+                break
+            }
+            let verb = f[i]
+            i += 1
+            if verb == "%" {
+                out += "%"
+                continue
+            }
+            guard argNum < args.count else {
+                out += "%!\(verb)(MISSING)"
+                continue
+            }
+            if verb == "v" {
+                if p.sharp {
+                    p.sharp = false
+                    p.sharpV = true
+                }
+                if p.plus {
+                    p.plus = false
+                    p.plusV = true
+                }
+            }
+            out += verb == "w" ? p.badVerb(args[argNum], verb) : p.printed(args[argNum], verb: verb)
+            argNum += 1
+        }
+        if argNum < args.count {
+            out += "%!(EXTRA "
+            out += args[argNum...].map { arg in
+                if case .invalid = arg { return "<nil>" }
+                return arg.typeName + "=" + Printer().printed(arg, verb: "v")
+            }.joined(separator: ", ")
+            out += ")"
+        }
+        return out
+    }
+
+    /// A width or precision from the argument list (`*`): Go takes any integer up to a million.
+    private static func intArgument(_ args: [TemplateValue], _ argNum: inout Int) -> Int? {
+        guard argNum < args.count else { return nil }
+        defer { argNum += 1 }
+        guard case .int(let value) = args[argNum], abs(value) <= 1_000_000 else { return nil }
+        return value
+    }
+
+    /// Digits at `start`: (nil, start) when there are none; nil when the number is over a million,
+    /// where Go gives up on the rest of the format.
+    private static func number(_ f: [Unicode.Scalar], _ start: Int) -> (Int?, Int)? {
+        var i = start
+        var value = 0
+        while i < f.count, f[i] >= "0", f[i] <= "9" {
+            if value > 1_000_000 { return nil }
+            value = value * 10 + Int(f[i].value - 48)
+            i += 1
+        }
+        return (i == start ? nil : value, i)
+    }
+}
+
+/// One verb's formatting state (Go's `fmt.fmt` flags) and the printers by type.
+struct Printer {
+    var sharp = false, zero = false, plus = false, minus = false, space = false
+    var sharpV = false, plusV = false
+    var width: Int?
+    var precision: Int?
+
+    func printed(_ value: TemplateValue, verb: Unicode.Scalar, depth: Int = 0) -> String {
+        let value = value.concrete
+        if verb == "T" { return pad(value.isNil ? "<nil>" : value.typeName) }
+        switch value {
+        case .invalid, .interface:
+            if verb == "v" { return pad("<nil>") }
+            return badVerb(value, verb)
+        case .bool(let b):
+            if verb == "t" || verb == "v" { return pad(b ? "true" : "false") }
+            return badVerb(value, verb)
+        case .int(let n):
+            return integer(n, verb: verb) ?? badVerb(value, verb)
+        case .float(let x):
+            return float(x, verb: verb) ?? badVerb(value, verb)
+        case .complex(let re, let im):
+            guard "vbgGxXfFeE".unicodeScalars.contains(verb) else { return badVerb(value, verb) }
+            var inner = self
+            inner.width = nil
+            var imaginary = inner
+            imaginary.plus = true
+            let text = "(" + (inner.float(re, verb: verb) ?? "") + (imaginary.float(im, verb: verb) ?? "") + "i)"
+            return pad(text)
+        case .string(let s), .html(let s):
+            return string(s, verb: verb) ?? badVerb(value, verb)
+        case .time(let nanoseconds):
+            let text = GoTime.string(nanoseconds)
+            return string(text, verb: verb) ?? badVerb(value, verb)
+        case .stringMap(let map):
+            let keys = map.keys.sorted(by: goLess)
+            return "map[" + keys.map { printed(.string($0), verb: verb, depth: depth + 1) + ":" + printed(.string(map[$0]!), verb: verb, depth: depth + 1) }
+                .joined(separator: " ") + "]"
+        case .anyMap(let map):
+            let keys = map.keys.sorted(by: goLess)
+            return "map[" + keys.map { printed(.string($0), verb: verb, depth: depth + 1) + ":" + printed(map[$0]!, verb: verb, depth: depth + 1) }
+                .joined(separator: " ") + "]"
+        case .alert(let data):
+            let fields: [(String, TemplateValue)] = [
+                ("Labels", .stringMap(data.labels)), ("ExternalLabels", .stringMap(data.externalLabels)),
+                ("ExternalURL", .string(data.externalURL)), ("Value", .float(data.value)),
+            ]
+            return structure(fields, verb: verb, depth: depth)
+        case .queryResult(let samples):
+            return "[" + samples.indices.map { pointer(index: $0, verb: verb) }.joined(separator: " ") + "]"
+        case .sample(let sample):
+            guard let sample else { return verb == "v" ? pad("<nil>") : badVerb(value, verb) }
+            if depth > 0 { return pointer(index: 0, verb: verb) }
+            return "&" + structure([("Labels", .stringMap(sample.labels)), ("Value", .float(sample.value))], verb: verb, depth: depth + 1)
+        }
+    }
+
+    /// A struct as Go prints it: `{a b}`, or `{A:a B:b}` under `%+v`.
+    func structure(_ fields: [(String, TemplateValue)], verb: Unicode.Scalar, depth: Int) -> String {
+        "{" + fields.map { (plusV ? $0.0 + ":" : "") + printed($0.1, verb: verb, depth: depth + 1) }.joined(separator: " ") + "}"
+    }
+
+    /// A pointer's address. Go's are where the value happens to live; these only look like them.
+    private func pointer(index: Int, verb: Unicode.Scalar) -> String {
+        let address = "0x" + String(0xc000_0100_00 + index * 0x40, radix: 16)
+        return verb == "v" ? pad(address) : "%!\(verb)(*template.sample=\(address))"
+    }
+
+    /// `%!d(string=x)`; the value is printed with `%v` under the same flags, width and precision.
+    func badVerb(_ value: TemplateValue, _ verb: Unicode.Scalar) -> String {
+        if value.isNil { return "%!\(verb)(<nil>)" }
+        return "%!\(verb)(\(value.typeName)=\(printed(value, verb: "v")))"
+    }
+
+    // MARK: - Padding
+
+    /// Go's `pad`: to the width in runes, with spaces or (flag `0`, on the left) zeros.
+    func pad(_ text: String) -> String {
+        guard let width, width > 0 else { return text }
+        let count = text.unicodeScalars.count
+        guard width > count else { return text }
+        let padding = String(repeating: zero && !minus ? "0" : " ", count: width - count)
+        return minus ? text + String(repeating: " ", count: width - count) : padding + text
+    }
+
+    // MARK: - Strings
+
+    private func string(_ s: String, verb: Unicode.Scalar) -> String? {
+        switch verb {
+        case "v":
+            return sharpV ? pad(GoText.quote(s)) : pad(truncated(s))
+        case "s": return pad(truncated(s))
+        case "q":
+            let text = truncated(s)
+            let canBackquote = !text.unicodeScalars.contains { $0 == "`" || $0 == "\u{FEFF}" || $0 == "\u{7F}" || ($0.value < 0x20 && $0 != "\t") }
+            return pad(sharp && canBackquote ? "`" + text + "`" : GoText.quote(text))
+        case "x", "X":
+            let digits = verb == "x" ? "0123456789abcdef" : "0123456789ABCDEF"
+            let table = Array(digits)
+            var out = ""
+            for (index, byte) in Array(truncated(s).utf8).enumerated() {
+                if space, index > 0 { out += " " }
+                if sharp, space || index == 0 { out += verb == "x" ? "0x" : "0X" }
+                out.append(table[Int(byte >> 4)])
+                out.append(table[Int(byte & 15)])
+            }
+            return pad(out)
+        default: return nil
+        }
+    }
+
+    private func truncated(_ s: String) -> String {
+        guard let precision, s.unicodeScalars.count > precision else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.prefix(precision)))
+    }
+
+    // MARK: - Integers
+
+    private func integer(_ n: Int, verb: Unicode.Scalar) -> String? {
+        switch verb {
+        case "v", "d": return integer(n, base: 10, verb: verb)
+        case "b": return integer(n, base: 2, verb: verb)
+        case "o", "O": return integer(n, base: 8, verb: verb)
+        case "x": return integer(n, base: 16, verb: verb)
+        case "X": return integer(n, base: 16, verb: verb, upper: true)
+        case "c": return pad(String(Self.rune(n)))
+        case "q": return pad(GoText.quoteRune(Self.rune(n)))
+        case "U":
+            var hex = String(n, radix: 16, uppercase: true)
+            if hex.count < 4 { hex = String(repeating: "0", count: 4 - hex.count) + hex }
+            var text = "U+" + hex
+            if sharp, Self.rune(n) != "\u{FFFD}" || n == 0xFFFD, GoText.isPrint(Self.rune(n)) { text += " '\(Self.rune(n))'" }
+            return pad(text)
+        default: return nil
+        }
+    }
+
+    /// An integer as a character: U+FFFD where it is none (negative, a surrogate, past U+10FFFF).
+    private static func rune(_ n: Int) -> Unicode.Scalar {
+        guard n >= 0, n <= 0x10FFFF, let scalar = Unicode.Scalar(UInt32(n)) else { return "\u{FFFD}" }
+        return scalar
+    }
+
+    /// Go's `fmtInteger`.
+    private func integer(_ n: Int, base: Int, verb: Unicode.Scalar, upper: Bool = false) -> String {
+        let negative = n < 0
+        let magnitude = n.magnitude
+        var minimumDigits = 0
+        if let precision {
+            if precision == 0, magnitude == 0 {
+                var blank = self
+                blank.zero = false
+                return blank.pad("")
+            }
+            minimumDigits = precision
+        } else if zero, let width {
+            minimumDigits = width - (negative || plus || space ? 1 : 0)
+        }
+        var digits = String(magnitude, radix: base, uppercase: upper)
+        if digits.count < minimumDigits { digits = String(repeating: "0", count: minimumDigits - digits.count) + digits }
+        if sharp {
+            switch base {
+            case 2: digits = "0b" + digits
+            case 8: if !digits.hasPrefix("0") { digits = "0" + digits }
+            case 16: digits = (upper ? "0X" : "0x") + digits
+            default: break
+            }
+        }
+        if verb == "O" { digits = "0o" + digits }
+        if negative {
+            digits = "-" + digits
+        } else if plus {
+            digits = "+" + digits
+        } else if space {
+            digits = " " + digits
+        }
+        var unpadded = self
+        unpadded.zero = false
+        return unpadded.pad(digits)
+    }
+
+    // MARK: - Floats
+
+    private func float(_ x: Double, verb: Unicode.Scalar) -> String? {
+        let text: String
+        switch verb {
+        case "v", "g", "G":
+            if let precision {
+                text = Self.cFormat(x, "%+.\(precision)\(verb == "G" ? "G" : "g")")
+            } else {
+                let shortest = GoText.formatFloatV(x)
+                let spelled = verb == "G" && x.isFinite ? shortest.uppercased() : shortest
+                text = (spelled.hasPrefix("-") || spelled.hasPrefix("+") ? "" : "+") + spelled
+            }
+        case "e", "E", "f", "F":
+            text = Self.cFormat(x, "%+.\(precision ?? 6)\(verb == "F" ? "f" : String(verb))")
+        default:
+            return nil
+        }
+        return signed(text)
+    }
+
+    /// `text` starts with its sign; Go's `fmtFloat` decides which sign to show and how to pad.
+    private func signed(_ text: String) -> String {
+        var num = text
+        if space, num.hasPrefix("+"), !plus { num = " " + num.dropFirst() }
+        let body = num.dropFirst()
+        if body.hasPrefix("I") || body.hasPrefix("N") {
+            var unpadded = self
+            unpadded.zero = false
+            if body.hasPrefix("N"), !space, !plus { num = String(body) }
+            return unpadded.pad(num)
+        }
+        if plus || !num.hasPrefix("+") {
+            if zero, let width, width > num.count {
+                return String(num.first!) + String(repeating: "0", count: width - num.count) + body
+            }
+            return pad(num)
+        }
+        return pad(String(body))
+    }
+
+    /// C's printf for the digits (glibc rounds exactly, as Go does), with Go's spelling of
+    /// infinities and NaN.
+    private static func cFormat(_ x: Double, _ format: String) -> String {
+        if x.isNaN { return "+NaN" }
+        if x.isInfinite { return x < 0 ? "-Inf" : "+Inf" }
+        return String(format: format, x)
+    }
+}
+
+extension TemplateValue {
+    /// Go's nil interface as an operand of `fmt`.
+    var isNil: Bool {
+        switch self {
+        case .invalid, .interface(nil): return true
+        default: return false
+        }
+    }
+}
+
+/// `time.Time.String()` in UTC, for `*time.Time` values.
+enum GoTime {
+    /// `2006-01-02 15:04:05.999999999 +0000 UTC`.
+    static func string(_ nanoseconds: Int64) -> String {
+        var seconds = nanoseconds / 1_000_000_000
+        var fraction = nanoseconds % 1_000_000_000
+        if fraction < 0 {
+            fraction += 1_000_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let yearText = year < 0 ? "-" + padded(-year, 4) : padded(year, 4)
+        var out = "\(yearText)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))"
+        if fraction > 0 {
+            var digits = padded(fraction, 9)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            out += "." + digits
+        }
+        return out + " +0000 UTC"
+    }
+
+    private static func padded(_ n: Int64, _ width: Int) -> String {
+        let text = String(n)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    /// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian).
+    static func civil(_ days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
