@@ -99,6 +99,9 @@ public struct Rule: Sendable, Equatable {
     public var expr: Expr
     public var labels: [String: String]
     public var annotations: [String: String]
+    /// An alerting rule's labels and annotations as parsed templates, by name.
+    public var labelTemplates: [String: AlertTemplate] = [:]
+    public var annotationTemplates: [String: AlertTemplate] = [:]
     /// Where the rule starts in its file.
     public var line: Int?
 
@@ -160,11 +163,27 @@ public struct Rule: Sendable, Equatable {
             if keepFiringFor != .zero { issue("invalid field 'keep_firing_for' in recording rule", at: keepValue) }
             if !MetricNameRules.isValid(record) { issue("invalid recording rule name: \(record)", at: mapping.optional("record")) }
         }
+        // An alerting rule's labels and annotations are templates: parsed now, so that a broken
+        // one is refused with the file rather than at its first alert.
+        var labelTemplates: [String: AlertTemplate] = [:]
+        var annotationTemplates: [String: AlertTemplate] = [:]
+        if !alert.isEmpty {
+            for (kind, texts, value) in [("label", labels, mapping.optional("labels")), ("annotation", annotations, annotationsValue)] {
+                for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
+                    do {
+                        let template = try AlertTemplate(text, name: alert)
+                        if kind == "label" { labelTemplates[name] = template } else { annotationTemplates[name] = template }
+                    } catch {
+                        issue("\(kind) \"\(name)\": \(error.prometheusText(templateName: "__alert_" + alert))", at: value)
+                    }
+                }
+            }
+        }
         guard let expr, record.isEmpty != alert.isEmpty else { return nil }
         let kind: Kind = alert.isEmpty ? .recording(name: record) : .alerting(name: alert, for: holdFor, keepFiringFor: keepFiringFor)
         return Rule(
-            kind: kind, expression: expression, expr: expr, labels: labels, annotations: annotations,
-            line: mapping.value.node.mark?.line)
+            kind: kind, expression: expression, expr: expr, labels: labels, annotations: annotations, labelTemplates: labelTemplates,
+            annotationTemplates: annotationTemplates, line: mapping.value.node.mark?.line)
     }
 }
 

@@ -19,7 +19,7 @@ import Testing
                 expr: sum by (team, env) (canopy_exceptions_total) > 3
                 for: 2s
                 labels: {severity: page}
-                annotations: {summary: too many}
+                annotations: {summary: '{{ $labels.team }} has {{ $value }} in {{ $labels.env }}', total: '{{ query "sum(canopy_exceptions_total)" | first | value }}'}
               - alert: Broken
                 expr: canopy_exceptions_total + on(team) canopy_exceptions_total
               - alert: GroupSeen
@@ -77,7 +77,7 @@ import Testing
                         #expect(alerts.count == 1)
                         let alert = try #require(alerts.first)
                         #expect(alert["labels"] as? [String: String] == ["alertname": "TooManyExceptions", "team": "payments", "env": "prod", "severity": "page"])
-                        #expect(alert["annotations"] as? [String: String] == ["summary": "too many"])
+                        #expect(alert["annotations"] as? [String: String] == ["summary": "payments has 5 in prod", "total": "7"])
                         #expect(alert["value"] as? String == "5e+00")
                         activeAt = alert["activeAt"] as? String ?? ""
 

@@ -68,6 +68,9 @@ import Testing
         ("groups:\n  - name: a\n    rules: []\n  - name: a\n    rules: []\n", "groupname: \"a\" is repeated in the same file"),
         ("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n        severity: page\n", "unknown key severity"),
         ("groups:\n  - name: a\n    interval: soon\n    rules: []\n", "interval"),
+        ("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n        annotations: {s: '{{ $labels.x | nope }}'}\n",
+         #"annotation "s": error parsing template __alert_A: template: __alert_A:1: function "nope" not defined"#),
+        ("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: up\n        labels: {s: '{{ if }}'}\n", #"label "s": error parsing template __alert_A"#),
     ]
 
     @Test(arguments: 0..<broken.count) func aBrokenFileIsRefusedWithItsProblem(index: Int) throws {

@@ -80,14 +80,16 @@ struct RuleEvaluation: Sendable {
         externalLabels: [String: String], at time: Date
     ) async throws {
         var results: [Alert] = []
+        let querier = RuleQuerier(runner: runner, time: time)
         for element in try await vector(rule, at: time) {
             let resultLabels = element.labels.droppingMetricName.dictionary
+            let data = TemplateData(labels: resultLabels, externalLabels: externalLabels, externalURL: externalURL, value: element.sample.v)
             var labels = resultLabels
-            for (label, text) in rule.labels { labels[label] = await expand(text, labels: resultLabels, value: element.sample.v) }
+            for (label, text) in rule.labels { labels[label] = await rule.labelTemplates[label]?.expand(data, querier: querier) ?? text }
             labels["alertname"] = name
             var annotations: [String: String] = [:]
             for (annotation, text) in rule.annotations {
-                annotations[annotation] = await expand(text, labels: resultLabels, value: element.sample.v)
+                annotations[annotation] = await rule.annotationTemplates[annotation]?.expand(data, querier: querier) ?? text
             }
             if annotations[Self.groupLink] == nil, let team = labels["team"], let service = labels["service"], let key = labels["aggregation_key"] {
                 annotations[Self.groupLink] = externalURL + "/groups/lookup?team=\(Self.queryEncoded(team))&service=\(Self.queryEncoded(service))&aggregation_key=\(Self.queryEncoded(key))"
@@ -114,10 +116,6 @@ struct RuleEvaluation: Sendable {
             })
     }
 
-    /// A label's or annotation's template, expanded for one alert.
-    private func expand(_ text: String, labels: [String: String], value: Double) async -> String {
-        text
-    }
 
     static func queryEncoded(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
@@ -133,6 +131,21 @@ struct RuleEvaluation: Sendable {
     static func describe(_ error: any Error) -> String {
         if let error = error as? QueryError { return error.message }
         return String(describing: error)
+    }
+}
+
+/// The templates' `query`: an instant query at the evaluation's time, through the same runner
+/// (limits and timeout) as the rules' own.
+struct RuleQuerier: TemplateQuerier {
+    let runner: QueryRunner
+    let time: Date
+
+    func query(_ expression: String) async throws -> [TemplateSample] {
+        switch try await runner.instant(try PromQLParser.parse(expression), at: QueryTime.timestamp(time)) {
+        case .vector(let elements): return elements.map { TemplateSample(labels: $0.labels.dictionary, value: $0.sample.v) }
+        case .scalar(let sample): return [TemplateSample(labels: [:], value: sample.v)]
+        default: throw RuleFailure("query result is not a vector or scalar")
+        }
     }
 }
 
