@@ -22,7 +22,8 @@ func withInProcessHub<T: Sendable>(
 /// The hub in this process, scraping `leaves` (name, port) every 200 ms.
 func withInProcessHub<T: Sendable>(
     database: TestDatabase, cluster: PrivatePostgres, leaves: [(name: String, port: Int)], directory: String, token: String? = nil,
-    query: QuerySettings = QuerySettings(), ruleFiles: [String] = [], evaluationInterval: String = "1m", _ body: (String) async throws -> T
+    query: QuerySettings = QuerySettings(), ruleFiles: [String] = [], evaluationInterval: String = "1m", extraConfig: String = "",
+    _ body: (String) async throws -> T
 ) async throws -> T {
     let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]}" }
     // Written to a file, so that `/-/reload` reads it again.
@@ -33,6 +34,7 @@ func withInProcessHub<T: Sendable>(
         leaves: [\(jobs.joined(separator: ", "))]
         rule_files: [\(ruleFiles.map { "'\($0)'" }.joined(separator: ", "))]
         \(token.map { "api: {token: '\($0)'}" } ?? "")
+        \(extraConfig)
         """.write(toFile: file, atomically: true, encoding: .utf8)
     let config = try HubConfig.load(file: file)
     var logger = Logger(label: "in-process-hub")

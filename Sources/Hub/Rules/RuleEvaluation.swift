@@ -38,6 +38,8 @@ struct RuleEvaluation: Sendable {
                         externalLabels: externalLabels, at: time)
                 }
             } catch {
+                // Stopping (shutdown or a reload) is no failure of the rule.
+                if Task.isCancelled { return }
                 failures += 1
                 failure = Self.describe(error)
                 logger.warning(
