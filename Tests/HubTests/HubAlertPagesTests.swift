@@ -214,7 +214,7 @@ import Testing
         #expect(broken.contains(#"<div class="rule-error"><strong>Last error:</strong><pre><code>\#(HTMLEscape.text(error))</code></pre></div>"#), "\(broken)")
 
         let group = try #require(cards["GroupOverThree"])
-        #expect(group.hasPrefix(#" " id="rule-0-1">"#), "a healthy card is not marked: \(group)")
+        #expect(group.hasPrefix(#"" id="rule-0-1">"#), "a healthy card is not marked: \(group)")
         #expect(group.contains(#"<span class="badge rule-type">alert</span> <span class="rule-title">GroupOverThree</span> <span class="badge health-up">ok</span>"#))
         #expect(group.contains(#"<pre class="rule-expr"><a href="\#(Self.groupOverThreeHref)" title="Run on the graph page"><code>sum by (team, service, aggregation_key) (canopy_exceptions_total) &gt; 3</code></a></pre>"#))
         #expect(group.contains(#"<div><dt>For</dt><dd>0s</dd></div><div><dt>Keep firing for</dt><dd>0s</dd></div>"#))
@@ -376,11 +376,11 @@ import Testing
         #expect(view.failing.map(\.name) == ["Zeta (g)", "job:up:sum (g)"])
         #expect(view.failing.map(\.last) == [false, true])
         let alpha = try #require(view.groups.first?.rules.first { $0.name == "Alpha" })
-        #expect(alpha.cardClass == "rule-unknown" && alpha.health.label == "unknown" && !alpha.hasError)
+        #expect(alpha.cardClass == "rule-card rule-unknown" && alpha.health.label == "unknown" && !alpha.hasError)
         #expect(!alpha.lastEvaluation.known && alpha.duration == "")
         #expect(alpha.holdFor == "10m" && alpha.alertsText == "none firing or pending")
         let zeta = try #require(view.groups.first?.rules.first { $0.name == "Zeta" })
-        #expect(zeta.cardClass == "rule-err" && zeta.lastError == "query timed out" && zeta.duration == "2 ms")
+        #expect(zeta.cardClass == "rule-card rule-err" && zeta.lastError == "query timed out" && zeta.duration == "2 ms")
         #expect(view.groups.first?.interval == "1m" && view.groups.first?.lastEvaluation.known == false)
         let html = try WebTemplates(pages: HubPageTemplates.all).page(HubPages.chrome("Rules", path: "/rules"), template: "hubRules", view)
         #expect(html.contains(##"<a href="#rule-0-0">Zeta (g)</a>, <a href="#rule-0-2">job:up:sum (g)</a></div>"##), "\(html)")
@@ -503,6 +503,8 @@ import Testing
                     #expect(try await browser.factsAwayFromTheirLabels() == [], "at \(width) px")
                     #expect(try await Self.lowContrast(browser, [".rule-error", ".health-down", ".health-up", ".rule-expr a", ".rule-type"]) == [])
                     try await browser.screenshot(to: Self.screenshots + "/hub-rules-\(width).png")
+                    try await browser.execute("document.querySelector('li.rule-err').scrollIntoView()")
+                    try await browser.screenshot(to: Self.screenshots + "/hub-rules-error-\(width).png")
                 }
 
                 // The dark scheme keeps the contrast.

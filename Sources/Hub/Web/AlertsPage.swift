@@ -156,7 +156,7 @@ enum AlertsPage {
         }
         let fields: [FilterFieldView] = [
             .select(name: "state", label: "State", options: [("firing", "firing"), ("pending", "pending")], selected: filter.stateText),
-            .search(name: "q", label: "Labels", value: filter.query, placeholder: "team=payments, an alert's name"),
+            .search(name: "q", label: "Labels", value: filter.query, placeholder: "team=payments, alert name"),
         ]
         let errors =
             filter.problems.map { ErrorBannerView(title: "Bad parameter:", message: $0) }

@@ -252,12 +252,12 @@ enum HubPageTemplates {
         <div class="fact-wide"><dt>File</dt><dd class="mono">{{file}}</dd></div>
         <div><dt>Interval</dt><dd>{{interval}}</dd></div>
         <div><dt>Last evaluation</dt><dd>{{#lastEvaluation}}{{>time}}{{/lastEvaluation}}</dd></div>
-        <div><dt>Took</dt><dd>{{duration}}</dd></div>
+        <div><dt>Duration</dt><dd>{{duration}}</dd></div>
         {{#hasLimit}}<div><dt>Limit</dt><dd>{{limit}}</dd></div>{{/hasLimit}}
         </dl>
         <ol class="rule-list">
         {{#rules}}
-        <li class="rule-card {{cardClass}}" id="{{anchor}}">
+        <li class="{{cardClass}}" id="{{anchor}}">
         <h3 class="rule-name"><span class="badge rule-type">{{type}}</span> <span class="rule-title">{{name}}</span> {{#health}}{{>healthBadge}}{{/health}}</h3>
         {{#hasError}}<div class="rule-error"><strong>Last error:</strong><pre><code>{{lastError}}</code></pre></div>{{/hasError}}
         <pre class="rule-expr"><a href="{{graphHref}}" title="Run on the graph page"><code>{{expression}}</code></a></pre>
@@ -265,7 +265,7 @@ enum HubPageTemplates {
         {{#isAlerting}}<div><dt>For</dt><dd>{{holdFor}}</dd></div><div><dt>Keep firing for</dt><dd>{{keepFiringFor}}</dd></div>
         <div><dt>Alerts</dt><dd><a class="rule-alerts" href="{{alertsHref}}">{{alertsText}}</a></dd></div>{{/isAlerting}}
         <div><dt>Last evaluation</dt><dd>{{#lastEvaluation}}{{>time}}{{/lastEvaluation}}</dd></div>
-        <div><dt>Took</dt><dd>{{duration}}</dd></div>
+        <div><dt>Duration</dt><dd>{{duration}}</dd></div>
         </dl>
         {{^empty(labels)}}{{>hubLabels}}{{/empty(labels)}}
         {{^empty(annotations)}}<dl class="rule-annotations">{{#annotations}}<div><dt>{{name}}</dt><dd>{{value}}</dd></div>{{/annotations}}</dl>{{/empty(annotations)}}

@@ -20,7 +20,7 @@ enum RulesPage {
         let type: String
         let name: String
         let health: HealthBadgeView
-        /// `rule-err` for a rule whose last evaluation failed, `rule-unknown` before its first.
+        /// `rule-card`, with `rule-err` for a rule whose last evaluation failed, `rule-unknown` before its first.
         let cardClass: String
         let hasError: Bool
         let lastError: String
@@ -114,7 +114,7 @@ enum RulesPage {
         }
         return RuleCard(
             anchor: anchor, type: isAlerting ? "alert" : "record", name: rule.name, health: health,
-            cardClass: status.health == .err ? "rule-err" : status.health == .unknown ? "rule-unknown" : "",
+            cardClass: status.health == .err ? "rule-card rule-err" : status.health == .unknown ? "rule-card rule-unknown" : "rule-card",
             hasError: status.health == .err, lastError: status.lastError ?? "", expression: rule.expression,
             graphHref: AlertsPage.graphHref(rule.expression), isAlerting: isAlerting, holdFor: holdFor, keepFiringFor: keepFiringFor,
             alertsText: alertsText, alertsHref: alertsHref, lastEvaluation: TimeView(status.lastEvaluation, now: now),
