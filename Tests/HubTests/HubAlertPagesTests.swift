@@ -36,7 +36,8 @@ import Testing
         """
 
     /// A hub evaluating `rules` every second over one group (5 occurrences in prod, 2 in
-    /// staging), once the first alert fires, the second waits and the broken rule has failed.
+    /// staging), once the first alert fires, the second waits (both at 7) and the broken rule
+    /// has failed.
     static func withAlertingHub(
         key: String = Self.key, rules: String = Self.rules, _ body: (_ hub: HTTPTestClient, _ ruleFile: String) async throws -> Void
     ) async throws {
@@ -60,9 +61,12 @@ import Testing
                     ) { base in
                         let hub = HTTPTestClient(base: base)
                         let ready = try await eventually(timeout: .seconds(30)) {
-                            let states = try await HubRulesTests.alerts(hub).compactMap { $0["state"] as? String }.sorted()
+                            let alerts = try await HubRulesTests.alerts(hub)
+                            let states = alerts.compactMap { $0["state"] as? String }.sorted()
+                            // Both targets counted: the leaf may have sent one before the other.
+                            let values = Set(alerts.compactMap { $0["value"] as? String })
                             let broken = try await HubRulesTests.rules(hub)["Broken"]?["health"] as? String
-                            return states == ["firing", "pending"] && broken == "err"
+                            return states == ["firing", "pending"] && values == ["7e+00"] && broken == "err"
                         }
                         try #require(ready, "an alert fires, one waits and the broken rule fails")
                         try await body(hub, ruleFile)
