@@ -110,7 +110,7 @@ struct HubServer {
         HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
         HubPages(
             queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared,
-            runner: queryRunner, series: seriesSource
+            runner: queryRunner, series: seriesSource, rules: { reloader.current.rules }, board: ruleBoard
         ).addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
         PrometheusAPI(source: seriesSource).addRoutes(to: router)

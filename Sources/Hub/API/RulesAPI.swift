@@ -16,7 +16,7 @@ struct RulesAPI<Context: RequestContext> {
             guard only == nil || only == "alert" || only == "record" else {
                 return try PrometheusAPI<Context>.failure(PrometheusAPIError(.badData, "unsupported type \(only ?? "")"))
             }
-            return try PrometheusAPI<Context>.success(["groups": try await groups(only: only)])
+            return try PrometheusAPI<Context>.success(["groups": await groups(only: only)])
         }
         api.get("alerts") { _, _ in
             let alerts = await board.alerts.values.flatMap(\.active.values).filter { $0.state != .inactive }
@@ -24,34 +24,27 @@ struct RulesAPI<Context: RequestContext> {
         }
     }
 
-    private func groups(only: String?) async throws -> [GroupJSON] {
-        let settings = rules()
-        var out: [GroupJSON] = []
-        for group in settings.groups {
-            let status = await board.groups[RuleKey.group(group)]
+    private func groups(only: String?) async -> [GroupJSON] {
+        await board.report(rules()).groups.map { group in
             var rules: [RuleJSON] = []
-            for (rule, key) in zip(group.rules, RuleKey.keys(group)) {
-                let ruleStatus = await board.rules[key] ?? RuleBoard.RuleStatus()
-                switch rule.kind {
+            for entry in group.rules {
+                switch entry.rule.kind {
                 case .alerting(let name, let holdFor, let keepFiringFor):
                     guard only != "record" else { continue }
-                    let alerts = await board.alertState(key).active.values.filter { $0.state != .inactive }.sorted { $0.key < $1.key }
-                    let state = alerts.contains { $0.state == .firing } ? "firing" : alerts.isEmpty ? "inactive" : "pending"
+                    let state = entry.alerts.contains { $0.state == .firing } ? "firing" : entry.alerts.isEmpty ? "inactive" : "pending"
                     rules.append(
                         RuleJSON(
-                            rule, name: name, status: ruleStatus, type: "alerting", state: state, duration: Self.seconds(holdFor),
-                            keepFiringFor: Self.seconds(keepFiringFor), alerts: alerts.map(AlertJSON.init)))
+                            entry.rule, name: name, status: entry.status, type: "alerting", state: state, duration: Self.seconds(holdFor),
+                            keepFiringFor: Self.seconds(keepFiringFor), alerts: entry.alerts.map(AlertJSON.init)))
                 case .recording(let name):
                     guard only != "alert" else { continue }
-                    rules.append(RuleJSON(rule, name: name, status: ruleStatus, type: "recording"))
+                    rules.append(RuleJSON(entry.rule, name: name, status: entry.status, type: "recording"))
                 }
             }
-            out.append(
-                GroupJSON(
-                    name: group.name, file: group.file, rules: rules, interval: Self.seconds(group.interval ?? settings.evaluationInterval),
-                    limit: group.limit, evaluationTime: status?.evaluationSeconds ?? 0, lastEvaluation: Self.time(status?.lastEvaluation)))
+            return GroupJSON(
+                name: group.group.name, file: group.group.file, rules: rules, interval: Self.seconds(group.interval), limit: group.group.limit,
+                evaluationTime: group.status?.evaluationSeconds ?? 0, lastEvaluation: Self.time(group.status?.lastEvaluation))
         }
-        return out
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -314,6 +314,31 @@ struct HubQueries: Sendable {
         return try await rows.collect().first?.decode(Int64.self)
     }
 
+    /// A group's identity, as the labels of its series name it.
+    struct GroupIdentity: Hashable, Sendable {
+        var team: String
+        var service: String
+        var key: String
+    }
+
+    /// The ids of the groups among `identities` that the hub has, in one query (the alerts page
+    /// links each alert about a group to its page).
+    func groupIDs(_ identities: Set<GroupIdentity>) async throws -> [GroupIdentity: Int64] {
+        guard !identities.isEmpty else { return [:] }
+        let list = Array(identities)
+        let rows = try await client.query(
+            """
+            SELECT g.id, g.team, g.service, g.aggregation_key FROM groups g
+            JOIN UNNEST(\(list.map(\.team))::text[], \(list.map(\.service))::text[], \(list.map(\.key))::text[]) AS u(team, service, key)
+            ON g.team = u.team AND g.service = u.service AND g.aggregation_key = u.key
+            """, logger: logger)
+        var ids: [GroupIdentity: Int64] = [:]
+        for try await (id, team, service, key) in rows.decode((Int64, String, String, String).self) {
+            ids[GroupIdentity(team: team, service: service, key: key)] = id
+        }
+        return ids
+    }
+
     func group(id: Int64) async throws -> HubGroupDetail? {
         let rows = try await client.query(
             """

@@ -9,6 +9,9 @@ enum HubPageTemplates {
         "hubGroup": group,
         "hubLeaves": leaves,
         "hubGraph": graph,
+        "hubAlerts": alerts,
+        "hubRules": rules,
+        "hubLabels": labels,
         "hubLeavesTable": leavesTable,
         "hubError": error,
     ]
@@ -192,6 +195,86 @@ enum HubPageTemplates {
         {{#hasNote}}<p class="chart-note">{{note}}</p>{{/hasNote}}
         {{/table}}
         {{#empty}}{{>emptyState}}{{/empty}}
+
+        """
+
+    // Label sets as chips that wrap: a long value breaks inside its chip, never past the page.
+    static let labels = """
+        <ul class="label-list label-chips" aria-label="Labels">{{#labels}}<li><span class="label-name">{{name}}</span>=<span class="label-value">{{value}}</span></li>{{/labels}}</ul>
+
+        """
+
+    // Firing, then pending, each a list of cards. The `alert-silence` slot on each card is where
+    // silences (issue 11, item 5) put the alert's silence state and its buttons; empty, it takes
+    // no room.
+    static let alerts = """
+        {{#filters}}{{>filterForm}}{{/filters}}
+        {{#errors}}{{>errorBanner}}{{/errors}}
+        {{#hasSummary}}<p class="result-summary alerts-summary">{{summary}}</p>{{/hasSummary}}
+        {{#sections}}
+        <section class="alerts-section" aria-labelledby="{{id}}">
+        <h2 id="{{id}}">{{title}} <span class="muted section-count">{{count}}</span></h2>
+        <ol class="alert-list">
+        {{#cards}}
+        <li class="alert-card alert-card-{{stateName}}">
+        <div class="alert-main">
+        <h3 class="alert-name">{{#state}}<span class="{{cssClass}}">{{label}}</span>{{/state}} <span class="alert-title">{{name}}</span></h3>
+        {{#hasSummary}}<p class="alert-summary">{{summary}}</p>{{/hasSummary}}
+        {{#hasDescription}}<p class="alert-description">{{description}}</p>{{/hasDescription}}
+        {{>hubLabels}}
+        <dl class="alert-facts">
+        <div><dt>Value</dt><dd class="mono alert-value" title="{{exactValue}}">{{value}}</dd></div>
+        <div><dt>Active since</dt><dd class="alert-since">{{#activeSince}}{{>time}} <span class="muted">{{absolute}}</span>{{/activeSince}}</dd></div>
+        <div><dt>Rule group</dt><dd>{{ruleGroup}}</dd></div>
+        {{#annotations}}<div><dt>{{name}}</dt><dd>{{value}}</dd></div>{{/annotations}}
+        </dl>
+        <p class="alert-links"><a class="alert-graph" href="{{graphHref}}">Graph the rule's expression</a>{{#hasGroupLink}} · <a class="alert-group" href="{{groupHref}}">The group's page</a>{{/hasGroupLink}}</p>
+        </div>
+        <div class="alert-silence">{{! Issue 11, item 5: the alert's silence state and its Silence buttons. }}</div>
+        </li>
+        {{/cards}}
+        </ol>
+        </section>
+        {{/sections}}
+        {{#empty}}{{>emptyState}}{{/empty}}
+
+        """
+
+    // A section per group, a card per rule; a failing rule's card is marked and its error shown
+    // whole, and the banner at the top links to each.
+    static let rules = """
+        {{#hasFailing}}<div class="banner banner-error rules-failing" role="alert"><strong class="banner-title">{{failingTitle}}</strong> {{#failing}}<a href="#{{anchor}}">{{name}}</a>{{^last}}, {{/last}}{{/failing}}</div>{{/hasFailing}}
+        {{#hasGroups}}<p class="result-summary">{{summary}}</p>{{/hasGroups}}
+        {{#groups}}
+        <section class="rule-group" aria-labelledby="{{anchor}}">
+        <h2 id="{{anchor}}">{{name}}{{#hasFailing}} <span class="badge health-down">{{failing}}</span>{{/hasFailing}}</h2>
+        <dl class="facts rule-group-facts">
+        <div class="fact-wide"><dt>File</dt><dd class="mono">{{file}}</dd></div>
+        <div><dt>Interval</dt><dd>{{interval}}</dd></div>
+        <div><dt>Last evaluation</dt><dd>{{#lastEvaluation}}{{>time}}{{/lastEvaluation}}</dd></div>
+        <div><dt>Duration</dt><dd>{{duration}}</dd></div>
+        {{#hasLimit}}<div><dt>Limit</dt><dd>{{limit}}</dd></div>{{/hasLimit}}
+        </dl>
+        <ol class="rule-list">
+        {{#rules}}
+        <li class="{{cardClass}}" id="{{anchor}}">
+        <h3 class="rule-name"><span class="badge rule-type">{{type}}</span> <span class="rule-title">{{name}}</span> {{#health}}{{>healthBadge}}{{/health}}</h3>
+        {{#hasError}}<div class="rule-error"><strong>Last error:</strong><pre><code>{{lastError}}</code></pre></div>{{/hasError}}
+        <pre class="rule-expr"><a href="{{graphHref}}" title="Run on the graph page"><code>{{expression}}</code></a></pre>
+        <dl class="rule-facts">
+        {{#isAlerting}}<div><dt>For</dt><dd>{{holdFor}}</dd></div><div><dt>Keep firing for</dt><dd>{{keepFiringFor}}</dd></div>
+        <div><dt>Alerts</dt><dd><a class="rule-alerts" href="{{alertsHref}}">{{alertsText}}</a></dd></div>{{/isAlerting}}
+        <div><dt>Last evaluation</dt><dd>{{#lastEvaluation}}{{>time}}{{/lastEvaluation}}</dd></div>
+        <div><dt>Duration</dt><dd>{{duration}}</dd></div>
+        </dl>
+        {{^empty(labels)}}{{>hubLabels}}{{/empty(labels)}}
+        {{^empty(annotations)}}<dl class="rule-annotations">{{#annotations}}<div><dt>{{name}}</dt><dd>{{value}}</dd></div>{{/annotations}}</dl>{{/empty(annotations)}}
+        </li>
+        {{/rules}}
+        </ol>
+        </section>
+        {{/groups}}
+        {{^hasGroups}}{{#empty}}{{>emptyState}}{{/empty}}{{/hasGroups}}
 
         """
 

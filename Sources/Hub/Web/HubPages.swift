@@ -5,11 +5,13 @@ import Logging
 import NIOCore
 import Periskop
 import PromQL
+import Rules
 import Shared
 
-/// The hub's web UI: the overview, the groups list, a group, the leaves, the graph page.
-/// Server-rendered from the same queries as the JSON API; writes (status changes) are forms
-/// posting to the API; the graph page evaluates PromQL with the API's `QueryRunner`.
+/// The hub's web UI: the overview, the groups list, a group, the leaves, the graph page, the
+/// alerts and the rules. Server-rendered from the same queries as the JSON API; writes (status
+/// changes) are forms posting to the API; the graph page evaluates PromQL with the API's
+/// `QueryRunner`; the alerts and rules pages read the rule board the rules API reads.
 struct HubPages: Sendable {
     let queries: HubQueries
     let leaves: LeafHealth
@@ -18,6 +20,9 @@ struct HubPages: Sendable {
     /// The graph page's queries, and the group page's series labels (for its breakdown link).
     let runner: QueryRunner
     let series: HubSeriesSource
+    /// The rules as loaded now (they change on reload), and what their evaluations found.
+    let rules: @Sendable () -> RuleSettings
+    let board: RuleBoard
 
     static var product: String { "Canopy hub" }
 
@@ -28,6 +33,8 @@ struct HubPages: Sendable {
         router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.decoded("id")) } }
         router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
         router.get("graph") { request, _ in try await html { try await graph(request) } }
+        router.get("alerts") { request, _ in try await html { try await alerts(request) } }
+        router.get("rules") { _, _ in try await html { try await rulesPage() } }
     }
 
     /// `/groups/lookup?team=…&service=…&aggregation_key=…`: the group's page, for links made
@@ -48,23 +55,32 @@ struct HubPages: Sendable {
         do {
             return HTMLResponse.make(try await body())
         } catch let error as HTTPError {
-            return HTMLResponse.make(errorPage(title: "\(error.status.code) \(error.status.reasonPhrase)", message: error.body ?? ""), status: error.status)
+            return HTMLResponse.make(await errorPage(title: "\(error.status.code) \(error.status.reasonPhrase)", message: error.body ?? ""), status: error.status)
         } catch {
-            return HTMLResponse.make(errorPage(title: "The hub could not make this page", message: String(describing: error)), status: .internalServerError)
+            return HTMLResponse.make(await errorPage(title: "The hub could not make this page", message: String(describing: error)), status: .internalServerError)
         }
     }
 
-    static func chrome(_ title: String, path: String) -> PageChrome {
-        PageChrome(
-            product: Self.product, title: title,
-            nav: NavItem.items([("Overview", "/"), ("Groups", "/groups"), ("Graph", "/graph"), ("Leaves", "/leaves")], currentPath: path),
-            footer: "canopy-hub \(CanopyVersion.current)")
+    /// The shell of every hub page; the nav counts the alerts firing.
+    static func chrome(_ title: String, path: String, alerts: AlertCounts = AlertCounts()) -> PageChrome {
+        var nav = NavItem.items(
+            [("Overview", "/"), ("Groups", "/groups"), ("Alerts", "/alerts"), ("Rules", "/rules"), ("Graph", "/graph"), ("Leaves", "/leaves")],
+            currentPath: path)
+        if alerts.firing > 0, let index = nav.firstIndex(where: { $0.href == "/alerts" }) {
+            nav[index].count = "\(alerts.firing)"
+            nav[index].countLabel = "\(alerts.firing) firing, \(alerts.pending) pending"
+        }
+        return PageChrome(product: Self.product, title: title, nav: nav, footer: "canopy-hub \(CanopyVersion.current)")
     }
 
-    private func errorPage(title: String, message: String) -> String {
+    private func chrome(_ title: String, path: String) async -> PageChrome {
+        Self.chrome(title, path: path, alerts: await board.alertCounts())
+    }
+
+    private func errorPage(title: String, message: String) async -> String {
         struct View { let banner: ErrorBannerView }
         let body = (try? templates.render("hubError", View(banner: ErrorBannerView(title: title, message: message)))) ?? .empty
-        return templates.page(Self.chrome(title, path: ""), body: body)
+        return templates.page(await chrome(title, path: ""), body: body)
     }
 
     // MARK: Overview
@@ -151,7 +167,7 @@ struct HubPages: Sendable {
             hasTeams: !rows.isEmpty, teams: rows,
             empty: EmptyStateView(title: "No teams yet", detail: "Teams appear once the hub has scraped a leaf. Leaves are listed under `leaves:` in the hub's config."),
             downBanner: banner, leavesTable: LeavesTable(reports, now: now))
-        return try templates.page(Self.chrome("Overview", path: "/"), template: "hubOverview", view)
+        return try templates.page(await chrome("Overview", path: "/"), template: "hubOverview", view)
     }
 
     // MARK: Leaves
@@ -213,7 +229,7 @@ struct HubPages: Sendable {
                     duration: WebFormat.duration(seconds: $0.durationSeconds), groupsChanged: $0.groupsChanged,
                     occurrencesAdded: $0.occurrencesAdded, error: $0.error ?? $0.skippedDetail.map { "left out \($0)" } ?? "", rowClass: $0.outcome == "failed" ? "row-down" : "")
             })
-        return try templates.page(Self.chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
+        return try templates.page(await chrome("Leaves", path: "/leaves"), template: "hubLeaves", view)
     }
 
     // MARK: Groups
@@ -257,7 +273,7 @@ struct HubPages: Sendable {
                 rows: rows, showTeam: true, windowLabel: "Last \(windowLabel)",
                 empty: EmptyStateView(title: "No groups match", detail: "Change the filters, or reset them.", action: ("Reset the filters", "/groups"))),
             pager: PagerView(path: "/groups", query: query, nextCursor: page.nextCursor, summary: "\(rows.count) groups on this page"))
-        return try templates.page(Self.chrome("Groups", path: "/groups"), template: "hubGroups", view)
+        return try templates.page(await chrome("Groups", path: "/groups"), template: "hubGroups", view)
     }
 
     /// The request's query as (name, value) pairs, in order.
@@ -380,7 +396,7 @@ struct HubPages: Sendable {
             history: detail.statusChanges.map {
                 HistoryRow(at: TimeView($0.at, now: now), actor: $0.actor, from: $0.from, to: $0.to, comment: $0.comment ?? "")
             })
-        return try templates.page(Self.chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
+        return try templates.page(await chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
     }
 
     struct BreakdownLink {
@@ -401,13 +417,37 @@ struct HubPages: Sendable {
         return names.allSatisfy(GraphPage.Links.isPlainName) ? names : nil
     }
 
+    // MARK: Alerts and rules
+
+    private func alerts(_ request: Request) async throws -> String {
+        let report = await board.report(rules())
+        let items = AlertsPage.items(report)
+        let alertingRules = report.groups.flatMap(\.rules).count(where: { if case .alerting = $0.rule.kind { true } else { false } })
+        // The groups the alerts name, in one query; without the database the page still shows the alerts.
+        var groupIDs: [HubQueries.GroupIdentity: Int64] = [:]
+        var lookup: String?
+        do {
+            groupIDs = try await queries.groupIDs(Set(items.compactMap { AlertsPage.group(of: $0.alert) }))
+        } catch {
+            lookup = String(describing: error)
+        }
+        let view = AlertsPage.view(
+            AlertsPage.Filter(Self.query(of: request)), items, alertingRules: alertingRules, groupIDs: groupIDs, groupLookup: lookup, now: Date())
+        return try templates.page(await chrome("Alerts", path: "/alerts"), template: "hubAlerts", view)
+    }
+
+    private func rulesPage() async throws -> String {
+        let view = RulesPage.view(await board.report(rules()), now: Date())
+        return try templates.page(await chrome("Rules", path: "/rules"), template: "hubRules", view)
+    }
+
     // MARK: Graph
 
     private func graph(_ request: Request) async throws -> String {
         let maxSteps = runner.settings.limits.maxSteps
         let parameters = GraphPage.Parameters(Self.query(of: request), maxSteps: maxSteps)
         let outcome = await GraphPage.run(parameters, runner: runner, now: Date())
-        return try templates.page(Self.chrome("Graph", path: "/graph"), template: "hubGraph", GraphPage.view(parameters, outcome, maxSteps: maxSteps))
+        return try templates.page(await chrome("Graph", path: "/graph"), template: "hubGraph", GraphPage.view(parameters, outcome, maxSteps: maxSteps))
     }
 
     /// Which instances report the group, asked of the leaves that send it (their team view has

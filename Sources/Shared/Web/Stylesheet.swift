@@ -49,6 +49,11 @@ enum Stylesheet {
         .site-nav a { display: inline-block; padding: 0.3rem 0.1rem; color: var(--muted); text-decoration: none; border-bottom: 2px solid transparent; }
         .site-nav a:hover { color: var(--text); }
         .site-nav a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
+        .nav-count {
+          display: inline-block; min-width: 1.3rem; padding: 0 0.35rem; margin-left: 0.15rem; border-radius: 999px; text-align: center;
+          background: var(--down); color: #ffffff; font-size: 0.75rem; font-weight: 700; line-height: 1.3rem;
+        }
+        @media (prefers-color-scheme: dark) { .nav-count { color: #2b0a07; } }
         main { max-width: 1400px; margin: 0 auto; padding: 1.25rem; }
         .site-footer { max-width: 1400px; margin: 0 auto; padding: 1rem 1.25rem 2rem; color: var(--muted); font-size: 0.85rem; }
 
@@ -235,6 +240,42 @@ enum Stylesheet {
         .graph-links { margin: 0.25rem 0 var(--gap); }
         .graph-links code { overflow-wrap: anywhere; }
 
+        /* The hub's alerts and rules: a card per alert or rule, in a list per state or group.
+           Long label values, annotations, errors and expressions wrap inside their card. */
+        .alert-list, .rule-list { display: flex; flex-direction: column; gap: 0.75rem; margin: 0 0 var(--gap); padding: 0; list-style: none; }
+        .alert-card, .rule-card { min-width: 0; padding: 0.75rem; border: 1px solid var(--border); border-radius: var(--radius); }
+        .alert-card { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 0.5rem 1rem; }
+        .alert-card-firing { box-shadow: inset 4px 0 0 var(--down); }
+        .alert-card-pending { box-shadow: inset 4px 0 0 var(--orange); }
+        .alert-main { min-width: 0; }
+        .alert-silence:empty { display: none; }
+        .alert-name, .rule-name { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.5rem; margin: 0 0 0.35rem; font-size: 1.05rem; }
+        .alert-title, .rule-title { min-width: 0; overflow-wrap: anywhere; }
+        .alert-firing { color: #ffffff; background: var(--down); text-transform: uppercase; letter-spacing: 0.03em; }
+        @media (prefers-color-scheme: dark) { .alert-firing { color: #2b0a07; } }
+        .alert-pending { color: var(--orange); background: var(--orange-bg); border-color: var(--orange); }
+        .rule-type { color: var(--grey); background: var(--grey-bg); }
+        .alert-summary { margin: 0 0 0.2rem; font-size: 1.05rem; font-weight: 600; overflow-wrap: anywhere; }
+        .alert-description { margin: 0 0 0.5rem; color: var(--muted); overflow-wrap: anywhere; }
+        .label-chips { margin: 0.4rem 0; }
+        .label-chips li { max-width: 100%; white-space: normal; overflow-wrap: anywhere; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+        .label-chips .label-name { color: var(--muted); }
+        .alert-facts, .rule-facts, .rule-annotations { display: flex; flex-wrap: wrap; gap: 0.3rem 1.5rem; margin: 0.4rem 0; }
+        .alert-facts div, .rule-facts div, .rule-annotations div { min-width: 0; max-width: 100%; }
+        .alert-facts dt, .rule-facts dt, .rule-annotations dt { color: var(--muted); font-size: 0.8rem; }
+        .alert-facts dd, .rule-facts dd, .rule-annotations dd { margin: 0; overflow-wrap: anywhere; }
+        .alert-links { margin: 0.4rem 0 0; }
+        .rule-expr {
+          margin: 0.4rem 0; padding: 0.5rem 0.6rem; white-space: pre-wrap; overflow-wrap: anywhere;
+          background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
+        }
+        .rule-expr a { text-decoration: none; }
+        .rule-expr a:hover { text-decoration: underline; }
+        .rule-card.rule-err { border-color: var(--red); box-shadow: inset 4px 0 0 var(--red); }
+        .rule-error { margin: 0.4rem 0; padding: 0.5rem 0.6rem; color: var(--red); background: var(--red-bg); border: 1px solid var(--red); border-radius: var(--radius); }
+        .rule-error pre { margin: 0.25rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+        .rule-group h2 { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.5rem; }
+
         /* A phone: tighter spacing, the nav under the brand */
         @media (max-width: 640px) {
           body { font-size: 14px; }
@@ -246,6 +287,7 @@ enum Stylesheet {
           .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
           .chart-lines { min-width: 520px; }  /* the same: the chart scrolls in .chart-scroll */
           .facts { grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); }
+          .alert-card { grid-template-columns: minmax(0, 1fr); }  /* the silence slot goes under the alert */
         }
         """#
 }

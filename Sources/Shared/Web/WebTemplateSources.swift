@@ -39,7 +39,7 @@ enum WebTemplateSources {
         <header class="site-header">
         <a class="brand" href="{{homeHref}}">{{product}}</a>
         <nav class="site-nav" aria-label="Main"><ul>
-        {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a></li>
+        {{#nav}}<li><a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}{{^empty(count)}} <span class="nav-count" title="{{countLabel}}" aria-hidden="true">{{count}}</span><span class="visually-hidden"> ({{countLabel}})</span>{{/empty(count)}}</a></li>
         {{/nav}}</ul></nav>
         </header>
         <main id="main">

@@ -31,11 +31,17 @@ public struct NavItem: Sendable, Equatable {
     public var href: String
     /// The page shown is this item's (or below it): rendered as `aria-current="page"`.
     public var current: Bool
+    /// A number shown beside the label (the alerts firing), "" for none, and what it counts
+    /// ("2 firing"): the tooltip, and what a screen reader says instead of the bare number.
+    public var count: String
+    public var countLabel: String
 
-    public init(label: String, href: String, current: Bool = false) {
+    public init(label: String, href: String, current: Bool = false, count: String = "", countLabel: String = "") {
         self.label = label
         self.href = href
         self.current = current
+        self.count = count
+        self.countLabel = countLabel
     }
 
     /// Items from (label, href) pairs, marking the one whose href is the longest prefix of `path`

@@ -33,6 +33,18 @@ import Testing
         #expect(NavItem.items(pairs, currentPath: "/groupsx").map(\.current) == [false, false, false])
     }
 
+    /// A nav item's count shows beside its label, and says what it counts to a screen reader.
+    @Test func navItemsShowTheirCount() {
+        var chrome = WebFixtures.chrome(path: "/")
+        chrome.nav.append(NavItem(label: "Alerts", href: "/alerts", count: "12", countLabel: "12 firing, <1> pending"))
+        let html = templates.page(chrome, body: .empty)
+        let item = #"<a href="/alerts">Alerts <span class="nav-count" title="12 firing, &lt;1&gt; pending" aria-hidden="true">12</span>"#
+            + #"<span class="visually-hidden"> (12 firing, &lt;1&gt; pending)</span></a>"#
+        #expect(html.contains(item), "\(html)")
+        #expect(html.contains(#"<a href="/groups">Groups</a></li>"#), "an item without a count has none")
+        #expect(html.components(separatedBy: "nav-count").count == 2)
+    }
+
     @Test func hostileStringsRenderAsText() throws {
         let hostile = [
             WebFixtures.alertScript, WebFixtures.alertImage, WebFixtures.script, WebFixtures.image, #"" onmouseover="alert(1)"#,
