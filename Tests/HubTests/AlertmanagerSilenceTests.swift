@@ -27,6 +27,39 @@ import Testing
         try #require((try jsonObject(body)["data"] as? [String: Any])?["silences"] as? [[String: Any]])
     }
 
+    /// The pages' form: matchers as `name=value` fields, a duration or a time, and back to the page.
+    @Test func aFormMakesTheSilenceAndGoesBack() async throws {
+        try await AlertmanagerServer.withRunning(1) { running in
+            let alertmanager = running[0].alertmanager
+            try await AlertingHub.with(alerting: Self.staticConfig([alertmanager.address])) { hub in
+                try await hub.waitForAlertmanagers(1)
+                let form = ["team=payments", "service=checkout", "aggregation_key=a=b c"].map { "matcher=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+                    .joined(separator: "&") + "&duration=24h&comment=deploying+a+fix&created_by=ann&return=%2Fgraph%3Fexpr%3Dup"
+                let headers = ["Content-Type": "application/x-www-form-urlencoded"]
+                let made = try await hub.api.request("/api/v1/silences", method: .POST, body: form, headers: headers)
+                // Sent back (the client follows the 303) to the page it came from.
+                #expect(made.status == 200 && made.body.contains("name=\"expr\""), "\(made.status) \(made.body.prefix(300))")
+                let stored = try #require(try await alertmanager.silences().first)
+                #expect(stored["comment"] as? String == "deploying a fix" && stored["createdBy"] as? String == "ann")
+                let matchers = (stored["matchers"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "")=\($0["value"] ?? "")" }.sorted()
+                #expect(matchers == ["aggregation_key=a=b c", "service=checkout", "team=payments"])
+                // Until a time (UTC), and never back to another site.
+                let local = Date().addingTimeInterval(2 * 86400).formatted(
+                    .iso8601.year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+                let minute = String(local.prefix(16))  // what a datetime-local input sends: 2026-12-03T18:04
+                let until = "matcher=team%3Dpayments&duration=until&until=\(minute.replacingOccurrences(of: ":", with: "%3A"))&comment=x&created_by=ann&return=%2F%2Fevil.example"
+                let back = try await hub.api.request("/api/v1/silences", method: .POST, body: until, headers: headers)
+                #expect(back.status == 200 && back.body.contains("<h1>Alerts"), "to /alerts: \(back.body.prefix(300))")
+                let later = try #require(try await alertmanager.silences().first { ($0["endsAt"] as? String)?.hasPrefix(minute) == true })
+                #expect(later["createdBy"] as? String == "ann")
+                // A form without a comment is refused with the reason.
+                let bad = try await hub.api.request(
+                    "/api/v1/silences", method: .POST, body: "matcher=team%3Dpayments&duration=1h&created_by=ann", headers: headers)
+                #expect(bad.status == 400 && bad.body.contains("comment is required"), "\(bad.body)")
+            }
+        }
+    }
+
     @Test func silenceIsMadeListedSilencesItsAlertAndExpires() async throws {
         try await AlertmanagerServer.withRunning(1) { running in
             let (alertmanager, webhook) = running[0]

@@ -14,10 +14,13 @@ struct SilenceRoutes<Context: RequestContext> {
         api.post("silences") { request, _ in
             _ = try writeGuard.authorise(request)
             let body = try await request.body.collect(upTo: 64 * 1024)
-            let silence = try SilenceRequest.parse(Data(body.readableBytesView), now: Date())
+            // The pages' silence forms post here too (form-encoded) and are sent back where they were.
+            let form = request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true ? SilenceForm(String(buffer: body)) : nil
+            let silence = try form.map { form throws(HTTPError) in try form.request.silence(now: Date()) } ?? SilenceRequest.parse(Data(body.readableBytesView), now: Date())
             let outcomes = try Self.required(await silences.create(silence))
             let created = outcomes.compactMap { outcome in (try? outcome.result.get()).map { Created(alertmanager: outcome.alertmanager, id: $0) } }
             guard !created.isEmpty else { throw Self.allFailed("no Alertmanager took the silence", outcomes) }
+            if let form { return Response(status: .seeOther, headers: [.location: form.returnPath]) }
             return try JSONResponse.make(Answer(data: CreatedData(silences: created, errors: Self.failures(outcomes))))
         }
         api.get("silences") { _, _ in
@@ -215,5 +218,35 @@ struct SilenceRequest: Decodable {
     private static func time(_ text: String, name: String) throws(HTTPError) -> Date {
         guard let date = APITime.parse(text) else { throw HTTPError(.badRequest, message: "\(name) must be an RFC 3339 time, not \(text)") }
         return date
+    }
+}
+
+/// A silence form of the pages: `matcher` fields (`name=value`, each an equality), `duration`
+/// (`1h`, `24h`) or, with `duration=until`, `until` (a browser's `datetime-local`, in UTC),
+/// `comment`, `created_by`, and `return`, the page to go back to.
+struct SilenceForm {
+    var request: SilenceRequest
+    var returnPath: String
+
+    init(_ form: String) {
+        var matchers: [SilenceMatcher] = []
+        var fields: [String: String] = [:]
+        for item in URLComponents(string: "?" + form.replacingOccurrences(of: "+", with: "%20"))?.queryItems ?? [] {
+            let value = item.value ?? ""
+            if item.name == "matcher", let equals = value.firstIndex(of: "=") {
+                matchers.append(SilenceMatcher(name: String(value[..<equals]), value: String(value[value.index(after: equals)...])))
+            } else if !value.isEmpty {
+                fields[item.name] = value
+            }
+        }
+        let until = fields["duration"] == "until"
+        // `datetime-local` has no zone: the form says it is UTC.
+        let endsAt = until ? fields["until"].map { $0.count == 16 ? $0 + ":00Z" : $0.hasSuffix("Z") ? $0 : $0 + "Z" } : nil
+        request = SilenceRequest(
+            matchers: matchers, duration: until ? nil : fields["duration"], startsAt: nil, endsAt: until ? (endsAt ?? "") : nil,
+            comment: fields["comment"], createdBy: fields["created_by"])
+        let back = fields["return"] ?? "/alerts"
+        // Only a path of this server: never a redirect elsewhere.
+        returnPath = back.hasPrefix("/") && !back.hasPrefix("//") ? back : "/alerts"
     }
 }

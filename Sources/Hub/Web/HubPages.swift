@@ -42,10 +42,10 @@ struct HubPages: Sendable {
     private func lookup(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         guard let team = parameters.get("team"), let service = parameters.get("service"), let key = parameters.get("aggregation_key") else {
-            return HTMLResponse.make(errorPage(title: "400 Bad Request", message: "team, service and aggregation_key are needed"), status: .badRequest)
+            return HTMLResponse.make(await errorPage(title: "400 Bad Request", message: "team, service and aggregation_key are needed"), status: .badRequest)
         }
         guard let id = try await queries.groupID(team: team, service: service, key: key) else {
-            return HTMLResponse.make(errorPage(title: "404 Not Found", message: "no group \(key) in \(team)/\(service)"), status: .notFound)
+            return HTMLResponse.make(await errorPage(title: "404 Not Found", message: "no group \(key) in \(team)/\(service)"), status: .notFound)
         }
         return Response(status: .seeOther, headers: [.location: "/groups/\(id)"])
     }
