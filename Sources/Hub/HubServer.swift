@@ -107,17 +107,18 @@ struct HubServer {
                 rules.apply(new.rules)
             })
         let writeGuard = WriteGuard(token: { reloader.current.apiToken })
+        let silences = Silences(alertmanagers: { notifier?.alertmanagers() })
         HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
         HubPages(
             queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared,
-            runner: queryRunner, series: seriesSource, rules: { reloader.current.rules }, board: ruleBoard
+            runner: queryRunner, series: seriesSource, rules: { reloader.current.rules }, board: ruleBoard, silences: silences
         ).addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
         PrometheusAPI(source: seriesSource).addRoutes(to: router)
         PrometheusQueryRoutes(runner: queryRunner).addRoutes(to: router)
         RulesAPI(rules: { reloader.current.rules }, board: ruleBoard).addRoutes(to: router)
         HubPeriskopAPI(queries: queries, status: status, scrapes: scrapes, writeGuard: writeGuard).addRoutes(to: router)
-        SilenceRoutes(silences: Silences(alertmanagers: { notifier?.alertmanagers() }), writeGuard: writeGuard).addRoutes(to: router)
+        SilenceRoutes(silences: silences, writeGuard: writeGuard).addRoutes(to: router)
         OperationsRoutes(
             server: "hub",
             metrics: {

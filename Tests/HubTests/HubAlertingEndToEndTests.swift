@@ -51,23 +51,55 @@ import Testing
                             #expect(new.annotations["canopy_group_url"]?.contains("/groups/lookup?team=payments") == true)
                             #expect(new.generatorURL.contains("/graph?tab=table&expr="), "\(new.generatorURL)")
 
+                            // The group's page offers to silence the group's alerts: its three labels as matchers.
+                            let link = try #require(new.annotations["canopy_group_url"])
+                            let page = try await api.get(String(link.dropFirst("http://localhost:7979".count))).body
+                            for matcher in ["team=payments", "service=checkout", "aggregation_key=\(raised.key)"] {
+                                #expect(page.contains(#"name="matcher" value="\#(matcher)""#), "\(matcher) on the group's page")
+                            }
+
                             // A burst: 30 more at once.
                             try await client.raise(kind: "zero", count: 30)
                             try await expectEventually(timeout: .seconds(30)) { webhook.alerts(named: "TestBurst").contains { $0.status == "firing" } }
                             let burst = try #require(webhook.alerts(named: "TestBurst").first)
                             #expect(burst.annotations["summary"]?.hasPrefix("\(raised.key) burst: ") == true, "\(burst.annotations)")
 
-                            // Silenced through the hub: Alertmanager suppresses it.
-                            let silence = """
-                                {"matchers": [{"name": "alertname", "value": "TestBurst", "isRegex": false, "isEqual": true},
-                                              {"name": "aggregation_key", "value": "\(raised.key)", "isRegex": false, "isEqual": true}],
-                                 "duration": "1h", "comment": "known burst", "createdBy": "test"}
-                                """
-                            let made = try await api.request("/api/v1/silences", method: .POST, body: silence, headers: ["Content-Type": "application/json"])
-                            #expect(made.status == 200, "\(made.body)")
+                            // Silenced on the hub's alerts page, in Chromium: Alertmanager suppresses it,
+                            // and the page says who silenced it.
+                            try await Browser.withBrowser(window: .phone) { browser in
+                                try await browser.open(api.base + "/alerts")
+                                _ = try await browser.waitFor("li.alert-card")
+                                let index = try await browser.execute(
+                                    "return [...document.querySelectorAll('#alerts-firing + ol > li.alert-card')].findIndex(c => c.querySelector('.alert-title').textContent === 'TestBurst')"
+                                ).number ?? -1
+                                #expect(index >= 0)
+                                try await browser.find("#alerts-firing + ol > li.alert-card:nth-child(\(Int(index) + 1)) .silence-details summary").click()
+                                try await browser.find("#silence-firing-\(Int(index))-comment").type("known burst")
+                                try await browser.find("#silence-firing-\(Int(index))-by").type("tester")
+                                try await browser.find("#alerts-firing + ol > li.alert-card:nth-child(\(Int(index) + 1)) .silence-submit").click()
+                                _ = try await browser.waitFor(".silenced", timeout: .seconds(15))
+                                #expect(try await browser.find(".silenced").text().contains("by tester"))
+                            }
+                            let made = try #require(try await alertmanager.silences().first { $0["createdBy"] as? String == "tester" })
+                            #expect(made["comment"] as? String == "known burst")
                             try await expectEventually(timeout: .seconds(10)) {
                                 try await alertmanager.alerts().contains { alert in
                                     (alert["labels"] as? [String: String])?["alertname"] == "TestBurst"
+                                        && ((alert["status"] as? [String: Any])?["state"] as? String) == "suppressed"
+                                }
+                            }
+
+                            // And through the API: the new group's alert, silenced for an hour.
+                            let silence = """
+                                {"matchers": [{"name": "alertname", "value": "CanopyNewException", "isRegex": false, "isEqual": true},
+                                              {"name": "aggregation_key", "value": "\(raised.key)", "isRegex": false, "isEqual": true}],
+                                 "duration": "1h", "comment": "seen it", "createdBy": "test"}
+                                """
+                            let viaAPI = try await api.request("/api/v1/silences", method: .POST, body: silence, headers: ["Content-Type": "application/json"])
+                            #expect(viaAPI.status == 200, "\(viaAPI.body)")
+                            try await expectEventually(timeout: .seconds(10)) {
+                                try await alertmanager.alerts().contains { alert in
+                                    (alert["labels"] as? [String: String])?["alertname"] == "CanopyNewException"
                                         && ((alert["status"] as? [String: Any])?["state"] as? String) == "suppressed"
                                 }
                             }

@@ -103,8 +103,10 @@ enum AlertsPage {
         let graphHref: String
         let hasGroupLink: Bool
         let groupHref: String
-        // Silences (issue 11, item 5) add the alert's silence state and its buttons here, drawn
-        // in the template's `alert-silence` slot; the labels above are the matchers they need.
+        /// The silences in force on the alert; without one, the form to silence it (none
+        /// without Alertmanagers).
+        let silenced: [SilencedView]
+        let silenceForm: [SilenceFormView]
     }
 
     struct Section: Sendable {
@@ -128,13 +130,16 @@ enum AlertsPage {
     /// the empty state); `groupIDs` are the groups the hub has, for the links to their pages, and
     /// `groupLookup` says why they could not be looked up.
     static func view(
-        _ filter: Filter, _ items: [Item], alertingRules: Int, groupIDs: [HubQueries.GroupIdentity: Int64], groupLookup: String? = nil, now: Date
+        _ filter: Filter, _ items: [Item], alertingRules: Int, groupIDs: [HubQueries.GroupIdentity: Int64], groupLookup: String? = nil,
+        silences: [GettableSilence]? = nil, silenceProblems: [String] = [], now: Date
     ) -> View {
         let shown = items.filter { filter.matches($0.alert) }
         let firing = items.count(where: { $0.alert.state == .firing })
         var sections: [Section] = []
         for (state, title) in [(Alert.State.firing, "Firing"), (.pending, "Pending")] {
-            let cards = shown.filter { $0.alert.state == state }.map { card($0, groupIDs: groupIDs, now: now) }
+            let cards = shown.filter { $0.alert.state == state }.enumerated().map { index, item in
+                card(item, groupIDs: groupIDs, silences: silences, id: "silence-\(state.rawValue)-\(index)", now: now)
+            }
             if !cards.isEmpty { sections.append(Section(id: "alerts-\(state.rawValue)", title: title, count: "\(cards.count)", cards: cards)) }
         }
         var summary = "\(firing) firing, \(items.count - firing) pending"
@@ -161,15 +166,24 @@ enum AlertsPage {
         let errors =
             filter.problems.map { ErrorBannerView(title: "Bad parameter:", message: $0) }
             + (groupLookup.map { [ErrorBannerView(title: "No links to the groups:", message: $0)] } ?? [])
+            + silenceProblems.map { ErrorBannerView(title: "Silences not known:", message: $0) }
         return View(
             filters: FilterFormView(action: "/alerts", fields: fields), errors: errors, hasSummary: !items.isEmpty, summary: summary,
             sections: sections, empty: empty)
     }
 
-    static func card(_ item: Item, groupIDs: [HubQueries.GroupIdentity: Int64], now: Date) -> Card {
+    /// `silences` nil: no Alertmanager, so no silences and no form.
+    static func card(_ item: Item, groupIDs: [HubQueries.GroupIdentity: Int64], silences: [GettableSilence]? = nil, id: String = "silence", now: Date) -> Card {
         let alert = item.alert
         let annotations = alert.annotations
         let groupID = group(of: alert).flatMap { groupIDs[$0] }
+        // Alertmanager sees the alert with `alertname` and the hub's external labels; silences on
+        // the labels the page shows match as there.
+        let silencing = (silences ?? []).filter { $0.silences(alert.labels) }.sorted { $0.endsAt < $1.endsAt }
+        let silenced = silencing.map { SilencedView(createdBy: $0.createdBy, until: TimeView($0.endsAt, now: now), comment: $0.comment, id: $0.id) }
+        let form = silences == nil || !silencing.isEmpty ? [] : [
+            SilenceFormView(SilenceMatcher.alert(labels: alert.labels), id: id, summary: "this alert", returnPath: "/alerts", now: now)
+        ]
         return Card(
             name: alert.labels["alertname"] ?? "", state: StateBadge(alert.state), stateName: alert.state.rawValue,
             labels: alert.labels.filter { $0.key != "alertname" }.sorted { $0.key < $1.key }.map { Label(name: $0.key, value: $0.value) },
@@ -179,7 +193,8 @@ enum AlertsPage {
                 Label(name: $0.key, value: $0.value)
             },
             value: WebFormat.number(alert.value), exactValue: GoText.formatFloatPlain(alert.value), activeSince: TimeView(alert.activeAt, now: now),
-            ruleGroup: item.ruleGroup, graphHref: graphHref(item.expression), hasGroupLink: groupID != nil, groupHref: groupID.map { "/groups/\($0)" } ?? "")
+            ruleGroup: item.ruleGroup, graphHref: graphHref(item.expression), hasGroupLink: groupID != nil, groupHref: groupID.map { "/groups/\($0)" } ?? "",
+            silenced: silenced, silenceForm: form)
     }
 
     /// A rule's expression in the graph page's table, as the alerts' `generatorURL` links it.

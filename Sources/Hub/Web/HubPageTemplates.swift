@@ -12,6 +12,8 @@ enum HubPageTemplates {
         "hubAlerts": alerts,
         "hubRules": rules,
         "hubLabels": labels,
+        "hubSilenceForm": silenceForm,
+        "hubSilenced": silenced,
         "hubLeavesTable": leavesTable,
         "hubError": error,
     ]
@@ -107,6 +109,7 @@ enum HubPageTemplates {
         <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{key}}</dd></div>
         </dl>
         {{#actions}}{{>statusActions}}{{/actions}}
+        {{#silenceForm}}<div class="group-silence">{{>hubSilenceForm}}</div>{{/silenceForm}}
         <section class="occurrences">
         <h2>Occurrences</h2>
         <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
@@ -204,6 +207,33 @@ enum HubPageTemplates {
 
         """
 
+    // A silence in force: who, until when, why.
+    static let silenced = """
+        <p class="silenced" data-silence="{{id}}"><span class="badge health-stale">silenced</span> by <strong>{{createdBy}}</strong> until {{#until}}{{>time}}{{/until}}: {{comment}}</p>
+
+        """
+
+    // "Silence for 1 h / 24 h / until …" with a comment and who: a write form posting to the
+    // silences API, back to this page after.
+    static let silenceForm = """
+        <details class="silence-details"><summary>Silence{{#summary}} {{summary}}{{/summary}}</summary>
+        <form class="silence-form" method="post" action="/api/v1/silences" data-write>
+        {{#matchers}}<input type="hidden" name="matcher" value="{{field}}">{{/matchers}}
+        <input type="hidden" name="return" value="{{returnPath}}">
+        <label for="{{idPrefix}}-duration">For</label>
+        <select id="{{idPrefix}}-duration" name="duration"><option value="1h">1 hour</option><option value="24h">24 hours</option><option value="until">until…</option></select>
+        <label for="{{idPrefix}}-until">Until (UTC)</label>
+        <input id="{{idPrefix}}-until" type="datetime-local" name="until" value="{{untilDefault}}">
+        <label for="{{idPrefix}}-comment">Why</label>
+        <input id="{{idPrefix}}-comment" name="comment" required placeholder="known issue, fix deploying">
+        <label for="{{idPrefix}}-by">Who</label>
+        <input id="{{idPrefix}}-by" name="created_by" required autocomplete="name">
+        <button type="submit" class="silence-submit">Silence</button>
+        </form>
+        </details>
+
+        """
+
     // Firing, then pending, each a list of cards. The `alert-silence` slot on each card is where
     // silences (issue 11, item 5) put the alert's silence state and its buttons; empty, it takes
     // no room.
@@ -230,7 +260,7 @@ enum HubPageTemplates {
         </dl>
         <p class="alert-links"><a class="alert-graph" href="{{graphHref}}">Graph the rule's expression</a>{{#hasGroupLink}} · <a class="alert-group" href="{{groupHref}}">The group's page</a>{{/hasGroupLink}}</p>
         </div>
-        <div class="alert-silence">{{! Issue 11, item 5: the alert's silence state and its Silence buttons. }}</div>
+        <div class="alert-silence">{{#silenced}}{{>hubSilenced}}{{/silenced}}{{#silenceForm}}{{>hubSilenceForm}}{{/silenceForm}}</div>
         </li>
         {{/cards}}
         </ol>

@@ -23,6 +23,8 @@ struct HubPages: Sendable {
     /// The rules as loaded now (they change on reload), and what their evaluations found.
     let rules: @Sendable () -> RuleSettings
     let board: RuleBoard
+    /// The Alertmanagers' silences: which alerts are silenced, and where the forms post.
+    let silences: Silences
 
     static var product: String { "Canopy hub" }
 
@@ -366,6 +368,8 @@ struct HubPages: Sendable {
             let firstSeen: TimeView
             let lastSeen: TimeView
             let actions: StatusActionsView
+            /// Silencing the group's alerts in Alertmanager (none without Alertmanagers).
+            let silenceForm: [SilenceFormView]
             let ranges: [RangeLink]
             let chart: ChartView
             let graphHref: String
@@ -384,6 +388,11 @@ struct HubPages: Sendable {
             status: StatusBadgeView(status: group.status), statusDetail: statusDetail, severity: SeverityBadgeView(group.severity),
             total: CountView(group.total), firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
             actions: StatusActionsView(actions: actions),
+            silenceForm: silences.alertmanagers() == nil ? [] : [
+                SilenceFormView(
+                    SilenceMatcher.group(team: group.team, service: group.service, aggregationKey: group.aggregationKey), id: "silence-group",
+                    summary: "this group's alerts", returnPath: "/groups/\(group.id)", now: now)
+            ],
             ranges: Self.ranges.map { RangeLink(label: $0.label, href: "/groups/\(id)?range=\($0.value)", current: $0.value == range.value) },
             chart: ChartView(
                 caption: "Occurrences, last \(range.label.lowercased()), per \(WebFormat.duration(.seconds(range.step)))",
@@ -431,8 +440,11 @@ struct HubPages: Sendable {
         } catch {
             lookup = String(describing: error)
         }
+        // Which alerts are silenced, from the Alertmanagers (none configured: no silences, no forms).
+        let active = items.isEmpty ? nil : await silences.active()
         let view = AlertsPage.view(
-            AlertsPage.Filter(Self.query(of: request)), items, alertingRules: alertingRules, groupIDs: groupIDs, groupLookup: lookup, now: Date())
+            AlertsPage.Filter(Self.query(of: request)), items, alertingRules: alertingRules, groupIDs: groupIDs, groupLookup: lookup,
+            silences: active?.silences, silenceProblems: active?.failures ?? [], now: Date())
         return try templates.page(await chrome("Alerts", path: "/alerts"), template: "hubAlerts", view)
     }
 

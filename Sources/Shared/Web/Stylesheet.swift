@@ -249,6 +249,14 @@ enum Stylesheet {
         .alert-card-pending { box-shadow: inset 4px 0 0 var(--orange); }
         .alert-main { min-width: 0; }
         .alert-silence:empty { display: none; }
+        .alert-silence { max-width: 22rem; min-width: 0; }
+        .silenced { margin: 0; overflow-wrap: anywhere; }
+        .silence-details > summary { cursor: pointer; font-weight: 600; }
+        .silence-form { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 0.35rem 0.5rem; align-items: center; margin-top: 0.5rem; }
+        .silence-form input, .silence-form select { min-width: 0; width: 100%; box-sizing: border-box; }
+        .silence-form button { grid-column: 1 / -1; justify-self: start; }
+        .group-silence { margin: 0.5rem 0 var(--gap); max-width: 30rem; }
+        @media (max-width: 640px) { .alert-card { grid-template-columns: minmax(0, 1fr); } .alert-silence { max-width: none; } }
         .alert-name, .rule-name { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.5rem; margin: 0 0 0.35rem; font-size: 1.05rem; }
         .alert-title, .rule-title { min-width: 0; overflow-wrap: anywhere; }
         .alert-firing { color: #ffffff; background: var(--down); text-transform: uppercase; letter-spacing: 0.03em; }
