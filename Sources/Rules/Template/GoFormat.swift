@@ -172,7 +172,7 @@ struct Printer {
 
     func printed(_ value: TemplateValue, verb: Unicode.Scalar, depth: Int = 0) -> String {
         let value = value.concrete
-        if verb == "T" { return pad(value.isNil ? "<nil>" : value.typeName) }
+        if verb == "T" { return value.isNil ? pad("<nil>") : pad(truncated(value.typeName)) }
         switch value {
         case .invalid, .interface:
             if verb == "v" { return pad("<nil>") }
@@ -185,31 +185,30 @@ struct Printer {
         case .float(let x):
             return float(x, verb: verb) ?? badVerb(value, verb)
         case .complex(let re, let im):
+            // Go formats each part on its own, width and flags included; the imaginary one signed.
             guard "vbgGxXfFeE".unicodeScalars.contains(verb) else { return badVerb(value, verb) }
-            var inner = self
-            inner.width = nil
-            var imaginary = inner
+            var imaginary = self
             imaginary.plus = true
-            let text = "(" + (inner.float(re, verb: verb) ?? "") + (imaginary.float(im, verb: verb) ?? "") + "i)"
-            return pad(text)
+            return "(" + (float(re, verb: verb) ?? "") + (imaginary.float(im, verb: verb) ?? "") + "i)"
         case .string(let s), .html(let s):
             return string(s, verb: verb) ?? badVerb(value, verb)
         case .time(let nanoseconds):
-            let text = GoTime.string(nanoseconds)
-            return string(text, verb: verb) ?? badVerb(value, verb)
+            // A `time.Time` is a GoStringer for `%#v`, a Stringer for the string verbs; otherwise
+            // fmt prints its fields.
+            if sharpV, verb == "v" { return pad(truncated(GoTime.goString(nanoseconds))) }
+            if let text = string(GoTime.string(nanoseconds), verb: verb) { return text }
+            if depth > 0 { return pointer(index: 0, verb: verb) }
+            return "&" + timeFields(nanoseconds, verb: verb)
         case .stringMap(let map):
-            let keys = map.keys.sorted(by: goLess)
-            return "map[" + keys.map { printed(.string($0), verb: verb, depth: depth + 1) + ":" + printed(.string(map[$0]!), verb: verb, depth: depth + 1) }
-                .joined(separator: " ") + "]"
+            return mapText(map.mapValues { .string($0) }, type: "map[string]string", verb: verb, depth: depth)
         case .anyMap(let map):
-            let keys = map.keys.sorted(by: goLess)
-            return "map[" + keys.map { printed(.string($0), verb: verb, depth: depth + 1) + ":" + printed(map[$0]!, verb: verb, depth: depth + 1) }
-                .joined(separator: " ") + "]"
+            return mapText(map, type: "map[string]interface {}", verb: verb, depth: depth)
         case .alert(let data):
             let fields: [(String, TemplateValue)] = [
                 ("Labels", .stringMap(data.labels)), ("ExternalLabels", .stringMap(data.externalLabels)),
                 ("ExternalURL", .string(data.externalURL)), ("Value", .float(data.value)),
             ]
+            if sharpV { return Self.alertTypeName(fields, self, depth: depth) }
             return structure(fields, verb: verb, depth: depth)
         case .queryResult(let samples):
             return "[" + samples.indices.map { pointer(index: $0, verb: verb) }.joined(separator: " ") + "]"
@@ -220,15 +219,52 @@ struct Printer {
         }
     }
 
+    /// A map as Go prints it: `map[k:v k:v]` in key order, `map[string]string{"k":"v", …}` under `%#v`.
+    private func mapText(_ map: [String: TemplateValue], type: String, verb: Unicode.Scalar, depth: Int) -> String {
+        let keys = map.keys.sorted(by: goLess)
+        let pairs = keys.map { key -> String in
+            let value = map[key]!
+            let printedValue = sharpV && value.isNil ? "interface {}(nil)" : printed(value, verb: verb, depth: depth + 1)
+            return printed(.string(key), verb: verb, depth: depth + 1) + ":" + printedValue
+        }
+        return sharpV ? type + "{" + pairs.joined(separator: ", ") + "}" : "map[" + pairs.joined(separator: " ") + "]"
+    }
+
+    /// The alert data under `%#v`: `struct { … }{Labels:map[string]string{…}, …}`.
+    private static func alertTypeName(_ fields: [(String, TemplateValue)], _ printer: Printer, depth: Int) -> String {
+        TemplateValue.alertTypeName + "{" + fields.map { $0.0 + ":" + printer.printed($0.1, verb: "v", depth: depth + 1) }.joined(separator: ", ") + "}"
+    }
+
     /// A struct as Go prints it: `{a b}`, or `{A:a B:b}` under `%+v`.
     func structure(_ fields: [(String, TemplateValue)], verb: Unicode.Scalar, depth: Int) -> String {
         "{" + fields.map { (plusV ? $0.0 + ":" : "") + printed($0.1, verb: verb, depth: depth + 1) }.joined(separator: " ") + "}"
     }
 
+    /// The fields of a UTC `time.Time` from `time.Unix`: `{wall ext loc}`, that is nanoseconds,
+    /// seconds since year 1 and a nil location.
+    private func timeFields(_ nanoseconds: Int64, verb: Unicode.Scalar) -> String {
+        var seconds = nanoseconds / 1_000_000_000
+        var wall = nanoseconds % 1_000_000_000
+        if wall < 0 {
+            wall += 1_000_000_000
+            seconds -= 1
+        }
+        func field(_ n: Int64, _ type: String) -> String {
+            integer(Int(n), verb: verb) ?? "%!\(verb)(\(type)=\(printed(.int(Int(n)), verb: "v")))"
+        }
+        let location = "bodxX".unicodeScalars.contains(verb) ? (integer(0, verb: verb) ?? "0") : "%!\(verb)(*time.Location=\(pad("<nil>")))"
+        return "{" + field(wall, "uint64") + " " + field(seconds + 62_135_596_800, "int64") + " " + location + "}"
+    }
+
     /// A pointer's address. Go's are where the value happens to live; these only look like them.
     private func pointer(index: Int, verb: Unicode.Scalar) -> String {
-        let address = "0x" + String(0xc000_0100_00 + index * 0x40, radix: 16)
-        return verb == "v" ? pad(address) : "%!\(verb)(*template.sample=\(address))"
+        let address = 0xc000_0100_00 + index * 0x10
+        let hex = "0x" + String(address, radix: 16)
+        switch verb {
+        case "v", "p": return pad(hex)
+        case "b", "o", "d", "x", "X": return integer(address, verb: verb) ?? hex
+        default: return "%!\(verb)(*template.sample=\(hex))"
+        }
     }
 
     /// `%!d(string=x)`; the value is printed with `%v` under the same flags, width and precision.
@@ -253,17 +289,19 @@ struct Printer {
     private func string(_ s: String, verb: Unicode.Scalar) -> String? {
         switch verb {
         case "v":
-            return sharpV ? pad(GoText.quote(s)) : pad(truncated(s))
+            return sharpV ? pad(GoText.quote(truncated(s))) : pad(truncated(s))
         case "s": return pad(truncated(s))
         case "q":
             let text = truncated(s)
             let canBackquote = !text.unicodeScalars.contains { $0 == "`" || $0 == "\u{FEFF}" || $0 == "\u{7F}" || ($0.value < 0x20 && $0 != "\t") }
-            return pad(sharp && canBackquote ? "`" + text + "`" : GoText.quote(text))
+            if sharp, canBackquote { return pad("`" + text + "`") }
+            return pad(plus ? Self.asciiQuoted(text, quote: "\"") : GoText.quote(text))
         case "x", "X":
             let digits = verb == "x" ? "0123456789abcdef" : "0123456789ABCDEF"
             let table = Array(digits)
             var out = ""
-            for (index, byte) in Array(truncated(s).utf8).enumerated() {
+            // The precision counts bytes here, not characters.
+            for (index, byte) in Array(s.utf8.prefix(precision ?? Int.max)).enumerated() {
                 if space, index > 0 { out += " " }
                 if sharp, space || index == 0 { out += verb == "x" ? "0x" : "0X" }
                 out.append(table[Int(byte >> 4)])
@@ -289,13 +327,17 @@ struct Printer {
         case "x": return integer(n, base: 16, verb: verb)
         case "X": return integer(n, base: 16, verb: verb, upper: true)
         case "c": return pad(String(Self.rune(n)))
-        case "q": return pad(GoText.quoteRune(Self.rune(n)))
+        case "q": return pad(plus ? Self.asciiQuoted(String(Self.rune(n)), quote: "'") : GoText.quoteRune(Self.rune(n)))
         case "U":
-            var hex = String(n, radix: 16, uppercase: true)
-            if hex.count < 4 { hex = String(repeating: "0", count: 4 - hex.count) + hex }
+            let u = UInt64(bitPattern: Int64(n))
+            var hex = String(u, radix: 16, uppercase: true)
+            let digits = max(4, precision ?? 0)
+            if hex.count < digits { hex = String(repeating: "0", count: digits - hex.count) + hex }
             var text = "U+" + hex
-            if sharp, Self.rune(n) != "\u{FFFD}" || n == 0xFFFD, GoText.isPrint(Self.rune(n)) { text += " '\(Self.rune(n))'" }
-            return pad(text)
+            if sharp, u <= 0x10FFFF, let scalar = Unicode.Scalar(UInt32(u)), GoText.isPrint(scalar) { text += " '\(scalar)'" }
+            var unpadded = self
+            unpadded.zero = false
+            return unpadded.pad(text)
         default: return nil
         }
     }
@@ -359,10 +401,130 @@ struct Printer {
             }
         case "e", "E", "f", "F":
             text = Self.cFormat(x, "%+.\(precision ?? 6)\(verb == "F" ? "f" : String(verb))")
+        case "x", "X":
+            text = x.isFinite ? (x.sign == .minus ? "-" : "+") + Self.hexFloat(abs(x), precision: precision, upper: verb == "X") : Self.cFormat(x, "")
+        case "b":
+            text = x.isFinite ? (x.sign == .minus ? "-" : "+") + Self.binaryFloat(abs(x)) : Self.cFormat(x, "")
         default:
             return nil
         }
-        return signed(text)
+        return signed(sharp && verb != "b" ? sharpened(text, verb: verb) : text)
+    }
+
+    /// Go's `#` on floats: a decimal point always, and `%g`'s trailing zeros kept (to the
+    /// precision, 6 by default).
+    private func sharpened(_ text: String, verb: Unicode.Scalar) -> String {
+        guard let second = text.dropFirst().first, second != "I", second != "N" else { return text }
+        var digits = 0
+        if "vgGx".unicodeScalars.contains(verb) { digits = precision ?? 6 }
+        var num = Array(text)
+        var tail: [Character] = []
+        var hasDecimalPoint = false
+        var sawNonzeroDigit = false
+        var i = 1
+        while i < num.count {
+            let c = num[i]
+            if c == "." {
+                hasDecimalPoint = true
+            } else if c == "p" || c == "P" || ((c == "e" || c == "E") && verb != "x" && verb != "X") {
+                tail = Array(num[i...])
+                num = Array(num[..<i])
+                break
+            } else {
+                if c != "0" { sawNonzeroDigit = true }
+                if sawNonzeroDigit { digits -= 1 }
+            }
+            i += 1
+        }
+        if !hasDecimalPoint {
+            if num.count == 2, num[1] == "0" { digits -= 1 }
+            num.append(".")
+        }
+        while digits > 0 {
+            num.append("0")
+            digits -= 1
+        }
+        return String(num + tail)
+    }
+
+    /// strconv's `%b` of a float: the mantissa and a power of two, `4503599627370496p-52`.
+    private static func binaryFloat(_ x: Double) -> String {
+        var exponent = Int(x.exponentBitPattern)
+        var mantissa = x.significandBitPattern
+        if exponent == 0 {
+            exponent += 1
+        } else {
+            mantissa |= 1 << 52
+        }
+        exponent -= 1023 + 52
+        return String(mantissa) + "p" + (exponent >= 0 ? "+" : "") + String(exponent)
+    }
+
+    /// `strconv.QuoteToASCII`: what is not printable ASCII escaped.
+    static func asciiQuoted(_ text: String, quote: Unicode.Scalar) -> String {
+        var out = String(quote)
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x80 {
+                let quoted = quote == "'" ? GoText.quoteRune(scalar) : GoText.quote(String(scalar))
+                out += quoted.dropFirst().dropLast()
+            } else if scalar.value <= 0xFFFF {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+            }
+        }
+        return out + String(quote)
+    }
+
+    /// strconv's `%x` of a float: `0x1.4p+01`, the fraction cut to `precision` hex digits
+    /// (rounded half to even) when one is given.
+    private static func hexFloat(_ x: Double, precision: Int?, upper: Bool) -> String {
+        var exponent = Int(x.exponentBitPattern)
+        var mantissa = x.significandBitPattern
+        if exponent == 0 {
+            exponent += 1
+        } else {
+            mantissa |= 1 << 52
+        }
+        exponent -= 1023
+        if mantissa == 0 { exponent = 0 }
+        mantissa <<= 8
+        while mantissa != 0, mantissa & (1 << 60) == 0 {
+            mantissa <<= 1
+            exponent -= 1
+        }
+        if let precision, precision < 15 {
+            let shift = UInt64(precision * 4)
+            let extra = (mantissa << shift) & ((1 << 60) - 1)
+            mantissa >>= 60 - shift
+            if extra | (mantissa & 1) > 1 << 59 { mantissa += 1 }
+            mantissa <<= 60 - shift
+            if mantissa & (1 << 61) != 0 {
+                mantissa >>= 1
+                exponent += 1
+            }
+        }
+        let digits = Array(upper ? "0123456789ABCDEF" : "0123456789abcdef")
+        var out = (upper ? "0X" : "0x") + String((mantissa >> 60) & 1)
+        mantissa <<= 4
+        if precision == nil, mantissa != 0 {
+            out += "."
+            while mantissa != 0 {
+                out.append(digits[Int((mantissa >> 60) & 15)])
+                mantissa <<= 4
+            }
+        } else if let precision, precision > 0 {
+            out += "."
+            for _ in 0..<precision {
+                out.append(digits[Int((mantissa >> 60) & 15)])
+                mantissa <<= 4
+            }
+        }
+        out += (upper ? "P" : "p") + (exponent < 0 ? "-" : "+")
+        let magnitude = String(abs(exponent))
+        return out + (magnitude.count < 2 ? "0" + magnitude : magnitude)
     }
 
     /// `text` starts with its sign; Go's `fmtFloat` decides which sign to show and how to pad.
@@ -430,6 +592,25 @@ enum GoTime {
             out += "." + digits
         }
         return out + " +0000 UTC"
+    }
+
+    /// `time.Time.GoString()`: `time.Date(1970, time.January, 1, 0, 0, 2, 0, time.UTC)`.
+    static func goString(_ nanoseconds: Int64) -> String {
+        var seconds = nanoseconds / 1_000_000_000
+        var fraction = nanoseconds % 1_000_000_000
+        if fraction < 0 {
+            fraction += 1_000_000_000
+            seconds -= 1
+        }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
+        let (year, month, day) = civil(days)
+        let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        return "time.Date(\(year), time.\(months[Int(month) - 1]), \(day), \(secondOfDay / 3600), \(secondOfDay / 60 % 60), \(secondOfDay % 60), \(fraction), time.UTC)"
     }
 
     private static func padded(_ n: Int64, _ width: Int) -> String {

@@ -67,6 +67,8 @@ enum TemplateBuiltins {
             case .anyMap(let map):
                 let element = map[try mapKey(index)]
                 item = .interface(element.flatMap { $0.isNil ? nil : $0 })
+            case .sample: throw Failure(message: "can't index item of type template.sample")
+            case .time: throw Failure(message: "can't index item of type time.Time")
             default:
                 throw Failure(message: "can't index item of type \(item.typeName)")
             }
@@ -170,17 +172,26 @@ enum TemplateBuiltins {
         return false
     }
 
-    /// `eq` on values without a basic kind: nil against nil, pointers by identity (here: by what
-    /// they hold), and Go's complaint for types that cannot be compared.
+    /// `eq` on values without a basic kind, as Go compares them: kinds must match, nil equals
+    /// nil, maps, slices and the alert data (a struct holding maps) cannot be compared, and
+    /// pointers are equal when they point to the same sample (here: an equal one).
     private static func equalOther(_ a: TemplateValue, _ b: TemplateValue) throws(Failure) -> Bool {
         if a.isInvalid || b.isInvalid { return a.isInvalid && b.isInvalid }
-        guard a.typeName == b.typeName else {
+        func kind(_ value: TemplateValue) -> String {
+            switch value {
+            case .sample, .time: return "pointer"
+            case .stringMap, .anyMap: return "map"
+            case .queryResult: return "slice"
+            default: return "struct"
+            }
+        }
+        guard kind(a) == kind(b) else {
             throw Failure(message: "non-comparable types \(Printer().printed(a, verb: "s")): \(a.typeName), \(b.typeName): \(Printer().printed(b, verb: "v"))")
         }
         switch (a, b) {
         case (.sample(let x), .sample(let y)): return x == y
         case (.time(let x), .time(let y)): return x == y
-        case (.alert(let x), .alert(let y)): return x == y
+        case (.sample, .time), (.time, .sample): return false
         default: throw Failure(message: "non-comparable type \(Printer().printed(b, verb: "s")): \(b.typeName)")
         }
     }
@@ -206,19 +217,21 @@ enum TemplateBuiltins {
 
     // MARK: - Escaping
 
-    /// Go's `evalArgs`: a lone string as it is, anything else as `fmt.Sprint` prints it, pointers
-    /// followed and missing values as `<no value>`.
+    /// Go's `evalArgs`: a lone string as it is, anything else as `fmt.Sprint` prints it after
+    /// `printableValue`: pointers followed (a sample prints as its struct), missing values as the
+    /// string `<no value>`.
     static func evalArgs(_ args: [TemplateValue]) -> String {
         if args.count == 1, case .string(let s) = args[0].concrete { return s }
-        return GoFormat.sprint(args.map { arg in
-            switch arg.concrete {
-            case .invalid, .interface: return .string("<no value>")
-            case .sample(let sample?):
-                return .string(TemplateExecution.printable(.sample(sample)))
-            case .time(let nanoseconds): return .string(GoTime.string(nanoseconds))
-            case let value: return value
-            }
-        })
+        var out = ""
+        var previousIsString = false
+        for (index, arg) in args.enumerated() {
+            let value = arg.concrete
+            let isString = value.isNil || value.isString
+            if index > 0, !isString, !previousIsString { out += " " }
+            out += value.isNil ? "<no value>" : TemplateExecution.printable(value)
+            previousIsString = isString
+        }
+        return out
     }
 
     /// `template.HTMLEscapeString`.

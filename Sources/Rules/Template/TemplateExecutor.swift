@@ -163,7 +163,8 @@ final class TemplateExecution {
         case .invalid:
             break
         default:
-            throw errorf("range can't iterate over \(Printer().printed(value, verb: "v"))")
+            // Go's range follows pointers first: a sample prints as the struct it points to.
+            throw errorf("range can't iterate over \(Self.printable(value))")
         }
         for (index, element) in elements {
             if try await iterate(index, element) == .breakLoop { return }
