@@ -103,9 +103,12 @@ struct PromtoolFiles {
         try test.write(toFile: testFile, atomically: true, encoding: .utf8)
     }
 
+    /// `{a="x",b="y"}`, the values escaped as PromQL strings.
     static func selector(_ labels: [String: String]) -> String {
-        "{" + labels.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\"\($0.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
-            .joined(separator: ",") + "}"
+        let pairs = labels.sorted(by: { $0.key < $1.key }).map { name, value in
+            name + "=\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + pairs.joined(separator: ",") + "}"
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }

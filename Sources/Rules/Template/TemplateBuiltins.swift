@@ -186,7 +186,9 @@ enum TemplateBuiltins {
             }
         }
         guard kind(a) == kind(b) else {
-            throw Failure(message: "non-comparable types \(Printer().printed(a, verb: "s")): \(a.typeName), \(b.typeName): \(Printer().printed(b, verb: "v"))")
+            let first = Printer().printed(a, verb: "s")
+            let second = Printer().printed(b, verb: "v")
+            throw Failure(message: "non-comparable types \(first): \(a.typeName), \(b.typeName): \(second)")
         }
         switch (a, b) {
         case (.sample(let x), .sample(let y)): return x == y

@@ -8,7 +8,8 @@ import PromQL
 /// walked, range iterations) and queries, so that no template runs away.
 final class TemplateExecution {
     private let trees: [String: [TemplateNode]]
-    private let text: [UInt8]
+    /// The whole parsed text, for the line and column of an error.
+    private let text: String
     private let parseName: String
     let data: TemplateData
     let querier: (any TemplateQuerier)?
@@ -36,7 +37,7 @@ final class TemplateExecution {
         limits: TemplateLimits, functions: [String: TemplateFunction]
     ) {
         self.trees = trees
-        self.text = Array(text.utf8)
+        self.text = text
         self.parseName = name
         self.templateName = name
         self.data = data
@@ -59,8 +60,9 @@ final class TemplateExecution {
     /// Go's `state.errorf`: the location and text of the current node, then the message.
     func errorf(_ message: String) -> Failure {
         guard let node else { return Failure(message: "template: \(templateName): \(message)") }
-        let pos = min(node.pos, text.count)
-        let before = text[..<pos]
+        let bytes = Array(text.utf8)
+        let pos = min(node.pos, bytes.count)
+        let before = bytes[..<pos]
         let line = 1 + before.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
         let column = before.lastIndex(of: 10).map { pos - ($0 + 1) } ?? pos
         return Failure(
@@ -260,9 +262,9 @@ final class TemplateExecution {
         return try await evalFieldChain(dot, dot, operand, names, args, final)
     }
 
-    private func evalChainNode(_ dot: TemplateValue, _ operand: TemplateOperand, _ args: [TemplateOperand], _ final: TemplateValue?) async throws(Failure)
-        -> TemplateValue
-    {
+    private func evalChainNode(
+        _ dot: TemplateValue, _ operand: TemplateOperand, _ args: [TemplateOperand], _ final: TemplateValue?
+    ) async throws(Failure) -> TemplateValue {
         at(.operand(operand))
         guard case .chain(_, let base, let fields) = operand else { return .invalid }
         if case .nilValue = base { throw errorf("indirection through explicit nil in \(operand.description)") }
@@ -326,11 +328,15 @@ final class TemplateExecution {
         let hasArgs = args.count > 1 || final != nil
         switch value {
         case .alert(let data):
-            let fields: [String: TemplateValue] = [
-                "Labels": .stringMap(data.labels), "ExternalLabels": .stringMap(data.externalLabels),
-                "ExternalURL": .string(data.externalURL), "Value": .float(data.value),
-            ]
-            if let field = fields[fieldName] {
+            let field: TemplateValue? =
+                switch fieldName {
+                case "Labels": .stringMap(data.labels)
+                case "ExternalLabels": .stringMap(data.externalLabels)
+                case "ExternalURL": .string(data.externalURL)
+                case "Value": .float(data.value)
+                default: nil
+                }
+            if let field {
                 if hasArgs { throw errorf("\(fieldName) has arguments but cannot be invoked as function") }
                 return field
             }

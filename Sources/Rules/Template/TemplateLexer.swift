@@ -55,8 +55,6 @@ struct TemplateLexer {
     private var line = 1
     private var startLine = 1
     private var items: [TemplateItem] = []
-    private var lastWidth = 0
-    private var lastScalar: Unicode.Scalar = " "
 
     private static let leftDelim: [UInt8] = Array("{{".utf8)
     private static let rightDelim: [UInt8] = Array("}}".utf8)
@@ -107,8 +105,6 @@ struct TemplateLexer {
         }
         let (scalar, width) = Self.decode(input, at: pos)
         pos += width
-        lastWidth = width
-        lastScalar = scalar
         if scalar == "\n" { line += 1 }
         return scalar
     }
@@ -119,11 +115,13 @@ struct TemplateLexer {
         return scalar
     }
 
-    /// Steps back over the scalar `next()` read last, except once the end was read (as Go's lexer does).
+    /// Steps back over the scalar before `pos`, except once the end was read (as Go's lexer does).
     private mutating func backup() {
         guard !atEOF, pos > 0 else { return }
-        pos -= lastWidth
-        if lastScalar == "\n" { line -= 1 }
+        var start = pos - 1
+        while start > 0, input[start] & 0xC0 == 0x80 { start -= 1 }
+        if input[start] == 10 { line -= 1 }
+        pos = start
     }
 
     /// Go's `utf8.DecodeRune` on valid UTF-8 (a Swift string's bytes always are).

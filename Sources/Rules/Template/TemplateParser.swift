@@ -267,11 +267,11 @@ struct TemplateParser {
             if following.kind == .assign || following.kind == .declare {
                 pipe.isAssign = following.kind == .assign
                 _ = nextNonSpace()
-                pipe.declarations.append(TemplateVariable(pos: v.pos, names: v.value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)))
+                pipe.declarations.append(TemplateVariable(pos: v.pos, names: Self.names(v.value)))
                 vars.append(v.value)
             } else if following.kind == .char, following.value == "," {
                 _ = nextNonSpace()
-                pipe.declarations.append(TemplateVariable(pos: v.pos, names: v.value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)))
+                pipe.declarations.append(TemplateVariable(pos: v.pos, names: Self.names(v.value)))
                 vars.append(v.value)
                 if context == "range", pipe.declarations.count < 2 {
                     switch peekNonSpace().kind {
@@ -420,7 +420,7 @@ struct TemplateParser {
         case .dot: return .dot(pos: item.pos)
         case .nilKeyword: return .nilValue(pos: item.pos)
         case .variable: return .variable(try useVar(item))
-        case .field: return .field(pos: item.pos, names: item.value.dropFirst().split(separator: ".", omittingEmptySubsequences: false).map(String.init))
+        case .field: return .field(pos: item.pos, names: Self.names(String(item.value.dropFirst())))
         case .bool: return .bool(pos: item.pos, item.value == "true")
         case .charConstant, .complex, .number:
             do {
@@ -444,8 +444,13 @@ struct TemplateParser {
         }
     }
 
+    /// `$x.a.b` or `a.b` split at the dots.
+    private static func names(_ text: String) -> [String] {
+        text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
     private func useVar(_ item: TemplateItem) throws(Failure) -> TemplateVariable {
-        let variable = TemplateVariable(pos: item.pos, names: item.value.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
+        let variable = TemplateVariable(pos: item.pos, names: Self.names(item.value))
         if !vars.contains(variable.names[0]) { throw errorf("undefined variable \(GoText.quote(variable.names[0]))") }
         return variable
     }

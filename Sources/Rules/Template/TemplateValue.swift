@@ -54,7 +54,8 @@ indirect enum TemplateValue: Sendable {
         return self
     }
 
-    /// Go's `isTrue`: nil for values without a truth value (none here).
+    /// Go's `isTrue`: false for zero numbers, empty strings, maps and slices, nil pointers and
+    /// missing values; every value here has a truth value, as in Go all but channels and functions do.
     var truth: Bool {
         switch concrete {
         case .invalid, .interface: return false
