@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 
 /// One alert of an alerting rule: a label set the rule's expression returned, and where it is
 /// in Prometheus's life cycle (pending until `for` has passed, then firing; inactive once
@@ -157,12 +158,5 @@ public struct AlertingRuleState: Sendable, Codable, Equatable {
             out.append((labels, alert.activeAt.timeIntervalSince1970.rounded(.down)))
         }
         return out
-    }
-}
-
-extension Duration {
-    var seconds: TimeInterval {
-        let parts = components
-        return TimeInterval(parts.seconds) + TimeInterval(parts.attoseconds) / 1e18
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PromQL
 import Rules
+import Shared
 
 /// `/api/v1/rules` and `/api/v1/alerts` in Prometheus's shapes, which Grafana reads: each group
 /// with its rules' health, last evaluation and duration, alerting rules with their alerts.
@@ -34,22 +35,19 @@ struct RulesAPI<Context: RequestContext> {
                     let state = entry.alerts.contains { $0.state == .firing } ? "firing" : entry.alerts.isEmpty ? "inactive" : "pending"
                     rules.append(
                         RuleJSON(
-                            entry.rule, name: name, status: entry.status, type: "alerting", state: state, duration: Self.seconds(holdFor),
-                            keepFiringFor: Self.seconds(keepFiringFor), alerts: entry.alerts.map(AlertJSON.init)))
+                            entry.rule, name: name, status: entry.status, type: "alerting", state: state, duration: holdFor.seconds,
+                            keepFiringFor: keepFiringFor.seconds, alerts: entry.alerts.map(AlertJSON.init)))
                 case .recording(let name):
                     guard only != "alert" else { continue }
                     rules.append(RuleJSON(entry.rule, name: name, status: entry.status, type: "recording"))
                 }
             }
             return GroupJSON(
-                name: group.group.name, file: group.group.file, rules: rules, interval: Self.seconds(group.interval), limit: group.group.limit,
+                name: group.group.name, file: group.group.file, rules: rules, interval: group.interval.seconds, limit: group.group.limit,
                 evaluationTime: group.status?.evaluationSeconds ?? 0, lastEvaluation: Self.time(group.status?.lastEvaluation))
         }
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     /// RFC 3339 with milliseconds; Go's zero time for never.
     static func time(_ date: Date?) -> String {

@@ -165,10 +165,8 @@ struct SilenceRequest: Decodable {
             guard LabelNameRules.isValid(matcher.name) else {
                 throw HTTPError(.badRequest, message: "matchers[\(index)].name: \"\(matcher.name)\" is not a valid label name")
             }
-            let type: LabelMatcher.MatchType =
-                matcher.isRegex ? (matcher.isEqual ? .regexMatch : .regexNoMatch) : (matcher.isEqual ? .equal : .notEqual)
             do {
-                if try !LabelMatcher(type, name: matcher.name, value: matcher.value).matches("") { matchesEverything = false }
+                if try !matcher.labelMatcher().matches("") { matchesEverything = false }
             } catch {
                 throw HTTPError(.badRequest, message: "matchers[\(index)].value: not a valid regular expression: \(error.message)")
             }

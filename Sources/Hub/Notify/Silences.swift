@@ -1,4 +1,5 @@
 import Foundation
+import PromQL
 import Shared
 
 /// One matcher of a silence, as Alertmanager's v2 API writes it.
@@ -22,6 +23,12 @@ struct SilenceMatcher: Codable, Sendable, Equatable {
         value = try container.decode(String.self, forKey: .value)
         isRegex = try container.decodeIfPresent(Bool.self, forKey: .isRegex) ?? false
         isEqual = try container.decodeIfPresent(Bool.self, forKey: .isEqual) ?? true
+    }
+
+    /// The matcher as PromQL's, which matches label values as Alertmanager does.
+    func labelMatcher() throws(RegexError) -> LabelMatcher {
+        let type: LabelMatcher.MatchType = isRegex ? (isEqual ? .regexMatch : .regexNoMatch) : (isEqual ? .equal : .notEqual)
+        return try LabelMatcher(type, name: name, value: value)
     }
 
     /// A silence of one exception group: its team, service and aggregation key equal (the labels

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PromQL
 import Rules
+import Shared
 
 /// One evaluation of one rule group at one time, as Prometheus's `Group.Eval`: the rules in
 /// order, each failing alone (its health says why) without stopping the others. Recording rules
@@ -45,9 +46,9 @@ struct RuleEvaluation: Sendable {
                 logger.warning(
                     "evaluating a rule failed", metadata: ["rules.group": "\(group.name)", "rules.rule": "\(rule.name)", "error": "\(failure ?? "")"])
             }
-            await board.recordRule(key, at: time, seconds: Self.seconds(since: ruleStarted), error: failure)
+            await board.recordRule(key, at: time, seconds: (ContinuousClock.now - ruleStarted).seconds, error: failure)
         }
-        await board.recordGroup(key(group), at: time, seconds: Self.seconds(since: started), failures: failures)
+        await board.recordGroup(key(group), at: time, seconds: (ContinuousClock.now - started).seconds, failures: failures)
     }
 
     private func key(_ group: RuleGroup) -> String { RuleKey.group(group) }
@@ -125,10 +126,6 @@ struct RuleEvaluation: Sendable {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? QueryError { return error.message }

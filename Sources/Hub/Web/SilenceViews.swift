@@ -62,10 +62,6 @@ extension Silences {
 extension GettableSilence {
     /// Whether the silence silences an alert with `labels`, as Alertmanager matches it.
     func silences(_ labels: [String: String]) -> Bool {
-        matchers.allSatisfy { matcher in
-            let type: LabelMatcher.MatchType =
-                matcher.isRegex ? (matcher.isEqual ? .regexMatch : .regexNoMatch) : (matcher.isEqual ? .equal : .notEqual)
-            return (try? LabelMatcher(type, name: matcher.name, value: matcher.value).matches(labels[matcher.name] ?? "")) ?? false
-        }
+        matchers.allSatisfy { matcher in (try? matcher.labelMatcher().matches(labels[matcher.name] ?? "")) ?? false }
     }
 }
