@@ -13,8 +13,8 @@ let package = Package(
     products: [
         .library(name: "Periskop", targets: ["Periskop"]),
         .library(name: "PeriskopHummingbird", targets: ["PeriskopHummingbird"]),
-        .executable(name: "canopy-leaf", targets: ["Leaf"]),
-        .executable(name: "canopy-hub", targets: ["Hub"]),
+        .executable(name: "canopy-leaf", targets: ["LeafMain"]),
+        .executable(name: "canopy-hub", targets: ["HubMain"]),
         .executable(name: "canopy-bench", targets: ["Benchmarks"]),
         .executable(name: "canopy-demo", targets: ["Demo"]),
     ],
@@ -69,7 +69,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
+        // The leaf and the hub are libraries with a one-line executable each, so that the fuzz
+        // targets (Fuzz/) can link their readers.
+        .executableTarget(name: "LeafMain", dependencies: ["Leaf"], swiftSettings: swiftSettings),
+        .target(
             name: "Leaf",
             dependencies: [
                 "Shared", "Periskop",
@@ -89,7 +92,8 @@ let package = Package(
             dependencies: ["PromQL", "Shared", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
+        .executableTarget(name: "HubMain", dependencies: ["Hub"], swiftSettings: swiftSettings),
+        .target(
             name: "Hub",
             dependencies: [
                 "Shared", "Periskop", "PromQL", "Rules",

@@ -5,9 +5,11 @@ import Hummingbird
 import Logging
 import Shared
 
-@main
-struct CanopyHub: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The command line; `HubMain` runs it. A library, so that the fuzz targets can link the config reader.
+public struct CanopyHub: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "canopy-hub",
         abstract: "Scrapes every team's leaf, merges across teams, and keeps history in PostgreSQL.",
         subcommands: [Serve.self, CheckConfig.self],

@@ -4,9 +4,11 @@ import Hummingbird
 import Logging
 import Shared
 
-@main
-struct CanopyLeaf: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// The command line; `LeafMain` runs it. A library, so that the fuzz targets can link the config reader.
+public struct CanopyLeaf: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "canopy-leaf",
         abstract: "Discovers a team's services, scrapes their Periskop exception endpoints and serves the team's view.",
         subcommands: [Serve.self, CheckConfig.self],

@@ -1,0 +1,6 @@
+import Hub
+
+@main
+enum Main {
+    static func main() async { await CanopyHub.main() }
+}

@@ -1,0 +1,6 @@
+import Leaf
+
+@main
+enum Main {
+    static func main() async { await CanopyLeaf.main() }
+}
