@@ -26,9 +26,17 @@ struct LeafServer {
         let file = StateFile(directory: URL(fileURLWithPath: options.dataDir))
         let (snapshot, isNew) = try file.load()
         let state = TeamState(snapshot: snapshot)
+        let saveHealth = SaveHealth()
         if isNew {
-            try file.save(snapshot)
             logger.info("started a new epoch in an empty data dir", metadata: ["leaf.data_dir": "\(options.dataDir)", "leaf.epoch": "\(snapshot.epoch)"])
+            do {
+                try file.save(snapshot)
+                saveHealth.succeeded(at: Date())
+            } catch {
+                // Serve anyway: the epoch is saved once the disk takes it.
+                saveHealth.failed(at: Date(), error: error.description)
+                logger.error("cannot save the leaf state: counting goes on in memory, saving is retried", metadata: ["store.error": "\(error)"])
+            }
         } else {
             logger.info("restored counts from the data dir", metadata: ["leaf.data_dir": "\(options.dataDir)", "leaf.epoch": "\(snapshot.epoch)", "leaf.groups": "\(snapshot.groups.count)"])
         }
@@ -69,13 +77,13 @@ struct LeafServer {
         pages.addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
         PeriskopAPI(views: views, state: state, targetsPage: { pages.targetsPage($0) }).addRoutes(to: router)
-        let metrics = LeafMetrics()
+        let metrics = LeafMetrics(saveHealth: saveHealth)
         OperationsRoutes(
             server: "leaf", metrics: { await metrics.render(views: views, team: reloader.current.team) }, reload: { try reloader.reload() }
         ).addRoutes(to: router)
 
         let services: [any Service] = [
-            PersistenceService(state: state, file: file, interval: options.saveInterval, logger: logger),
+            PersistenceService(state: state, file: file, interval: options.saveInterval, health: saveHealth, logger: logger),
             fetcher,
             scrapes,
             discovery,

@@ -14,8 +14,21 @@ struct LeafMetrics: Sendable {
     private let firstSeen: GaugeFamily
     private let lastSeen: GaugeFamily
     private let periskop: GaugeFamily
+    private let saves: CounterFamily
+    private let saveFailures: CounterFamily
+    private let lastSave: GaugeFamily
+    private let saveFailing: GaugeFamily
+    private let saveHealth: SaveHealth
 
-    init() {
+    init(saveHealth: SaveHealth) {
+        self.saveHealth = saveHealth
+        saves = CounterFamily(registry: server.registry, name: "canopy_leaf_state_saves", help: "Saves of the counts to the data dir.")
+        saveFailures = CounterFamily(
+            registry: server.registry, name: "canopy_leaf_state_save_failures", help: "Saves of the counts to the data dir that failed (a full or read-only disk).")
+        lastSave = GaugeFamily(
+            registry: server.registry, name: "canopy_leaf_state_last_save_timestamp_seconds", help: "When the counts were last saved, in seconds since the Unix epoch (0: not yet).")
+        saveFailing = GaugeFamily(
+            registry: server.registry, name: "canopy_leaf_state_save_failing", help: "1 while the latest save of the counts failed: a restart now would lose what came since.")
         exceptions = CounterFamily(registry: server.registry, name: "canopy_exceptions", help: "Occurrences of each exception group, counted across the service's instances.")
         groups = GaugeFamily(registry: server.registry, name: "canopy_groups", help: "Exception groups per service.")
         firstSeen = GaugeFamily(
@@ -52,6 +65,11 @@ struct LeafMetrics: Sendable {
         lastSeen.update(last)
         periskop.update(occurrences)
         groups.update(perService.map { ([("service", $0.key)], Double($0.value)) })
+        let saving = saveHealth.current
+        saves.update([([], Int64(saving.saves))])
+        saveFailures.update([([], Int64(saving.failures))])
+        lastSave.update([([], saving.lastSuccess?.timeIntervalSince1970 ?? 0)])
+        saveFailing.update([([], saving.failingSince == nil ? 0 : 1)])
         return server.emit()
     }
 }

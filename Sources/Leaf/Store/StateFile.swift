@@ -15,11 +15,8 @@ struct StateFile: Sendable {
 
     /// Loads the saved state, or starts a new epoch when the data dir holds none.
     func load() throws(Failure) -> (snapshot: TeamSnapshot, isNew: Bool) {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw Failure(description: "cannot create data dir \(directory.path): \(error.localizedDescription)")
-        }
+        // A data dir that cannot be made (read-only disk) is no reason not to count: the new
+        // epoch is saved once it can be, and a restart before that starts another epoch.
         guard FileManager.default.fileExists(atPath: url.path) else {
             return (TeamSnapshot(epoch: UUID().uuidString.lowercased()), true)
         }
@@ -40,27 +37,57 @@ struct StateFile: Sendable {
 
     func save(_ snapshot: TeamSnapshot) throws(Failure) {
         let temporary = directory.appendingPathComponent("state.json.tmp")
+        let data: Data
         do {
-            let data = try CanopyJSON.encoder().encode(snapshot)
-            guard FileManager.default.createFile(atPath: temporary.path, contents: data) else {
-                throw Failure(description: "cannot write \(temporary.path)")
-            }
-            try Self.fsync(temporary.path)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw Failure(description: "cannot rename \(temporary.path) to \(url.path): \(String(cString: strerror(errno)))")
-            }
-            try Self.fsync(directory.path)
-        } catch let failure as Failure {
-            throw failure
+            data = try CanopyJSON.encoder().encode(snapshot)
         } catch {
-            throw Failure(description: "cannot save \(url.path): \(error)")
+            throw Failure(description: "cannot encode the leaf state: \(error)")
         }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(description: "cannot create data dir \(directory.path): \(error.localizedDescription)")
+        }
+        do throws(Failure) {
+            try Self.write(data, to: temporary.path)
+            guard rename(temporary.path, url.path) == 0 else {
+                throw Failure(description: "cannot rename \(temporary.path) to \(url.path): \(Self.lastError)")
+            }
+        } catch {
+            // A full disk leaves a partial temporary file: remove it so that it frees its space.
+            unlink(temporary.path)
+            throw error
+        }
+        try Self.fsync(directory.path)
     }
+
+    /// Writes and syncs `data`, with the system's reason (ENOSPC, EROFS) when it cannot.
+    private static func write(_ data: Data, to path: String) throws(Failure) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(lastError)") }
+        defer { close(fd) }
+        let failed: String? = data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return lastError
+                }
+                offset += written
+            }
+            return nil
+        }
+        if let failed { throw Failure(description: "cannot write \(path): \(failed)") }
+        guard Foundation.fsync(fd) == 0 else { throw Failure(description: "fsync \(path): \(lastError)") }
+    }
+
+    private static var lastError: String { String(cString: strerror(errno)) }
 
     private static func fsync(_ path: String) throws(Failure) {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw Failure(description: "cannot open \(path): \(lastError)") }
         defer { close(fd) }
-        guard Foundation.fsync(fd) == 0 else { throw Failure(description: "fsync \(path): \(String(cString: strerror(errno)))") }
+        guard Foundation.fsync(fd) == 0 else { throw Failure(description: "fsync \(path): \(lastError)") }
     }
 }
