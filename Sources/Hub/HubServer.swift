@@ -5,6 +5,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// Everything a running hub is made of: the database (its own private PostgreSQL or the one
 /// configured), migrations, leaf discovery feeding the scrape engine, the ingest, the routes.
@@ -86,12 +87,18 @@ struct HubServer {
         // One runner for the query API and the graph page: the same limits and timeout for both.
         let queryRunner = QueryRunner(source: seriesSource, settings: options.query)
         let ruleBoard = RuleBoard()
+        // Tries for the lead twice per evaluation interval (at most every 5 s), so that a dead
+        // leader's work moves within two intervals.
+        let evaluationInterval = Mutex(config.rules.evaluationInterval)
+        let leadership = Leadership(
+            configuration: databaseConfiguration, identity: options.externalURL,
+            interval: { max(.milliseconds(250), min(.seconds(5), evaluationInterval.withLock { $0 } / 2)) }, logger: logger)
         let rules = RuleManager(
             settings: config.rules,
             evaluation: RuleEvaluation(
                 runner: queryRunner, series: seriesSource.ruleSeries, states: AlertStateStore(client: client, logger: logger), board: ruleBoard,
                 sender: notifier, externalURL: options.externalURL, logger: logger),
-            logger: logger)
+            leadership: leadership, logger: logger)
         let notifier = self.notifier
         let reloader = ConfigReloader(
             file: options.configFile, initial: config, logger: logger, load: { try HubConfig.load(file: $0) },
@@ -105,6 +112,7 @@ struct HubServer {
                 try notifier?.apply(new.alerting)
                 discovery.apply(try new.leaves.map { try TargetBuilder(job: $0, jobLabel: "leaf") })
                 rules.apply(new.rules)
+                evaluationInterval.withLock { $0 = new.rules.evaluationInterval }
             })
         let writeGuard = WriteGuard(token: { reloader.current.apiToken })
         let silences = Silences(alertmanagers: { notifier?.alertmanagers() })
@@ -124,16 +132,18 @@ struct HubServer {
             metrics: {
                 let connections = await queries.databaseConnections()
                 return metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
-                    + Array(await ruleBoard.exposition().utf8)
+                    + Array(await ruleBoard.exposition().utf8) + Array(leadership.exposition().utf8)
             },
             ready: { context in _ = try await client.query("SELECT 1", logger: context.logger) },
+            role: { leadership.role },
             reload: { try reloader.reload() }
         ).addRoutes(to: router)
 
         services += [
             client,
-            Retention(client: client, retention: config.retention, logger: logger, interval: options.maintenanceInterval),
-            WindowRefresh(client: client, logger: logger, interval: options.windowRefreshInterval),
+            leadership,
+            Retention(client: client, retention: config.retention, logger: logger, interval: options.maintenanceInterval, leads: { leadership.isLeader }),
+            WindowRefresh(client: client, logger: logger, interval: options.windowRefreshInterval, leads: { leadership.isLeader }),
             fetcher,
             scrapes,
             discovery,

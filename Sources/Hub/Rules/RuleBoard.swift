@@ -27,10 +27,9 @@ actor RuleBoard {
     private(set) var alerts: [RuleKey: AlertingRuleState] = [:]
     private var written: [RuleKey: Set<PromQL.Labels>] = [:]
 
-    /// Alert states kept from before a restart.
-    func restore(_ states: [RuleKey: AlertingRuleState]) {
-        for (key, state) in states where alerts[key] == nil { alerts[key] = state }
-    }
+
+    /// The alerts exactly as stored: on taking the lead, and on a follower showing the leader's.
+    func replaceAlerts(_ states: [RuleKey: AlertingRuleState]) { alerts = states }
 
     func alertState(_ key: RuleKey) -> AlertingRuleState { alerts[key] ?? AlertingRuleState() }
 

@@ -9,15 +9,21 @@ import Rules
 /// interval and each evaluates at the same times after a restart), the rules of a group in
 /// order at one time. A reload replaces the groups and keeps the state of the rules that stayed
 /// (alerts, series written); rules that went have their series ended.
+///
+/// Only the leading hub evaluates (`Leadership`). The others show the alerts as the leader left
+/// them in the database, read every evaluation interval, and take over from that state when the
+/// lead comes to them.
 final class RuleManager: Service, Sendable {
     private let evaluation: RuleEvaluation
+    private let leadership: Leadership
     private let logger: Logger
     /// The settings to run and a count of changes, read by `run` once a second.
     private let settings: Mutex<(RuleSettings, version: Int)>
 
-    init(settings: RuleSettings, evaluation: RuleEvaluation, logger: Logger) {
+    init(settings: RuleSettings, evaluation: RuleEvaluation, leadership: Leadership, logger: Logger) {
         self.settings = Mutex((settings, 0))
         self.evaluation = evaluation
+        self.leadership = leadership
         self.logger = logger
     }
 
@@ -29,30 +35,62 @@ final class RuleManager: Service, Sendable {
     }
 
     func run() async throws {
-        do {
-            await evaluation.board.restore(try await evaluation.states.load())
-        } catch {
-            logger.error("the alerts' state could not be read: alerts start afresh", metadata: ["error": "\(RuleEvaluation.describe(error))"])
-        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let (current, version) = self.settings.withLock { $0 }
-                await self.retire(keeping: current)
-                await withTaskGroup(of: Void.self) { group in
-                    for ruleGroup in current.groups {
-                        group.addTask {
-                            await self.loop(ruleGroup, interval: ruleGroup.interval ?? current.evaluationInterval, externalLabels: current.externalLabels)
-                        }
-                    }
-                    // A watcher that ends the round when the settings change.
+                await self.follow()
+                guard !Task.isCancelled else { return }
+                // The alerts as the last leader (this hub before a restart, or another) left them.
+                await self.loadAlerts()
+                await self.lead()
+            }
+        }
+    }
+
+    /// Until this hub leads: the leader's alerts, read every evaluation interval.
+    private func follow() async {
+        var loaded = ContinuousClock.now - .seconds(86400)
+        while !Task.isCancelled, !leadership.isLeader {
+            let interval = settings.withLock { $0.0.evaluationInterval }
+            if ContinuousClock.now - loaded >= interval {
+                await loadAlerts(quietly: true)
+                loaded = ContinuousClock.now
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func loadAlerts(quietly: Bool = false) async {
+        do {
+            await evaluation.board.replaceAlerts(try await evaluation.states.load())
+        } catch {
+            if !quietly {
+                logger.error("the alerts' state could not be read: alerts start afresh", metadata: ["error": "\(RuleEvaluation.describe(error))"])
+            }
+        }
+    }
+
+    /// The groups' loops while this hub leads, restarted when the settings change.
+    private func lead() async {
+        let term = leadership.current.terms
+        while !Task.isCancelled, leadership.current.isLeader, leadership.current.terms == term {
+            let (current, version) = settings.withLock { $0 }
+            await retire(keeping: current)
+            await withTaskGroup(of: Void.self) { group in
+                for ruleGroup in current.groups {
                     group.addTask {
-                        while !Task.isCancelled, self.settings.withLock({ $0.version }) == version {
-                            try? await Task.sleep(for: .seconds(1))
-                        }
+                        await self.loop(ruleGroup, interval: ruleGroup.interval ?? current.evaluationInterval, externalLabels: current.externalLabels)
                     }
-                    await group.next()
-                    group.cancelAll()
                 }
+                // A watcher that ends the round when the settings change or the lead is lost.
+                group.addTask {
+                    while !Task.isCancelled, self.settings.withLock({ $0.version }) == version {
+                        let status = self.leadership.current
+                        guard status.isLeader, status.terms == term else { return }
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                await group.next()
+                group.cancelAll()
             }
         }
     }

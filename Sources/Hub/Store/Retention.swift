@@ -12,9 +12,11 @@ struct Retention: Service {
     let retention: Duration
     let logger: Logger
     var interval: Duration = .seconds(3600)
+    /// Whether this hub does the work that must happen once (`Leadership`).
+    var leads: @Sendable () -> Bool = { true }
 
     func run() async throws {
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() where leads() {
             do {
                 try await maintain(now: Date())
             } catch {

@@ -15,11 +15,17 @@ struct WindowRefresh: Service {
     let logger: Logger
     var interval: Duration = .seconds(10)
     var longestInterval: Duration = .seconds(60)
+    /// Whether this hub does the work that must happen once (`Leadership`): one refresh is enough.
+    var leads: @Sendable () -> Bool = { true }
 
     static func isStandard(_ window: Duration) -> Bool { windows.contains(window) }
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            guard leads() else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: min(interval, .seconds(1))) }
+                continue
+            }
             let started = ContinuousClock.now
             await refreshLogged()
             let pause = min(longestInterval, max(interval, (ContinuousClock.now - started) * 20))

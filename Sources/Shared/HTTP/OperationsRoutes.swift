@@ -6,15 +6,18 @@ public struct OperationsRoutes<Context: RequestContext>: Sendable {
     let metrics: @Sendable () async -> [UInt8]
     let ready: @Sendable (Context) async throws -> Void
     let reload: @Sendable () throws -> Void
+    let role: (@Sendable () -> String)?
 
-    /// `ready` throws while the server cannot serve (the hub's database is unreachable, say).
+    /// `ready` throws while the server cannot serve (the hub's database is unreachable, say);
+    /// `role`, if given, is said with it ("leader", say).
     public init(
         server: String, metrics: @escaping @Sendable () async -> [UInt8], ready: @escaping @Sendable (Context) async throws -> Void = { _ in },
-        reload: @escaping @Sendable () throws -> Void
+        role: (@Sendable () -> String)? = nil, reload: @escaping @Sendable () throws -> Void
     ) {
         self.server = server
         self.metrics = metrics
         self.ready = ready
+        self.role = role
         self.reload = reload
     }
 
@@ -26,9 +29,10 @@ public struct OperationsRoutes<Context: RequestContext>: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: await metrics())))
         }
         router.get("-/healthy") { _, _ in "Canopy \(server) is healthy.\n" }
+        let role = self.role
         router.get("-/ready") { _, context in
             try await ready(context)
-            return "Canopy \(server) is ready.\n"
+            return "Canopy \(server) is ready\(role.map { " (\($0()))" } ?? "").\n"
         }
         router.post("-/reload") { _, _ in
             do {
