@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// ahead of time and dropped whole once past retention (no row-by-row deletes); the snapshot log
 /// and the hourly rollup are trimmed by time. Also ends ignores whose time is up.
 struct Retention: Service {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let retention: Duration
     let logger: Logger
     var interval: Duration = .seconds(3600)
@@ -62,7 +62,7 @@ struct Retention: Service {
     /// The minute histories, each with a partition per UTC day and a default one.
     static let partitioned = ["group_counts", "series_counts"]
 
-    static func ensurePartitions(client: PostgresClient, around now: Date, logger: Logger) async throws {
+    static func ensurePartitions(client: any DatabaseClient, around now: Date, logger: Logger) async throws {
         for table in partitioned {
             try await client.query("CREATE TABLE IF NOT EXISTS \(unescaped: table)_default PARTITION OF \(unescaped: table) DEFAULT", logger: logger)
             for offset in -1...2 {

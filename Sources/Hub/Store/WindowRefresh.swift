@@ -11,7 +11,7 @@ import ServiceLifecycle
 struct WindowRefresh: Service {
     static let windows: [Duration] = [.seconds(3600), .seconds(86400), .seconds(7 * 86400)]
 
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
     var interval: Duration = .seconds(10)
     var longestInterval: Duration = .seconds(60)
