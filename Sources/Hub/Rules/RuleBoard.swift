@@ -26,6 +26,8 @@ actor RuleBoard {
     private(set) var groups: [String: GroupStatus] = [:]
     private(set) var alerts: [RuleKey: AlertingRuleState] = [:]
     private var written: [RuleKey: Set<PromQL.Labels>] = [:]
+    /// The groups whose last evaluation failed because the database was unreachable.
+    private var paused: Set<String> = []
 
     /// Alert states kept from before a restart.
     func restore(_ states: [RuleKey: AlertingRuleState]) {
@@ -54,6 +56,11 @@ actor RuleBoard {
         status.evaluations += 1
         status.failures += failures
         groups[group] = status
+    }
+
+    /// Records whether a group's evaluation is paused by a database outage; true when that changed.
+    func notePaused(_ group: String, _ now: Bool) -> Bool {
+        now ? paused.insert(group).inserted : paused.remove(group) != nil
     }
 
     func recordMissed(_ group: String, _ count: Int) { groups[group, default: GroupStatus()].missed += count }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import Logging
 import PostgresNIO
@@ -13,12 +12,22 @@ struct Retention: Service {
     let logger: Logger
     var interval: Duration = .seconds(3600)
 
+    /// How soon maintenance that failed because the database was unreachable is tried again.
+    var retryInterval: Duration = .seconds(60)
+
     func run() async throws {
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+        var wait = interval
+        while true {
+            let pause = wait
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: pause) })) != nil else { return }
             do {
                 try await maintain(now: Date())
+                wait = interval
             } catch {
-                logger.error("retention maintenance failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+                // An outage is logged once by `Database`; tomorrow's partitions must not wait an hour after it ends.
+                let unavailable = error is DatabaseUnavailable
+                logger.log(level: unavailable ? .debug : .error, "retention maintenance failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+                wait = unavailable ? min(interval, retryInterval) : interval
             }
         }
     }
@@ -79,6 +88,7 @@ struct Retention: Service {
                         """,
                         logger: logger)
                 } catch {
+                    if error is DatabaseUnavailable { throw error }
                     // Rows of that day landed in the default partition (a clock that jumped): they stay there.
                     logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(DatabaseErrorText.describe(error))"])
                 }

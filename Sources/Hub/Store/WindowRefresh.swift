@@ -31,7 +31,10 @@ struct WindowRefresh: Service {
         do {
             try await refresh(now: Date())
         } catch {
-            logger.error("refreshing the window counts failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+            // An outage is logged once by `Database`; the next refresh catches up.
+            logger.log(
+                level: error is DatabaseUnavailable ? .debug : .error, "refreshing the window counts failed",
+                metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
         }
     }
 
