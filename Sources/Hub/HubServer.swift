@@ -54,7 +54,7 @@ struct HubServer {
             // JIT compilation costs more than it saves on the hub's short queries (measured: most
             // of a 350 ms services query), so the private cluster runs without it.
             let postgres = try await PrivatePostgres.start(directory: options.dataDir + "/postgres", settings: ["jit": "off"], logger: logger)
-            services.append(PrivatePostgresService(postgres: postgres))
+            services.append(PrivatePostgresService(postgres: postgres, metrics: self.metrics, logger: logger))
             endpoint = Database.Endpoint(client: postgres.clientConfiguration(), probe: postgres.connectionConfiguration(), address: postgres.socketPath)
             databaseDescription = "private PostgreSQL in \(postgres.directory)"
         }
