@@ -46,28 +46,28 @@ struct HubServer {
 
     func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> some ApplicationProtocol {
         var services: [any Service] = []
-        let databaseConfiguration: PostgresClient.Configuration
+        let endpoint: Database.Endpoint
         let databaseDescription: String
         if let url = config.databaseURL, let parsed = DatabaseURL(url) {
-            databaseConfiguration = try Self.configuration(parsed)
-            databaseDescription = "postgres://\(parsed.socketDirectory ?? parsed.host):\(parsed.port)/\(parsed.database)"
+            endpoint = try Self.endpoint(parsed)
+            databaseDescription = "postgres://\(endpoint.address)/\(parsed.database)"
         } else {
             // JIT compilation costs more than it saves on the hub's short queries (measured: most
             // of a 350 ms services query), so the private cluster runs without it.
             let postgres = try await PrivatePostgres.start(directory: options.dataDir + "/postgres", settings: ["jit": "off"], logger: logger)
-            services.append(PrivatePostgresService(postgres: postgres))
-            databaseConfiguration = postgres.clientConfiguration()
+            services.append(PrivatePostgresService(postgres: postgres, metrics: self.metrics, logger: logger))
+            endpoint = Database.Endpoint(client: postgres.clientConfiguration(), probe: postgres.connectionConfiguration(), address: postgres.socketPath)
             databaseDescription = "private PostgreSQL in \(postgres.directory)"
         }
         do {
-            try await Self.prepareDatabase(databaseConfiguration, logger: logger)
+            // A database that is not there fails the start with its reason rather than a pool waiting forever.
+            if let failure = await Database.probe(endpoint, logger: logger) { throw DatabaseUnavailable(reason: failure) }
+            try await Self.prepareDatabase(endpoint.client, logger: logger)
         } catch {
             for service in services { if let postgres = service as? PrivatePostgresService { await postgres.postgres.stop() } }
             throw error
         }
-        var clientConfiguration = databaseConfiguration
-        clientConfiguration.options.maximumConnections = config.maxConnections
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let client = Database(endpoint: endpoint, maximumConnections: config.maxConnections, metrics: self.metrics, logger: logger)
 
         let metrics = self.metrics
         let ingest = HubIngest(client: client, samplesPerGroup: config.samplesPerGroup, metrics: metrics, logger: logger)
@@ -81,6 +81,7 @@ struct HubServer {
         let status = GroupStatusStore(client: client, logger: logger)
         let router = Router()
         router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: DatabaseErrorMiddleware())
         router.add(middleware: WebSecurityMiddleware())
         let leafHealth = LeafHealth(scrapes: scrapes, queries: queries)
         let seriesSource = HubSeriesSource(client: client, logger: logger, maxSeries: options.query.limits.maxSeriesPerSelector) { try await leafHealth.reports() }
@@ -91,7 +92,7 @@ struct HubServer {
         // leader's work moves within two intervals.
         let evaluationInterval = Mutex(config.rules.evaluationInterval)
         let leadership = Leadership(
-            configuration: databaseConfiguration, identity: options.externalURL,
+            configuration: endpoint.probe, identity: options.externalURL,
             interval: { max(.milliseconds(250), min(.seconds(5), evaluationInterval.withLock { $0 } / 2)) }, logger: logger)
         let rules = RuleManager(
             settings: config.rules,
@@ -134,7 +135,7 @@ struct HubServer {
                 return metrics.render(leaves: scrapes.targets, health: scrapes.allHealth, databaseConnections: connections)
                     + Array(await ruleBoard.exposition().utf8) + Array(leadership.exposition().utf8)
             },
-            ready: { context in _ = try await client.query("SELECT 1", logger: context.logger) },
+            ready: { context in try await client.check(logger: context.logger) },
             role: { leadership.role },
             reload: { try reloader.reload() }
         ).addRoutes(to: router)
@@ -183,24 +184,29 @@ struct HubServer {
         }
     }
 
-    static func configuration(_ url: DatabaseURL) throws -> PostgresClient.Configuration {
+    /// The pool's configuration and the probes' for a `database.url`.
+    static func endpoint(_ url: DatabaseURL) throws -> Database.Endpoint {
         if let directory = url.socketDirectory {
-            return PostgresClient.Configuration(
-                unixSocketPath: "\(directory)/.s.PGSQL.\(url.port)", username: url.username, password: url.password, database: url.database)
+            let socket = "\(directory)/.s.PGSQL.\(url.port)"
+            return Database.Endpoint(
+                client: PostgresClient.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database),
+                probe: PostgresConnection.Configuration(unixSocketPath: socket, username: url.username, password: url.password, database: url.database),
+                address: socket)
         }
-        let tls: PostgresClient.Configuration.TLS
+        let tls: (client: PostgresClient.Configuration.TLS, probe: PostgresConnection.Configuration.TLS)
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
         switch url.sslMode {
-        case "disable": tls = .disable
-        case "require":
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.certificateVerification = .none
-            tls = .require(configuration)
-        case "verify-full": tls = .require(.makeClientConfiguration())
-        default:
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.certificateVerification = .none
-            tls = .prefer(configuration)
+        case "disable": tls = (.disable, .disable)
+        case "require": tls = (.require(unverified), .require(try NIOSSLContext(configuration: unverified)))
+        case "verify-full": tls = (.require(.makeClientConfiguration()), .require(try NIOSSLContext(configuration: .makeClientConfiguration())))
+        default: tls = (.prefer(unverified), .prefer(try NIOSSLContext(configuration: unverified)))
         }
-        return PostgresClient.Configuration(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls)
+        return Database.Endpoint(
+            client: PostgresClient.Configuration(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls.client),
+            probe: PostgresConnection.Configuration(
+                host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls.probe),
+            address: "\(url.host):\(url.port)")
     }
 }

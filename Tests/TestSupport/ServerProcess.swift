@@ -50,11 +50,24 @@ public final class ServerProcess: Sendable {
         throw TestFailure("the server did not listen within a minute:\n\(child.logTail)")
     }
 
+    /// The code `stop` returns for a server that did not stop within its grace: it was killed.
+    public static let hungOnStop: Int32 = -9
+
     /// Sends `signal` (SIGTERM by default) and waits for the process to end; returns its exit code.
+    /// A server that has not ended after `grace` is SIGKILLed and `hungOnStop` returned, so that a
+    /// shutdown that hangs fails its test instead of stalling the suite.
     @discardableResult
-    public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+    public func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(30)) async -> Int32 {
         child.signal(signal)
-        while !child.hasExited { try? await Task.sleep(for: .milliseconds(20)) }
+        let deadline = ContinuousClock.now + grace
+        while !child.hasExited {
+            if ContinuousClock.now > deadline {
+                child.signal(SIGKILL)
+                while !child.hasExited { try? await Task.sleep(for: .milliseconds(20)) }
+                return Self.hungOnStop
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         return child.exitCode ?? -1
     }
 

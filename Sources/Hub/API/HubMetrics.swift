@@ -2,8 +2,8 @@ import Foundation
 import Prometheus
 import Shared
 
-/// The hub's `/metrics`: leaf scrape health, rows written, transaction time, database errors,
-/// process metrics.
+/// The hub's `/metrics`: leaf scrape health, rows written, transaction time, database errors and
+/// outages, the private PostgreSQL's restarts, process metrics.
 struct HubMetrics: Sendable {
     private let server = ServerMetrics(server: "hub", scraped: "leaf", jobLabel: "leaf")
     /// Where the notifier registers its own metrics.
@@ -12,6 +12,10 @@ struct HubMetrics: Sendable {
     private let transactions: DurationHistogram
     private let databaseErrors: Counter
     private let connections: GaugeFamily
+    private let databaseUp: Gauge
+    private let databaseUnavailable: Counter
+    private let databaseOutages: Counter
+    private let privatePostgresRestarts: Counter
 
     init() {
         let registry = server.registry
@@ -20,6 +24,13 @@ struct HubMetrics: Sendable {
             descriptor: .init(metricName: "canopy_hub_apply_transaction", unitName: "seconds", helpText: "Time to apply one scrape of one leaf in its transaction."),
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10)])
         databaseErrors = registry.makeCounter(descriptor: .init(metricName: "canopy_hub_database_errors", unitName: "total", helpText: "Scrapes that could not be stored."))
+        databaseUp = registry.makeGauge(descriptor: .init(metricName: "canopy_hub_database_up", helpText: "1 while PostgreSQL answers, 0 while the hub finds it unreachable."))
+        databaseUnavailable = registry.makeCounter(
+            descriptor: .init(metricName: "canopy_hub_database_unavailable", unitName: "total", helpText: "Database calls refused or failed because PostgreSQL was unreachable."))
+        databaseOutages = registry.makeCounter(
+            descriptor: .init(metricName: "canopy_hub_database_outages", unitName: "total", helpText: "Times PostgreSQL was found unreachable after answering."))
+        privatePostgresRestarts = registry.makeCounter(
+            descriptor: .init(metricName: "canopy_hub_private_postgres_restarts", unitName: "total", helpText: "Times the hub restarted its private PostgreSQL after it stopped unexpectedly."))
         connections = GaugeFamily(registry: registry, name: "canopy_hub_database_connections", help: "The hub's PostgreSQL connections by state, as pg_stat_activity shows them.")
     }
 
@@ -29,6 +40,15 @@ struct HubMetrics: Sendable {
     }
 
     func recordDatabaseError() { databaseErrors.increment() }
+
+    func recordDatabase(up: Bool) {
+        databaseUp.set(to: up ? 1.0 : 0.0)
+        if !up { databaseOutages.increment() }
+    }
+
+    func recordDatabaseUnavailable() { databaseUnavailable.increment() }
+
+    func recordPrivatePostgresRestart() { privatePostgresRestarts.increment() }
 
     func recordSkipped(_ count: Int, leaf: String) {
         registry.makeCounter(

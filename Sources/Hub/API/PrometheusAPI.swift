@@ -66,6 +66,8 @@ struct PrometheusAPI<Context: RequestContext> {
             return try failure(PrometheusAPIError(.unavailable, error.description))
         } catch let error as PSQLError {
             return try failure(PrometheusAPIError(.unavailable, "the database failed: " + DatabaseErrorText.describe(error)))
+        } catch let error as DatabaseUnavailable {
+            return try failure(PrometheusAPIError(.unavailable, error.description))
         }
     }
 

@@ -86,7 +86,7 @@ struct PrometheusQueryRoutes<Context: RequestContext>: Sendable {
                 switch error.kind {
                 case .execution, .limit: .execution
                 case .canceled: .canceled
-                case .source: .internal
+                case .source: error.cause.flatMap(DatabaseUnavailable.init(classifying:)) != nil ? .unavailable : .internal
                 }
             return (try? PrometheusAPI<Context>.failure(PrometheusAPIError(kind, error.message))) ?? Response(status: .internalServerError)
         } catch {

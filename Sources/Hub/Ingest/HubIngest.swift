@@ -7,14 +7,14 @@ import Synchronization
 /// Takes leaves' federation payloads into the database: decodes them (in the leaf's own scrape
 /// loop), applies each in one transaction, and logs every scrape in the snapshot log.
 final class HubIngest: ScrapeConsumer {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let apply: FederationApply
     let metrics: HubMetrics
     let logger: Logger
     /// What the last applied scrape of each leaf changed, for its snapshot log row.
     private let lastApplied = Mutex<[TargetKey: ApplyResult]>([:])
 
-    init(client: PostgresClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
+    init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
         self.client = client
         self.apply = FederationApply(samplesPerGroup: samplesPerGroup)
         self.metrics = metrics
@@ -50,7 +50,8 @@ final class HubIngest: ScrapeConsumer {
         let payload = prepared.payload
         let started = ContinuousClock.now
         do {
-            var result = try await client.withTransaction(logger: logger) { connection in
+            let (apply, logger) = (self.apply, self.logger)
+            var result = try await client.transaction(logger: logger) { connection in
                 try await apply.apply(payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger)
             }
             result.skipped = prepared.skipped
@@ -71,6 +72,8 @@ final class HubIngest: ScrapeConsumer {
                     metadata: ["hub.leaf": "\(target.url)", "hub.epoch": "\(payload.leaf.epoch)"])
             }
         } catch {
+            // The transaction rolled back (or, when the connection broke at COMMIT, perhaps committed: the cursors
+            // were written with it, so the next scrape adds exactly what this one did not).
             metrics.recordDatabaseError()
             throw .rejected("could not store the scrape: \(DatabaseErrorText.describe(error))")
         }
@@ -88,7 +91,10 @@ final class HubIngest: ScrapeConsumer {
                        \(result.skipped.count), \(Self.detail(result.skipped))
                 """, logger: logger)
         } catch {
-            logger.warning("could not log a scrape", metadata: ["hub.leaf": "\(target.url)", "store.error": "\(DatabaseErrorText.describe(error))"])
+            // While the database is unreachable every scrape fails to store and to log: `Database` says so once.
+            logger.log(
+                level: error is DatabaseUnavailable ? .debug : .warning, "could not log a scrape",
+                metadata: ["hub.leaf": "\(target.url)", "store.error": "\(DatabaseErrorText.describe(error))"])
         }
     }
 

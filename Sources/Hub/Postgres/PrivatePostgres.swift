@@ -1,9 +1,11 @@
+import AsyncAlgorithms
 import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 import Periskop
+import Shared
 
 #if canImport(Glibc)
 import Glibc
@@ -75,6 +77,8 @@ final class PrivatePostgres: Sendable {
     let binaries: PostgresBinaries
     /// The user the server runs as when the hub is root; nil when it runs as the hub's own user.
     let user: PostgresProcess.User?
+    /// The server settings it was started with, for a restart.
+    let settings: [String: String]
     private let logger: Logger
     private let stopped = Mutex(false)
 
@@ -82,9 +86,11 @@ final class PrivatePostgres: Sendable {
     var socketPath: String { Self.socketPath(socketDirectory, port: port) }
 
     private init(
-        directory: String, socketDirectory: String, port: Int, binaries: PostgresBinaries, user: PostgresProcess.User?, logger: Logger
+        directory: String, socketDirectory: String, port: Int, binaries: PostgresBinaries, user: PostgresProcess.User?,
+        settings: [String: String], logger: Logger
     ) {
         self.directory = directory
+        self.settings = settings
         self.socketDirectory = socketDirectory
         self.port = port
         self.logFile = "\(directory)/postgres.log"
@@ -126,9 +132,9 @@ final class PrivatePostgres: Sendable {
         try prepareClusterDirectory(directory, for: user)
         let socketDirectory = try prepareSocketDirectory(for: directory, port: port, user: user)
         let postgres = PrivatePostgres(
-            directory: directory, socketDirectory: socketDirectory, port: port, binaries: binaries, user: user, logger: logger)
+            directory: directory, socketDirectory: socketDirectory, port: port, binaries: binaries, user: user, settings: settings, logger: logger)
         try await postgres.initialiseIfNeeded()
-        try await postgres.startServer(settings: settings)
+        try await postgres.startServer()
         do {
             try await postgres.ensureDatabase()
         } catch {
@@ -244,7 +250,7 @@ final class PrivatePostgres: Sendable {
         try await PostgresProcess.run(binaries.pgCtl, ["-D", directory] + arguments, as: user)
     }
 
-    private func startServer(settings: [String: String]) async throws {
+    private func startServer() async throws {
         if let pid = postmasterPID {
             if Self.isPostmaster(pid, of: directory) {
                 // A hub killed with SIGKILL leaves its server running: adopt it when it listens where we would,
@@ -365,6 +371,13 @@ final class PrivatePostgres: Sendable {
         }
     }
 
+    /// Starts the server again after it stopped unexpectedly (killed, crashed), with the same settings; crash recovery
+    /// makes its data whole. Refused once ``stop()`` was called.
+    func restart() async throws {
+        guard !stopped.withLock({ $0 }) else { throw PrivatePostgresError("the private PostgreSQL is being stopped: not restarting it") }
+        try await startServer()
+    }
+
     // MARK: Stopping
 
     /// Whether a live postmaster of this cluster is running.
@@ -416,12 +429,48 @@ final class PrivatePostgres: Sendable {
     }
 }
 
-/// Stops the private PostgreSQL when the hub shuts down. List it first in the service group, so that it stops last.
+/// Keeps the private PostgreSQL running while the hub runs, and stops it when the hub shuts down. List it first in
+/// the service group, so that it stops last.
+///
+/// The postmaster is not the hub's child (pg_ctl starts it as a daemon), so the service looks for it every
+/// `checkInterval`: when it is gone (killed, crashed, out of memory) it is started again, at once the first time and
+/// then after a backoff that doubles up to a minute while restarts keep failing or the server keeps dying. The
+/// database's monitor sees it answer again and the hub gets a fresh pool.
 struct PrivatePostgresService: Service {
     let postgres: PrivatePostgres
+    var metrics: HubMetrics?
+    var logger: Logger
+    var checkInterval: Duration = .seconds(1)
+
+    /// A server that ran this long since its last restart resets the backoff.
+    static let stableAfter: Duration = .seconds(60)
+    static let longestBackoff: Duration = .seconds(60)
 
     func run() async throws {
-        try? await gracefulShutdown()
+        var backoff = Duration.zero
+        var lastStart = ContinuousClock.now
+        for await _ in AsyncTimerSequence(interval: checkInterval, clock: .continuous).cancelOnGracefulShutdown() {
+            guard !postgres.isRunning else {
+                if ContinuousClock.now - lastStart > Self.stableAfter { backoff = .zero }
+                continue
+            }
+            logger.error(
+                "the private PostgreSQL stopped unexpectedly: restarting it",
+                metadata: ["postgres.directory": "\(postgres.directory)", "postgres.retry_in": "\(DurationParser.format(backoff))", "postgres.log": "\(postgres.logTail(lines: 3).replacingOccurrences(of: "\n", with: " | "))"])
+            if backoff > .zero {
+                let pause = backoff
+                guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: pause) })) != nil else { break }
+            }
+            backoff = min(Self.longestBackoff, max(.seconds(1), backoff * 2))
+            lastStart = ContinuousClock.now
+            do {
+                try await postgres.restart()
+                metrics?.recordPrivatePostgresRestart()
+                logger.notice("restarted the private PostgreSQL", metadata: ["postgres.directory": "\(postgres.directory)"])
+            } catch {
+                logger.error("could not restart the private PostgreSQL", metadata: ["postgres.directory": "\(postgres.directory)", "error": "\(error)"])
+            }
+        }
         await postgres.stop()
     }
 }

@@ -11,7 +11,7 @@ import Shared
 struct ExceptionCounters: Sendable {
     static let metric = "canopy_exceptions_total"
 
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
     /// Series one selector may read; past this the query is refused rather than left to run.
     let maxSeries: Int

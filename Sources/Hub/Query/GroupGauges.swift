@@ -12,7 +12,7 @@ struct GroupGauges: Sendable {
     static let status = "canopy_group_status"
     static let metrics = [firstSeen, lastSeen, status]
 
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
     let maxSeries: Int
 

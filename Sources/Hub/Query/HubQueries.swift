@@ -7,7 +7,7 @@ import Shared
 /// Reads for the hub's API. Every list is bounded and paged by keyset (a cursor naming the last
 /// row seen), so that a page costs the same at 100,000 groups as at 100.
 struct HubQueries: Sendable {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
 
     /// `ignored` whose time is up reads as `unresolved` before the hourly sweep makes it so.

@@ -26,12 +26,12 @@ struct HubSeriesSource: SeriesSource {
     let gauges: GroupGauges
     /// What rules record, and the alerts' series.
     let ruleSeries: RuleSeriesStore
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
     /// The leaves as the hub sees them now.
     let leaves: @Sendable () async throws -> [LeafReport]
 
-    init(client: PostgresClient, logger: Logger, maxSeries: Int = 200_000, leaves: @escaping @Sendable () async throws -> [LeafReport]) {
+    init(client: any DatabaseClient, logger: Logger, maxSeries: Int = 200_000, leaves: @escaping @Sendable () async throws -> [LeafReport]) {
         self.client = client
         self.logger = logger
         self.leaves = leaves

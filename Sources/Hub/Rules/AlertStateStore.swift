@@ -7,7 +7,7 @@ import Rules
 /// start, so that a restart keeps a pending alert's `for` progress and the time each alert was
 /// last sent (nothing is sent again as new).
 struct AlertStateStore: Sendable {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
 
     func save(_ state: AlertingRuleState, for key: RuleKey, at time: Date) async throws {

@@ -26,6 +26,8 @@ actor RuleBoard {
     private(set) var groups: [String: GroupStatus] = [:]
     private(set) var alerts: [RuleKey: AlertingRuleState] = [:]
     private var written: [RuleKey: Set<PromQL.Labels>] = [:]
+    /// The groups whose last evaluation failed because the database was unreachable.
+    private var paused: Set<String> = []
 
 
     /// The alerts exactly as stored: on taking the lead, and on a follower showing the leader's.
@@ -53,6 +55,11 @@ actor RuleBoard {
         status.evaluations += 1
         status.failures += failures
         groups[group] = status
+    }
+
+    /// Records whether a group's evaluation is paused by a database outage; true when that changed.
+    func notePaused(_ group: String, _ now: Bool) -> Bool {
+        now ? paused.insert(group).inserted : paused.remove(group) != nil
     }
 
     func recordMissed(_ group: String, _ count: Int) { groups[group, default: GroupStatus()].missed += count }

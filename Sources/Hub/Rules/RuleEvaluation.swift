@@ -26,6 +26,7 @@ struct RuleEvaluation: Sendable {
     func evaluate(_ group: RuleGroup, interval: Duration, externalLabels: [String: String], at time: Date) async {
         let started = ContinuousClock.now
         var failures = 0
+        var databaseFailures = 0
         for (rule, key) in zip(group.rules, RuleKey.keys(group)) {
             let ruleStarted = ContinuousClock.now
             var failure: String?
@@ -43,10 +44,25 @@ struct RuleEvaluation: Sendable {
                 if Task.isCancelled { return }
                 failures += 1
                 failure = Self.describe(error)
-                logger.warning(
-                    "evaluating a rule failed", metadata: ["rules.group": "\(group.name)", "rules.rule": "\(rule.name)", "error": "\(failure ?? "")"])
+                // A rule that failed changed no alert: nothing resolves or fires on data that could not be read.
+                if DatabaseUnavailable(classifying: error) != nil {
+                    databaseFailures += 1
+                } else {
+                    logger.warning(
+                        "evaluating a rule failed", metadata: ["rules.group": "\(group.name)", "rules.rule": "\(rule.name)", "error": "\(failure ?? "")"])
+                }
             }
             await board.recordRule(key, at: time, seconds: (ContinuousClock.now - ruleStarted).seconds, error: failure)
+        }
+        // An outage fails every rule at every tick: said once when it starts, and once when evaluation resumes.
+        if await board.notePaused(key(group), databaseFailures > 0) {
+            if databaseFailures > 0 {
+                logger.warning(
+                    "rule evaluation is paused: the database is unreachable (each rule shows the error until it answers again)",
+                    metadata: ["rules.group": "\(group.name)"])
+            } else {
+                logger.notice("rule evaluation resumed: the database answers again", metadata: ["rules.group": "\(group.name)"])
+            }
         }
         await board.recordGroup(key(group), at: time, seconds: (ContinuousClock.now - started).seconds, failures: failures)
     }

@@ -7,7 +7,7 @@ import PromQL
 /// `ALERTS`/`ALERTS_FOR_STATE`. Read back as sampled series with Prometheus's meaning, a
 /// stale marker where a rule stopped returning a series, so lookback ends there.
 struct RuleSeriesStore: Sendable {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
 
     /// Series one selector may read of these.

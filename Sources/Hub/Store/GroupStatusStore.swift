@@ -5,7 +5,7 @@ import PostgresNIO
 /// The one write people make: a group's status, with who changed it and when (automatic changes,
 /// a regression or an ignore that ends, are made by `FederationApply` and `Retention` as `canopy`).
 struct GroupStatusStore: Sendable {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
 
     enum Request: Sendable {
@@ -16,7 +16,7 @@ struct GroupStatusStore: Sendable {
 
     /// Changes a group's status and records who did it. False when there is no such group.
     func set(id: Int64, _ request: Request, actor: String, comment: String?, now: Date = Date()) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { connection -> Bool in
+        try await client.transaction(logger: logger) { connection -> Bool in
             let rows = try await connection.query("SELECT status, total FROM groups WHERE id = \(id) FOR UPDATE", logger: logger)
             guard let row = try await rows.collect().first else { return false }
             let (previous, total) = try row.decode((String, Int64).self)

@@ -28,21 +28,22 @@ final class Leadership: Service, Sendable {
     }
 
     let identity: String
-    private let client: PostgresClient
+    private let configuration: PostgresConnection.Configuration
     private let interval: @Sendable () -> Duration
     private let logger: Logger
     private let status = Mutex(Status())
 
-    /// `configuration` is the hub's database; `interval`, how often to try for the lead and to
-    /// check it, is read before each wait (it follows the evaluation interval through reloads).
-    init(configuration: PostgresClient.Configuration, identity: String, interval: @escaping @Sendable () -> Duration, logger: Logger) {
+    /// The longest a query of the campaign may take: a connection that does not answer is closed.
+    static let queryTimeout: Duration = .seconds(2)
+
+    /// `configuration` reaches the hub's database; `interval`, how often to try for the lead
+    /// and to check it, is read before each wait (it follows the evaluation interval).
+    init(configuration: PostgresConnection.Configuration, identity: String, interval: @escaping @Sendable () -> Duration, logger: Logger) {
         var configuration = configuration
-        configuration.options.maximumConnections = 1
-        configuration.options.minimumConnections = 0
-        configuration.options.keepAliveBehavior = nil
+        configuration.options.connectTimeout = .seconds(2)
         // application_name is at most 63 bytes (NAMEDATALEN); longer is cut by the server.
         configuration.options.additionalStartupParameters = [("application_name", "canopy-hub \(identity)")]
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.configuration = configuration
         self.identity = identity
         self.interval = interval
         self.logger = logger
@@ -52,39 +53,106 @@ final class Leadership: Service, Sendable {
     var isLeader: Bool { status.withLock { $0.isLeader } }
 
     func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.client.run() }
-            // The campaign ends first and the client after it: cancelling a query together with
-            // `run()` can leave the query waiting (PostgresNIO 1.33).
-            await cancelWhenGracefulShutdown { await self.campaign() }
-            group.cancelAll()
-        }
+        await cancelWhenGracefulShutdown { await self.campaign() }
         step(down: "the hub is stopping")
     }
 
-    /// Tries for the lock every `interval`; once held, checks the connection as often, until it
-    /// fails or the hub stops. Stopping closes the connection, which releases the lock at once.
+    /// A connection of its own (not the pool's: a session lock belongs to its connection, and a
+    /// pool may hold a dead one through an outage), made again whenever it fails. Stopping
+    /// closes it, which releases the lock at once.
     private func campaign() async {
+        var id = 0
         while !Task.isCancelled {
+            id += 1
             do {
-                try await client.withConnection { connection in
-                    guard try await self.tryLock(connection) else {
-                        let leader = try await self.leader(connection)
-                        self.status.withLock { $0.leader = leader }
-                        return
-                    }
-                    self.takeLead()
-                    while true {
-                        try await Task.sleep(for: self.interval())
-                        try await self.checkLock(connection)
-                    }
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
+                do {
+                    try await hold(connection)
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
+                try? await connection.close()
             } catch {
                 if Task.isCancelled { break }
                 step(down: "the database connection failed: \(DatabaseErrorText.describe(error))")
                 status.withLock { $0.leader = nil }
             }
             try? await Task.sleep(for: interval())
+        }
+    }
+
+    /// Every `interval` while the connection works: tries for the lock, or checks it is held.
+    private func hold(_ connection: PostgresConnection) async throws {
+        while !Task.isCancelled {
+            // A query on a connection the server closed waits for ever (PostgresNIO 1.33).
+            if connection.isClosed { throw ConnectionClosed() }
+            if isLeader {
+                try await bounded(connection) { try await self.checkLock(connection) }
+            } else if try await bounded(connection, { try await self.tryLock(connection) }) {
+                takeLead()
+            } else {
+                let leader = try await bounded(connection) { try await self.leader(connection) }
+                status.withLock { $0.leader = leader }
+            }
+            try await Task.sleep(for: interval())
+        }
+    }
+
+    /// `work` on `connection`, or an error once it took `queryTimeout` or the task is cancelled:
+    /// then the connection is closed and `work` left to fail on its own, as a query on a dead
+    /// connection may never return (PostgresNIO 1.33).
+    private func bounded<T: Sendable>(_ connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome = Outcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.start(continuation)
+                let worker = Task {
+                    do { outcome.finish(.success(try await work())) } catch { outcome.finish(.failure(error)) }
+                }
+                Task {
+                    try? await Task.sleep(for: Self.queryTimeout)
+                    guard outcome.finish(.failure(QueryTimedOut(timeout: Self.queryTimeout))) else { return }
+                    worker.cancel()
+                    try? await connection.close()
+                }
+            }
+        } onCancel: {
+            if outcome.finish(.failure(CancellationError())) { Task { try? await connection.close() } }
+        }
+    }
+
+    /// The first of the worker's result, the timeout and cancellation, delivered once.
+    private final class Outcome<T: Sendable>: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?, done: Bool)>((nil, nil, false))
+
+        func start(_ continuation: CheckedContinuation<T, any Error>) {
+            let early = state.withLock { state -> Result<T, any Error>? in
+                guard let early = state.early else {
+                    state.continuation = continuation
+                    return nil
+                }
+                return early
+            }
+            if let early { continuation.resume(with: early) }
+        }
+
+        /// Delivers `result` unless something came first; says whether it was delivered.
+        @discardableResult
+        func finish(_ result: Result<T, any Error>) -> Bool {
+            let continuation = state.withLock { state -> CheckedContinuation<T, any Error>?? in
+                guard !state.done else { return .none }
+                state.done = true
+                guard let continuation = state.continuation else {
+                    state.early = result
+                    return .some(nil)
+                }
+                state.continuation = nil
+                return .some(continuation)
+            }
+            guard let continuation else { return false }
+            continuation?.resume(with: result)
+            return true
         }
     }
 
@@ -163,6 +231,15 @@ final class Leadership: Service, Sendable {
             canopy_hub_leader_changes_total \(status.changes)
 
             """
+    }
+
+    struct ConnectionClosed: Error, CustomStringConvertible {
+        var description: String { "the server closed the connection" }
+    }
+
+    struct QueryTimedOut: Error, CustomStringConvertible {
+        let timeout: Duration
+        var description: String { "the database did not answer within \(timeout)" }
     }
 
     struct LeadershipLost: Error, CustomStringConvertible {

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import Logging
 import PostgresNIO
@@ -8,19 +7,30 @@ import ServiceLifecycle
 /// ahead of time and dropped whole once past retention (no row-by-row deletes); the snapshot log
 /// and the hourly rollup are trimmed by time. Also ends ignores whose time is up.
 struct Retention: Service {
-    let client: PostgresClient
+    let client: any DatabaseClient
     let retention: Duration
     let logger: Logger
     var interval: Duration = .seconds(3600)
     /// Whether this hub does the work that must happen once (`Leadership`).
     var leads: @Sendable () -> Bool = { true }
 
+    /// How soon maintenance that failed because the database was unreachable is tried again.
+    var retryInterval: Duration = .seconds(60)
+
     func run() async throws {
-        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() where leads() {
+        var wait = interval
+        while true {
+            let pause = wait
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(for: pause) })) != nil else { return }
+            guard leads() else { continue }
             do {
                 try await maintain(now: Date())
+                wait = interval
             } catch {
-                logger.error("retention maintenance failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+                // An outage is logged once by `Database`; tomorrow's partitions must not wait an hour after it ends.
+                let unavailable = error is DatabaseUnavailable
+                logger.log(level: unavailable ? .debug : .error, "retention maintenance failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+                wait = unavailable ? min(interval, retryInterval) : interval
             }
         }
     }
@@ -64,7 +74,7 @@ struct Retention: Service {
     /// The minute histories, each with a partition per UTC day and a default one.
     static let partitioned = ["group_counts", "series_counts"]
 
-    static func ensurePartitions(client: PostgresClient, around now: Date, logger: Logger) async throws {
+    static func ensurePartitions(client: any DatabaseClient, around now: Date, logger: Logger) async throws {
         for table in partitioned {
             try await client.query("CREATE TABLE IF NOT EXISTS \(unescaped: table)_default PARTITION OF \(unescaped: table) DEFAULT", logger: logger)
             for offset in -1...2 {
@@ -81,6 +91,7 @@ struct Retention: Service {
                         """,
                         logger: logger)
                 } catch {
+                    if error is DatabaseUnavailable { throw error }
                     // Rows of that day landed in the default partition (a clock that jumped): they stay there.
                     logger.warning("could not create history partition", metadata: ["store.partition": "\(name)", "store.error": "\(DatabaseErrorText.describe(error))"])
                 }

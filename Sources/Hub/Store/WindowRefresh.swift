@@ -11,7 +11,7 @@ import ServiceLifecycle
 struct WindowRefresh: Service {
     static let windows: [Duration] = [.seconds(3600), .seconds(86400), .seconds(7 * 86400)]
 
-    let client: PostgresClient
+    let client: any DatabaseClient
     let logger: Logger
     var interval: Duration = .seconds(10)
     var longestInterval: Duration = .seconds(60)
@@ -37,7 +37,10 @@ struct WindowRefresh: Service {
         do {
             try await refresh(now: Date())
         } catch {
-            logger.error("refreshing the window counts failed", metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
+            // An outage is logged once by `Database`; the next refresh catches up.
+            logger.log(
+                level: error is DatabaseUnavailable ? .debug : .error, "refreshing the window counts failed",
+                metadata: ["store.error": "\(DatabaseErrorText.describe(error))"])
         }
     }
 

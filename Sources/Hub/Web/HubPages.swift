@@ -59,7 +59,10 @@ struct HubPages: Sendable {
         } catch let error as HTTPError {
             return HTMLResponse.make(await errorPage(title: "\(error.status.code) \(error.status.reasonPhrase)", message: error.body ?? ""), status: error.status)
         } catch {
-            return HTMLResponse.make(await errorPage(title: "The hub could not make this page", message: String(describing: error)), status: .internalServerError)
+            if let unavailable = DatabaseUnavailable(classifying: error) {
+                return HTMLResponse.make(await errorPage(title: "503 Service Unavailable", message: unavailable.description), status: .serviceUnavailable)
+            }
+            return HTMLResponse.make(await errorPage(title: "The hub could not make this page", message: DatabaseErrorText.describe(error)), status: .internalServerError)
         }
     }
 

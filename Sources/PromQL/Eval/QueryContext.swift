@@ -83,6 +83,6 @@ final class QueryContext {
     private func sourceError(_ error: any Error) -> QueryError {
         if let error = error as? QueryError { return error }
         if Task.isCancelled || error is CancellationError { return QueryError.canceled }
-        return QueryError(.source, String(describing: error))
+        return QueryError(.source, String(describing: error), cause: error)
     }
 }
