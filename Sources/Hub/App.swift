@@ -85,7 +85,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file and print each error with its line and key.")
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file, a web config (--web.config.file) or both, and print each error with its line and key.")
 
     @OptionGroup var web: WebConfigOptions
 

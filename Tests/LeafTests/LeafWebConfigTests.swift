@@ -202,6 +202,7 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.output.contains("\(broken):4:21: tls_server_config.client_auth_type: unknown client_auth_type \"Sometimes\""), "\(refused.output)")
         #expect(refused.output.contains("\(broken):6:8: basic_auth_users.eve: not a bcrypt hash"), "\(refused.output)")
+        #expect(refused.output.contains("\(broken):2:14: tls_server_config.cert_file: cannot read \(certificates.directory)/missing.pem"), "\(refused.output)")
         #expect(refused.output.contains("\(leafConfig): OK"), "the leaf's config is checked too: \(refused.output)")
         let notStarted = try LeafProcess.run(["--web.config.file", broken, "--listen", "127.0.0.1:0"])
         #expect(notStarted.status == 1 && notStarted.output.contains("the web config has errors"), "\(notStarted.output)")

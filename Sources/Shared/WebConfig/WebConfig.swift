@@ -249,8 +249,6 @@ public struct WebTLSConfig: Sendable {
         if clientCA == nil && clientAuth.verifies {
             reader.issue("\(clientAuth.rawValue) needs client_ca_file (the CA that signs the clients' certificates)", at: clientAuthValue ?? value)
         }
-        guard reader.issues.count == issuesBefore else { return nil }
-
         func load<T>(_ source: (PEM, ConfigValue), _ what: String, _ make: ([UInt8]) throws -> T) -> T? {
             guard let bytes = source.0.bytes else {
                 if case .file(let path) = source.0 { reader.issue("cannot read \(path)", at: source.1) }
@@ -277,7 +275,8 @@ public struct WebTLSConfig: Sendable {
                 return certificates
             }
         }
-        guard let chain, let privateKey, clientCA == nil || roots != nil else { return nil }
+        // The files are checked whatever else is wrong, so that one run names every problem.
+        guard reader.issues.count == issuesBefore, let chain, let privateKey, clientCA == nil || roots != nil else { return nil }
         do {
             let server = try WebTLSServer(
                 chain: chain, key: privateKey, clientCA: roots, clientAuth: clientAuth, minVersion: minVersion, maxVersion: maxVersion,
