@@ -192,6 +192,9 @@ import Testing
         try "\(Self.tlsSection(certificates))\nbasic_auth_users:\n  \(alice.name): \(alice.hash)\n".write(toFile: file, atomically: true, encoding: .utf8)
         let checked = try LeafProcess.run(["check-config", "--web.config.file", file])
         #expect(checked.status == 0 && checked.output.contains("\(file): OK (web config: TLS (NoClientCert), 1 user)"), "\(checked.output)")
+        let example = LeafProcess.packageRoot.appendingPathComponent("deploy/web.example.yml").path
+        let exampleChecked = try LeafProcess.run(["check-config", "--web.config.file", example])
+        #expect(exampleChecked.status == 0 && exampleChecked.output.contains("OK (web config: no TLS, no users, 1 header)"), "\(exampleChecked.output)")
 
         let broken = certificates.directory + "/broken.yml"
         try "tls_server_config:\n  cert_file: missing.pem\n  key_file: \(certificates.serverKey)\n  client_auth_type: Sometimes\nbasic_auth_users:\n  eve: plain\n"

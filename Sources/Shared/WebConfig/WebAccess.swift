@@ -46,6 +46,12 @@ public final class WebAccess: Sendable {
         inForce = Mutex(InForce(config))
         self.token = token
         self.logger = logger
+        if let config {
+            logger.info("web config in force", metadata: ["web.config_file": "\(config.file)", "web.summary": "\(config.summary)"])
+            if !config.users.isEmpty && !config.isTLS {
+                logger.warning("basic-auth users without TLS: passwords cross the network readable", metadata: ["web.config_file": "\(config.file)"])
+            }
+        }
     }
 
     public var scheme: String { isTLS ? "https" : "http" }
