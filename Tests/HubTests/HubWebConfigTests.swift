@@ -22,7 +22,8 @@ import Testing
             target.report("card declined", total: 3)
             return try await withServices([target.makeApplication()]) { () async throws -> T in
                 let certificates = try TestCertificates()
-                let leaf = try HubEndToEndTests.Leaf(team: "payments", service: "checkout", targets: [await target.address()], directory: certificates.directory)
+                let leaf = try HubEndToEndTests.Leaf(
+                    team: "payments", service: "checkout", targets: [await target.address()], directory: certificates.directory)
                 try await leaf.start()
                 let file = certificates.directory + "/web.yml"
                 try web(certificates).write(toFile: file, atomically: true, encoding: .utf8)
@@ -54,7 +55,8 @@ import Testing
             let id = try #require(try await HubAPITests.group(asAlice)?["id"] as? Int)
 
             let paths = [
-                "/", "/groups", "/groups/\(id)", "/leaves", "/graph?expr=canopy_exceptions_total", "/alerts", "/rules", "/api/v1/teams", "/api/v1/groups",
+                "/", "/groups", "/groups/\(id)", "/leaves", "/graph?expr=canopy_exceptions_total", "/alerts", "/rules", "/api/v1/teams",
+                "/api/v1/groups",
                 "/api/v1/groups/\(id)", "/api/v1/leaves", "/api/v1/scrapes", "/api/v1/rules", "/api/v1/query?query=1", "/api/v1/labels", "/services/",
                 "/services/payments:checkout/errors/", "/targets/", "/metrics", "/-/ready", "/-/healthy", "/static/canopy.css", "/static/canopy.js",
             ]
@@ -72,7 +74,9 @@ import Testing
                 }
                 let allowed = try await asAlice.head(path)
                 #expect(allowed.status == 200, "\(path) with alice's password: \(allowed.body.prefix(300))")
-                #expect(allowed.headers.first(name: "Content-Security-Policy") == "default-src 'self'", "the web config's policy replaces the pages' own on \(path)")
+                #expect(
+                    allowed.headers.first(name: "Content-Security-Policy") == "default-src 'self'",
+                    "the web config's policy replaces the pages' own on \(path)")
                 #expect(try await withToken.get(path).status == 200, "\(path) with the API token")
             }
             let wrongToken = try await hub.head("/api/v1/teams", headers: ["Authorization": "Bearer nope"])
@@ -117,7 +121,8 @@ import Testing
                 leaf.arguments = ["--web.config.file", directory + "/leaf-web.yml"]
                 var leafTLS = try certificates.client(certificate: certificates.clientCert, key: certificates.clientKey)
                 leafTLS.certificateVerification = .noHostnameVerification
-                leaf.client = HTTPTestClient(base: "https://127.0.0.1:\(leaf.port)", tls: leafTLS, headers: HTTPTestClient.basic(alice.name, alice.password))
+                leaf.client = HTTPTestClient(
+                    base: "https://127.0.0.1:\(leaf.port)", tls: leafTLS, headers: HTTPTestClient.basic(alice.name, alice.password))
                 try await leaf.start()
                 #expect(try await leaf.client.with(headers: [:]).get("/-/ready").status == 401, "the leaf is protected")
 
@@ -127,7 +132,9 @@ import Testing
                 let job =
                     "scheme: https, basic_auth: {username: \(alice.name), password_file: \(passwordFile)}, tls_config: {ca_file: \(certificates.ca), "
                     + "server_name: leaf.canopy.test, cert_file: \(certificates.clientCert), key_file: \(certificates.clientKey)}"
-                try await withInProcessHub(database: database, cluster: cluster, leaves: [("payments", leaf.port)], directory: directory, leafJob: job) { base in
+                try await withInProcessHub(
+                    database: database, cluster: cluster, leaves: [("payments", leaf.port)], directory: directory, leafJob: job
+                ) { base in
                     let hub = HTTPTestClient(base: base)
                     func leafReport() async throws -> [String: Any]? { (try await hub.json("/api/v1/leaves") as? [[String: Any]])?.first }
                     try await expectEventually("the leaf is down with the 401 named", timeout: .seconds(30)) {

@@ -34,7 +34,8 @@ import Testing
     }
 
     /// A leaf scraping one target (service checkout, one group) behind `webConfig`.
-    static func withLeaf<T: Sendable>(webConfig: String, in directory: String, _ body: (RunningLeaf, FakeTarget) async throws -> T) async throws -> T {
+    static func withLeaf<T: Sendable>(webConfig: String, in directory: String, _ body: (RunningLeaf, FakeTarget) async throws -> T) async throws -> T
+    {
         let target = FakeTarget()
         target.report("card declined", total: 3)
         return try await withServices([target.makeApplication()]) {
@@ -98,7 +99,8 @@ import Testing
             #expect(try await anonymous.request("/-/reload", method: .POST).status == 401)
 
             // Plain HTTP on the TLS port: no answer at all.
-            let plain = HTTPTestClient(base: leaf.base.replacingOccurrences(of: "https://", with: "http://"), headers: HTTPTestClient.basic(alice.name, alice.password))
+            let plain = HTTPTestClient(
+                base: leaf.base.replacingOccurrences(of: "https://", with: "http://"), headers: HTTPTestClient.basic(alice.name, alice.password))
             await #expect(throws: (any Error).self) { _ = try await plain.get("/-/healthy") }
             // A client that does not trust the CA does not get through either.
             await #expect(throws: (any Error).self) { _ = try await allowed.with(tls: .makeClientConfiguration()).get("/-/healthy") }
@@ -189,23 +191,30 @@ import Testing
         let certificates = try TestCertificates()
         let (alice, bob) = (TestUsers.alice, TestUsers.bob)
         let file = certificates.directory + "/web.yml"
-        try "\(Self.tlsSection(certificates))\nbasic_auth_users:\n  \(alice.name): \(alice.hash)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "\(Self.tlsSection(certificates))\nbasic_auth_users:\n  \(alice.name): \(alice.hash)\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let checked = try LeafProcess.run(["check-config", "--web.config.file", file])
         #expect(checked.status == 0 && checked.output.contains("\(file): OK (web config: TLS (NoClientCert), 1 user)"), "\(checked.output)")
         let example = LeafProcess.packageRoot.appendingPathComponent("deploy/web.example.yml").path
         let exampleChecked = try LeafProcess.run(["check-config", "--web.config.file", example])
-        #expect(exampleChecked.status == 0 && exampleChecked.output.contains("OK (web config: no TLS, no users, 1 header)"), "\(exampleChecked.output)")
+        #expect(
+            exampleChecked.status == 0 && exampleChecked.output.contains("OK (web config: no TLS, no users, 1 header)"), "\(exampleChecked.output)")
 
         let broken = certificates.directory + "/broken.yml"
-        try "tls_server_config:\n  cert_file: missing.pem\n  key_file: \(certificates.serverKey)\n  client_auth_type: Sometimes\nbasic_auth_users:\n  eve: plain\n"
+        try
+            "tls_server_config:\n  cert_file: missing.pem\n  key_file: \(certificates.serverKey)\n  client_auth_type: Sometimes\nbasic_auth_users:\n  eve: plain\n"
             .write(toFile: broken, atomically: true, encoding: .utf8)
         let leafConfig = certificates.directory + "/leaf.yml"
         try "global: {external_labels: {team: payments}}\n".write(toFile: leafConfig, atomically: true, encoding: .utf8)
         let refused = try LeafProcess.run(["check-config", "--web.config.file", broken, leafConfig])
         #expect(refused.status == 1)
-        #expect(refused.output.contains("\(broken):4:21: tls_server_config.client_auth_type: unknown client_auth_type \"Sometimes\""), "\(refused.output)")
+        #expect(
+            refused.output.contains("\(broken):4:21: tls_server_config.client_auth_type: unknown client_auth_type \"Sometimes\""), "\(refused.output)"
+        )
         #expect(refused.output.contains("\(broken):6:8: basic_auth_users.eve: not a bcrypt hash"), "\(refused.output)")
-        #expect(refused.output.contains("\(broken):2:14: tls_server_config.cert_file: cannot read \(certificates.directory)/missing.pem"), "\(refused.output)")
+        #expect(
+            refused.output.contains("\(broken):2:14: tls_server_config.cert_file: cannot read \(certificates.directory)/missing.pem"),
+            "\(refused.output)")
         #expect(refused.output.contains("\(leafConfig): OK"), "the leaf's config is checked too: \(refused.output)")
         let notStarted = try LeafProcess.run(["--web.config.file", broken, "--listen", "127.0.0.1:0"])
         #expect(notStarted.status == 1 && notStarted.output.contains("the web config has errors"), "\(notStarted.output)")

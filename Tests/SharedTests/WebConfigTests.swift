@@ -86,7 +86,9 @@ import Testing
             Self.issues("tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: \(certificates.serverKey)\n")
                 == ["/etc/canopy/web.yml:2:14: tls_server_config.cert_file: cannot read /nonexistent/cert.pem"])
         #expect(
-            Self.issues("tls_server_config:\n  cert_file: \(certificates.serverCert)\n  key_file: \(certificates.serverKey)\n  client_auth_type: RequireCert\n")
+            Self.issues(
+                "tls_server_config:\n  cert_file: \(certificates.serverCert)\n  key_file: \(certificates.serverKey)\n  client_auth_type: RequireCert\n"
+            )
                 == [
                     "/etc/canopy/web.yml:4:21: tls_server_config.client_auth_type: unknown client_auth_type \"RequireCert\" (one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert)"
                 ])
@@ -97,7 +99,9 @@ import Testing
         let pair = "cert_file: \(c.serverCert), key_file: \(c.serverKey)"
         func first(_ tls: String) -> String { Self.issues("tls_server_config: {\(tls)}\n").first ?? "accepted" }
         #expect(first("cert_file: \(c.serverCert)").hasSuffix("tls_server_config: missing key_file (the certificate's private key, PEM)"))
-        #expect(first("\(pair), client_ca_file: /nonexistent/ca.pem, client_auth_type: RequireAndVerifyClientCert").contains("client_ca_file: cannot read /nonexistent/ca.pem"))
+        #expect(
+            first("\(pair), client_ca_file: /nonexistent/ca.pem, client_auth_type: RequireAndVerifyClientCert").contains(
+                "client_ca_file: cannot read /nonexistent/ca.pem"))
         #expect(first("\(pair), client_ca_file: \(c.ca)").contains("client_ca_file is set but client_auth_type is NoClientCert"))
         #expect(first("\(pair), client_auth_type: VerifyClientCertIfGiven").contains("VerifyClientCertIfGiven needs client_ca_file"))
         #expect(first("cert_file: \(c.serverCert), key_file: \(c.strangerKey)").contains("does key_file belong to cert_file?"))
@@ -105,8 +109,12 @@ import Testing
         #expect(first("\(pair), min_version: TLS13, max_version: TLS12").contains("tls_server_config.min_version: min_version is above max_version"))
         #expect(first("\(pair), max_version: TLS11").contains("tls_server_config.max_version: min_version is above max_version"))
         #expect(first("\(pair), min_version: SSL3").contains("unknown TLS version \"SSL3\" (one of TLS10, TLS11, TLS12, TLS13)"))
-        #expect(first("\(pair), cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]").contains("tls_server_config.cipher_suites[0]: TLS_RSA_WITH_AES_128_CBC_SHA is insecure"))
-        #expect(first("\(pair), cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, AES128-SHA]").contains("cipher_suites[1]: unknown cipher suite AES128-SHA"))
+        #expect(
+            first("\(pair), cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]").contains(
+                "tls_server_config.cipher_suites[0]: TLS_RSA_WITH_AES_128_CBC_SHA is insecure"))
+        #expect(
+            first("\(pair), cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, AES128-SHA]").contains(
+                "cipher_suites[1]: unknown cipher suite AES128-SHA"))
         #expect(first("\(pair), curve_preferences: [CurveP192]").contains("unknown curve CurveP192"))
         #expect(first("\(pair), client_allowed_sans: [a]").contains("tls_server_config.client_allowed_sans: not supported by Canopy"))
         #expect(first("cert_file: \(c.serverCert), cert: x, key_file: \(c.serverKey)").contains("cert_file and cert are mutually exclusive"))
@@ -116,10 +124,13 @@ import Testing
         #expect(Self.issues("http_server_config: {headers: {X-Frame-Options: sameorigin, Content-Security-Policy: \"default-src 'self'\"}}").isEmpty)
         #expect(
             Self.issues("http_server_config:\n  headers:\n    Set-Cookie: a=b\n").first?.hasPrefix(
-                "/etc/canopy/web.yml:3:17: http_server_config.headers.Set-Cookie: the header Set-Cookie cannot be configured (only Strict-Transport-Security,") == true)
+                "/etc/canopy/web.yml:3:17: http_server_config.headers.Set-Cookie: the header Set-Cookie cannot be configured (only Strict-Transport-Security,"
+            ) == true)
         #expect(
             Self.issues("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n")
-                == ["/etc/canopy/web.yml:3:29: http_server_config.headers.X-Content-Type-Options: X-Content-Type-Options must be one of nosniff, not \"sniff\""])
+                == [
+                    "/etc/canopy/web.yml:3:29: http_server_config.headers.X-Content-Type-Options: X-Content-Type-Options must be one of nosniff, not \"sniff\""
+                ])
         #expect(Self.issues("http_server_config: {http2: maybe}").first?.contains("http_server_config.http2: expected true or false") == true)
         #expect(Self.issues("rate_limit: {burst: 10}").first?.contains("rate_limit: not supported by Canopy") == true)
     }
@@ -189,7 +200,8 @@ import Testing
         #expect(throws: ConfigError.self) { try access.reload() }
         #expect(await access.check(authorization: Self.basic(bob.name, bob.password)) == .allowed, "a broken file leaves the old users in force")
 
-        try "tls_server_config: {cert_file: \(certificates.serverCert), key_file: \(certificates.serverKey)}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "tls_server_config: {cert_file: \(certificates.serverCert), key_file: \(certificates.serverKey)}\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
         let error = try #require(throws: ConfigError.self) { try access.reload() }
         #expect("\(error)" == "\(file): tls_server_config: TLS cannot be switched on by a reload: restart the server to serve HTTPS")
         #expect(!access.isTLS)

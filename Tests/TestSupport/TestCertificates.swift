@@ -66,9 +66,13 @@ public struct TestCertificates: Sendable {
     private static func openssl(_ commands: String, in directory: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "set -e\ncd '\(directory)'\n" + commands.split(separator: "\n").map { "\($0) 2>/dev/null" }.joined(separator: "\n")]
+        process.arguments = [
+            "-c", "set -e\ncd '\(directory)'\n" + commands.split(separator: "\n").map { "\($0) 2>/dev/null" }.joined(separator: "\n"),
+        ]
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestFailure("openssl failed to make test certificates in \(directory) (is openssl installed?)") }
+        guard process.terminationStatus == 0 else {
+            throw TestFailure("openssl failed to make test certificates in \(directory) (is openssl installed?)")
+        }
     }
 }

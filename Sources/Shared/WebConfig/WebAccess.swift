@@ -69,7 +69,9 @@ public final class WebAccess: Sendable {
                 throw ConfigError(issues: [
                     ConfigIssue(
                         file: file, line: nil, column: nil, path: "tls_server_config",
-                        message: "TLS cannot be switched \(isTLS ? "off" : "on") by a reload: restart the server to serve \(isTLS ? "plain HTTP" : "HTTPS")")
+                        message:
+                            "TLS cannot be switched \(isTLS ? "off" : "on") by a reload: restart the server to serve \(isTLS ? "plain HTTP" : "HTTPS")"
+                    )
                 ])
             }
             inForce.withLock { $0 = InForce(new) }
@@ -180,8 +182,10 @@ enum BcryptHash {
     /// `$2?$NN$` and 53 characters of bcrypt's base64 (22 of salt, 31 of hash), cost 4 to 31.
     static func isValid(_ hash: String) -> Bool {
         let bytes = Array(hash.utf8)
-        guard bytes.count == 60, bytes[0] == UInt8(ascii: "$"), bytes[1] == UInt8(ascii: "2"), [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "y")].contains(bytes[2]),
-            bytes[3] == UInt8(ascii: "$"), bytes[6] == UInt8(ascii: "$"), let cost = Int(String(decoding: bytes[4..<6], as: UTF8.self)), (4...31).contains(cost)
+        guard bytes.count == 60, bytes[0] == UInt8(ascii: "$"), bytes[1] == UInt8(ascii: "2"),
+            [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "y")].contains(bytes[2]),
+            bytes[3] == UInt8(ascii: "$"), bytes[6] == UInt8(ascii: "$"), let cost = Int(String(decoding: bytes[4..<6], as: UTF8.self)),
+            (4...31).contains(cost)
         else { return false }
         return bytes[7...].allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))

@@ -119,7 +119,10 @@ public struct WebTLSConfig: Sendable {
     /// What every new connection is served with.
     public let server: WebTLSServer
 
-    init(clientAuth: ClientAuth, minVersion: TLSVersion, maxVersion: TLSVersion, cipherSuites: [NIOTLSCipher], curves: [NIOTLSCurve], server: WebTLSServer) {
+    init(
+        clientAuth: ClientAuth, minVersion: TLSVersion, maxVersion: TLSVersion, cipherSuites: [NIOTLSCipher], curves: [NIOTLSCurve],
+        server: WebTLSServer
+    ) {
         self.clientAuth = clientAuth
         self.minVersion = minVersion
         self.maxVersion = maxVersion
@@ -189,7 +192,9 @@ public struct WebTLSConfig: Sendable {
             if let parsed = ClientAuth(rawValue: text == "RequireClientCert" ? "RequireAnyClientCert" : text) {
                 clientAuth = parsed
             } else {
-                reader.issue("unknown client_auth_type \"\(text)\" (one of \(ClientAuth.allCases.map(\.rawValue).joined(separator: ", ")))", at: clientAuthValue)
+                reader.issue(
+                    "unknown client_auth_type \"\(text)\" (one of \(ClientAuth.allCases.map(\.rawValue).joined(separator: ", ")))",
+                    at: clientAuthValue)
             }
         }
         func version(_ key: String) -> TLSVersion? {
@@ -203,9 +208,9 @@ public struct WebTLSConfig: Sendable {
         let minVersion = version("min_version") ?? .tlsv12
         let maxVersion = version("max_version") ?? .tlsv13
         func rank(_ version: TLSVersion) -> Int { versions.firstIndex { $0.version == version } ?? 0 }
-        if rank(minVersion) > rank(maxVersion) { 
+        if rank(minVersion) > rank(maxVersion) {
             reader.issue("min_version is above max_version", at: mapping.optional("min_version") ?? mapping.optional("max_version") ?? value)
-         }
+        }
         var ciphers: [NIOTLSCipher] = []
         for entry in mapping.optional("cipher_suites")?.sequence() ?? [] {
             guard let name = entry.string() else { continue }
@@ -222,7 +227,9 @@ public struct WebTLSConfig: Sendable {
         var curves: [NIOTLSCurve] = []
         for entry in mapping.optional("curve_preferences")?.sequence() ?? [] {
             guard let name = entry.string() else { continue }
-            if let curve = curveNames[name] { curves.append(curve) } else {
+            if let curve = curveNames[name] {
+                curves.append(curve)
+            } else {
                 reader.issue("unknown curve \(name) (one of \(curveNames.keys.sorted().joined(separator: ", ")))", at: entry)
             }
         }
@@ -230,7 +237,9 @@ public struct WebTLSConfig: Sendable {
         _ = mapping.optional("prefer_server_cipher_suites")?.bool()
         if mapping.has("client_allowed_sans") {
             mapping.ignore("client_allowed_sans")
-            reader.issue("not supported by Canopy: use client_ca_file to choose who may connect", path: mapping.path(of: "client_allowed_sans"), mark: mapping.keyMark("client_allowed_sans"))
+            reader.issue(
+                "not supported by Canopy: use client_ca_file to choose who may connect", path: mapping.path(of: "client_allowed_sans"),
+                mark: mapping.keyMark("client_allowed_sans"))
         }
 
         let enabled = certificate != nil || key != nil || clientCA != nil || clientAuthValue != nil
@@ -281,7 +290,8 @@ public struct WebTLSConfig: Sendable {
             let server = try WebTLSServer(
                 chain: chain, key: privateKey, clientCA: roots, clientAuth: clientAuth, minVersion: minVersion, maxVersion: maxVersion,
                 ciphers: ciphers, curves: curves)
-            return WebTLSConfig(clientAuth: clientAuth, minVersion: minVersion, maxVersion: maxVersion, cipherSuites: ciphers, curves: curves, server: server)
+            return WebTLSConfig(
+                clientAuth: clientAuth, minVersion: minVersion, maxVersion: maxVersion, cipherSuites: ciphers, curves: curves, server: server)
         } catch {
             reader.issue("cannot serve TLS with these settings (does key_file belong to cert_file?): \(error)", at: value)
             return nil
