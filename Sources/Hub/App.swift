@@ -32,13 +32,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @OptionGroup var web: WebConfigOptions
+
     @Option(name: .customLong("query.timeout"), help: "Longest a query may run, as Prometheus's flag: 2m, 30s.")
     var queryTimeout = "2m"
 
     @Option(name: .customLong("query.max-samples"), help: "Most samples one query may hold in memory.")
     var queryMaxSamples = QueryLimits.default.maxSamples
 
-    @Option(name: .customLong("web.external-url"), help: "The URL people reach the hub at, for links in alerts. Default: http://<hostname>:<port>.")
+    @Option(name: .customLong("web.external-url"), help: "The URL people reach the hub at, for links in alerts. Default: http(s)://<hostname>:<port>.")
     var externalURL: String?
     @Option(name: .customLong("alertmanager.notification-queue-capacity"), help: "Alerts each Alertmanager's queue holds; when full, the oldest are dropped.")
     var notificationQueueCapacity = 10_000
@@ -62,6 +64,7 @@ struct Serve: AsyncParsableCommand {
             logger.info("no --config given: starting with no leaves")
         }
         var options = HubServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        options.webConfig = try web.load(program: "canopy-hub")
         guard let timeout = try? PromDuration.parse(queryTimeout), timeout.milliseconds > 0 else {
             FileHandle.standardError.write(Data("canopy-hub: --query.timeout \(queryTimeout) is not a duration such as 2m or 30s\n".utf8))
             throw ExitCode(1)
@@ -69,7 +72,8 @@ struct Serve: AsyncParsableCommand {
         options.query.timeout = .milliseconds(timeout.milliseconds)
         options.query.limits.maxSamples = queryMaxSamples
         let hostname = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName : host
-        options.externalURL = (externalURL ?? "http://\(hostname):\(port)").trimmingSuffix("/")
+        let scheme = options.webConfig?.isTLS == true ? "https" : "http"
+        options.externalURL = (externalURL ?? "\(scheme)://\(hostname):\(port)").trimmingSuffix("/")
         guard notificationQueueCapacity >= 1 else {
             FileHandle.standardError.write(Data("canopy-hub: --alertmanager.notification-queue-capacity must be at least 1\n".utf8))
             throw ExitCode(1)
@@ -81,12 +85,23 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file and print each error with its line and key.")
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file, a web config (--web.config.file) or both, and print each error with its line and key.")
 
-    @Argument(help: "The config file to check.")
-    var file: String
+    @OptionGroup var web: WebConfigOptions
+
+    @Argument(help: "The config file to check (optional when --web.config.file is given).")
+    var file: String?
+
+    func validate() throws {
+        if file == nil && web.file == nil { throw ValidationError("give a config file, --web.config.file FILE, or both") }
+    }
 
     func run() throws {
+        let webOK = web.check()
+        guard let file else {
+            if !webOK { throw ExitCode(1) }
+            return
+        }
         do {
             let config = try HubConfig.load(file: file)
             let rules = config.rules.groups.reduce(0) { $0 + $1.rules.count }
@@ -98,6 +113,7 @@ struct CheckConfig: ParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+        if !webOK { throw ExitCode(1) }
     }
 }
 

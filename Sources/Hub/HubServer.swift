@@ -24,6 +24,8 @@ struct HubServer {
         var externalURL = "http://localhost:7979"
         /// Alerts each Alertmanager's queue holds (`--alertmanager.notification-queue-capacity`).
         var notificationQueueCapacity = 10_000
+        /// `--web.config.file`, loaded: TLS, users and headers; nil serves plain HTTP to anyone.
+        var webConfig: WebConfig?
     }
 
     let options: Options
@@ -116,10 +118,12 @@ struct HubServer {
                 evaluationInterval.withLock { $0 = new.rules.evaluationInterval }
             })
         let writeGuard = WriteGuard(token: { reloader.current.apiToken })
+        // The API token opens every page too, so that a script needs one credential.
+        let access = WebAccess(config: options.webConfig, logger: logger, token: { reloader.current.apiToken })
         let silences = Silences(alertmanagers: { notifier?.alertmanagers() })
         HubAPI(queries: queries, status: status, leaves: leafHealth, writeGuard: writeGuard).addRoutes(to: router)
         HubPages(
-            queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), httpClient: HTTPClient.shared,
+            queries: queries, leaves: leafHealth, templates: try WebTemplates(pages: HubPageTemplates.all), fetcher: fetcher,
             runner: queryRunner, series: seriesSource, rules: { reloader.current.rules }, board: ruleBoard, silences: silences
         ).addRoutes(to: router)
         StaticAssets.addRoutes(to: router)
@@ -137,7 +141,7 @@ struct HubServer {
             },
             ready: { context in try await client.check(logger: context.logger) },
             role: { leadership.role },
-            reload: { try reloader.reload() }
+            reload: { try reloader.reload(with: access) }
         ).addRoutes(to: router)
 
         services += [
@@ -148,14 +152,15 @@ struct HubServer {
             fetcher,
             scrapes,
             discovery,
-            ReloadOnHangup(reloader: reloader),
+            ReloadOnHangup { try reloader.reload(with: access) },
             rules,
         ]
         if let notifier { services.append(notifier) }
         let logger = self.logger
         let leaves = config.leaves.map(\.name)
         return Application(
-            responder: PercentDecodingResponder(router.buildResponder()),
+            responder: access.responder(PercentDecodingResponder(router.buildResponder())),
+            server: access.server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-hub"),
             services: services,
             onServerRunning: { channel in
@@ -163,7 +168,7 @@ struct HubServer {
                 logger.info(
                     "canopy hub is serving",
                     metadata: [
-                        "hub.api": "http://\(options.host):\(port)/api/v1/", "hub.database": "\(databaseDescription)",
+                        "hub.api": "\(access.scheme)://\(options.host):\(port)/api/v1/", "hub.database": "\(databaseDescription)",
                         "hub.leaves": "\(leaves.isEmpty ? "none: nothing to scrape" : leaves.joined(separator: ", "))",
                     ])
                 await onServerRunning(port)

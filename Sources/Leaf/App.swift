@@ -31,6 +31,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @OptionGroup var web: WebConfigOptions
+
     func run() async throws {
         try ServerLogging.bootstrap(level: logLevel)
         let logger = Logger(label: "canopy-leaf")
@@ -47,19 +49,31 @@ struct Serve: AsyncParsableCommand {
             leafConfig = .defaults
             logger.info("no --config given: starting with no targets as team \"local\"")
         }
-        let options = LeafServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        var options = LeafServer.Options(configFile: config, host: host, port: port, dataDir: dataDir)
+        options.webConfig = try web.load(program: "canopy-leaf")
         let app = try LeafServer(options: options, config: leafConfig, logger: logger).buildApplication()
         try await app.runService()
     }
 }
 
 struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file and print each error with its line and key.")
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Check a config file, a web config (--web.config.file) or both, and print each error with its line and key.")
 
-    @Argument(help: "The config file to check.")
-    var file: String
+    @OptionGroup var web: WebConfigOptions
+
+    @Argument(help: "The config file to check (optional when --web.config.file is given).")
+    var file: String?
+
+    func validate() throws {
+        if file == nil && web.file == nil { throw ValidationError("give a config file, --web.config.file FILE, or both") }
+    }
 
     func run() throws {
+        let webOK = web.check()
+        guard let file else {
+            if !webOK { throw ExitCode(1) }
+            return
+        }
         do {
             let config = try LeafConfig.load(file: file)
             print("\(file): OK (team \(config.team), \(config.services.count) service\(config.services.count == 1 ? "" : "s"))")
@@ -67,5 +81,6 @@ struct CheckConfig: ParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+        if !webOK { throw ExitCode(1) }
     }
 }

@@ -15,6 +15,8 @@ struct LeafServer {
         var dataDir = "data/leaf"
         /// How often the state is saved when it changed.
         var saveInterval: Duration = .seconds(1)
+        /// `--web.config.file`, loaded: TLS, users and headers; nil serves plain HTTP to anyone.
+        var webConfig: WebConfig?
     }
 
     let options: Options
@@ -61,6 +63,8 @@ struct LeafServer {
             file: options.configFile, initial: config, logger: logger, load: { try LeafConfig.load(file: $0) }, apply: apply)
         try apply(config, config)
 
+        let access = WebAccess(config: options.webConfig, logger: logger)
+
         let startedAt = Date()
         let name = ProcessInfo.processInfo.hostName
         let identity: @Sendable () -> LeafIdentity = {
@@ -79,7 +83,7 @@ struct LeafServer {
         PeriskopAPI(views: views, state: state, targetsPage: { pages.targetsPage($0) }).addRoutes(to: router)
         let metrics = LeafMetrics(saveHealth: saveHealth)
         OperationsRoutes(
-            server: "leaf", metrics: { await metrics.render(views: views, team: reloader.current.team) }, reload: { try reloader.reload() }
+            server: "leaf", metrics: { await metrics.render(views: views, team: reloader.current.team) }, reload: { try reloader.reload(with: access) }
         ).addRoutes(to: router)
 
         let services: [any Service] = [
@@ -87,12 +91,13 @@ struct LeafServer {
             fetcher,
             scrapes,
             discovery,
-            ReloadOnHangup(reloader: reloader),
+            ReloadOnHangup { try reloader.reload(with: access) },
         ]
         let logger = self.logger
         let config = self.config
         return Application(
-            responder: PercentDecodingResponder(router.buildResponder()),
+            responder: access.responder(PercentDecodingResponder(router.buildResponder())),
+            server: access.server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "canopy-leaf"),
             services: services,
             onServerRunning: { channel in
@@ -100,7 +105,7 @@ struct LeafServer {
                 logger.info(
                     "canopy leaf is serving",
                     metadata: [
-                        "leaf.api": "http://\(options.host):\(port)/api/v1/", "leaf.team": "\(config.team)",
+                        "leaf.api": "\(access.scheme)://\(options.host):\(port)/api/v1/", "leaf.team": "\(config.team)",
                         "leaf.services": "\(config.services.isEmpty ? "none: nothing to scrape" : config.services.map(\.name).joined(separator: ", "))",
                     ])
                 await onServerRunning(port)

@@ -111,6 +111,54 @@ struct DemoEndToEndTests {
         print("deploy/demo: ready after \(readyAfter), every team on the hub after \(everyTeamAfter)")
     }
 
+    /// `deploy/demo --secure`: the leaves and the hub answer HTTPS with the CA it made and the user it
+    /// printed, refuse anyone else, and the hub still has every team's exceptions (its leaves jobs
+    /// carry the credentials).
+    @Test(.timeLimit(.minutes(5)))
+    func secureDemoServesHTTPSToItsUserOnly() async throws {
+        let data = "/tmp/canopy-demo-secure-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let base = try Self.freePortBase()
+        let hubPort = base + 19
+        let logPath = data + ".log"
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: logPath)
+        }
+        let script = ServerProcess.packageRoot.appendingPathComponent("deploy/demo").path
+        let demo = try ChildProcess.spawn(
+            "/bin/bash", [script, "--secure"],
+            environment: ["CANOPY_DEMO_DATA": data, "CANOPY_DEMO_PORT_BASE": "\(base)", "CANOPY_DEMO_HUB_PORT": "\(hubPort)", "CANOPY_DEMO_BUILD": "0"],
+            logPath: logPath)
+        defer { demo.terminate(grace: .seconds(60)) }
+        let ready = try await eventually(timeout: .seconds(180)) {
+            if demo.hasExited { throw TestFailure("deploy/demo --secure exited early:\n\(demo.logTail)") }
+            return demo.log.contains("Canopy demo is up")
+        }
+        try #require(ready, "deploy/demo --secure did not print its URLs within 3 minutes:\n\(demo.logTail)")
+        #expect(demo.log.contains("https://127.0.0.1:\(hubPort)/"))
+        let line = try #require(demo.log.split(separator: "\n").first { $0.contains("ask for a user: demo, password: ") }, "no credentials printed:\n\(demo.log)")
+        let password = String(try #require(line.split(separator: " ").last))
+        let tls = try TestCertificates.trusting(data + "/tls/ca.pem")
+
+        let hub = HTTPTestClient(base: "https://127.0.0.1:\(hubPort)", tls: tls, headers: HTTPTestClient.basic("demo", password))
+        let everyTeam = try await eventually(timeout: .seconds(120)) {
+            guard let teams = try? await hub.json("/api/v1/teams") as? [[String: Any]] else { return false }
+            return Self.teams.allSatisfy { name in teams.contains { ($0["name"] as? String) == name && (($0["groups"] as? Int) ?? 0) > 0 } }
+        }
+        #expect(everyTeam, "the hub scrapes the protected leaves:\n\(demo.logTail)")
+        #expect(try await hub.with(headers: [:]).get("/").status == 401)
+        #expect(try await hub.with(headers: HTTPTestClient.basic("demo", password + "x")).get("/api/v1/teams").status == 401)
+        let leaf = HTTPTestClient(base: "https://127.0.0.1:\(base + 11)", tls: tls, headers: HTTPTestClient.basic("demo", password))
+        #expect(try await leaf.get("/api/v1/federate").status == 200)
+        #expect(try await leaf.with(headers: [:]).get("/api/v1/federate").status == 401)
+        await #expect(throws: (any Error).self, "plain HTTP to the hub") { _ = try await HTTPTestClient(base: "http://127.0.0.1:\(hubPort)").get("/-/healthy") }
+
+        kill(demo.pid, SIGINT)
+        let stopped = try await eventually(timeout: .seconds(90)) { demo.hasExited }
+        try #require(stopped, "deploy/demo --secure did not stop within 90 s of SIGINT:\n\(demo.logTail)")
+        #expect(demo.exitCode == 0, "deploy/demo --secure ended with wait status \(demo.waitStatus ?? -1):\n\(demo.logTail)")
+    }
+
     /// A base port with BASE+1 ... BASE+19 free.
     static func freePortBase() throws -> Int {
         for _ in 0..<50 {

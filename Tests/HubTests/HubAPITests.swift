@@ -19,13 +19,14 @@ func withInProcessHub<T: Sendable>(
     try await withInProcessHub(database: database, cluster: cluster, leaves: [("payments", leafPort)], directory: directory, token: token, body)
 }
 
-/// The hub in this process, scraping `leaves` (name, port) every 200 ms.
+/// The hub in this process, scraping `leaves` (name, port) every 200 ms. `leafJob` is more of
+/// each leaves job (`scheme: https, basic_auth: {...}`); with a TLS `webConfig` the base is `https://`.
 func withInProcessHub<T: Sendable>(
     database: TestDatabase, cluster: PrivatePostgres, leaves: [(name: String, port: Int)], directory: String, token: String? = nil,
     query: QuerySettings = QuerySettings(), ruleFiles: [String] = [], evaluationInterval: String = "1m", extraConfig: String = "",
-    _ body: (String) async throws -> T
+    leafJob: String = "", webConfig: WebConfig? = nil, _ body: (String) async throws -> T
 ) async throws -> T {
-    let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]}" }
+    let jobs = leaves.map { "{name: \($0.name), static_configs: [{targets: ['127.0.0.1:\($0.port)']}]\(leafJob.isEmpty ? "" : ", " + leafJob)}" }
     // Written to a file, so that `/-/reload` reads it again.
     let file = directory + "/hub.yml"
     try """
@@ -41,9 +42,9 @@ func withInProcessHub<T: Sendable>(
     logger.logLevel = .warning
     let port = PortPromise()
     let app = try await HubServer(
-        options: .init(configFile: file, host: "127.0.0.1", port: 0, dataDir: directory + "/hub", query: query), config: config, logger: logger
+        options: .init(configFile: file, host: "127.0.0.1", port: 0, dataDir: directory + "/hub", query: query, webConfig: webConfig), config: config, logger: logger
     ).buildApplication { port.fulfil($0) }
-    return try await withServices([app]) { try await body("http://127.0.0.1:\(await port.value)") }
+    return try await withServices([app]) { try await body("\(webConfig?.isTLS == true ? "https" : "http")://127.0.0.1:\(await port.value)") }
 }
 
 @Suite struct HubAPITests {

@@ -17,6 +17,9 @@ import Testing
         let config: String
         let dataDir: String
         var process: ServerProcess?
+        /// More flags (`--web.config.file`), and the client that can ask it whether it is ready.
+        var arguments: [String] = []
+        lazy var client = HTTPTestClient(base: "http://127.0.0.1:\(port)")
 
         /// `labels` gives targets labels of their own (by index); `externalLabels` are the leaf's besides `team`.
         init(
@@ -40,10 +43,10 @@ import Testing
         }
 
         func start() async throws {
-            let process = try ServerProcess("canopy-leaf", ["--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"])
+            let process = try ServerProcess("canopy-leaf", ["--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"] + arguments)
             self.process = process
             // Up once it answers.
-            let client = HTTPTestClient(base: "http://127.0.0.1:\(port)")
+            let client = self.client
             _ = try await eventually(timeout: .seconds(20)) { (try? await client.get("/-/ready").status) == 200 }
         }
 

@@ -10,49 +10,8 @@ import Testing
 /// `scheme: https` with `tls_config`, against real TLS targets with certificates made by openssl:
 /// a private CA, the server name a certificate is for, client certificates, and skipping checks.
 @Suite struct TLSScrapeTests {
-    /// A CA, a server certificate for `target.canopy.test`, and a client certificate.
-    struct Certificates {
-        let directory: String
-        var ca: String { directory + "/ca.pem" }
-        var serverCert: String { directory + "/server.pem" }
-        var serverKey: String { directory + "/server-key.pem" }
-        var clientCert: String { directory + "/client.pem" }
-        var clientKey: String { directory + "/client-key.pem" }
-
-        init() throws {
-            directory = LeafHarness.temporaryDirectory()
-            let script = """
-                set -e
-                cd '\(directory)'
-                openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=canopy-test-ca 2>/dev/null
-                openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=target.canopy.test 2>/dev/null
-                printf 'subjectAltName=DNS:target.canopy.test\\n' > server.ext
-                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server.pem -days 2 -extfile server.ext 2>/dev/null
-                openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj /CN=canopy-leaf 2>/dev/null
-                openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out client.pem -days 2 2>/dev/null
-                """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script]
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw TestFailure("openssl failed to make test certificates") }
-        }
-
-        func serverTLS(requireClientCertificate: Bool) throws -> TLSConfiguration {
-            var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(serverCert).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: serverKey, format: .pem)))
-            if requireClientCertificate {
-                configuration.certificateVerification = .noHostnameVerification
-                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
-            }
-            return configuration
-        }
-    }
-
     @Test func tlsSettingsDecideWhichTargetsAreUp() async throws {
-        let certificates = try Certificates()
+        let certificates = try TestCertificates(subjectAltName: "DNS:target.canopy.test", directory: LeafHarness.temporaryDirectory())
         let plain = FakeTarget()
         let mutual = FakeTarget()
         plain.report("tls-ok", total: 2)
@@ -104,5 +63,18 @@ import Testing
                 #expect(try await leaf.totals(of: "client") == ["mtls-ok": 3])
             }
         }
+    }
+}
+
+extension TestCertificates {
+    func serverTLS(requireClientCertificate: Bool) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(serverCert).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: serverKey, format: .pem)))
+        if requireClientCertificate {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+        }
+        return configuration
     }
 }

@@ -35,14 +35,14 @@ public final class ServerProcess: Sendable {
     }
 
     /// The server's base URL, once its log says where it listens.
-    public func base() async throws -> String {
+    public func base(scheme: String = "http") async throws -> String {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let log = child.log
             if let range = log.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression),
                 let port = log[range].split(separator: ":").last.flatMap({ Int($0) })
             {
-                return "http://127.0.0.1:\(port)"
+                return "\(scheme)://127.0.0.1:\(port)"
             }
             guard !child.hasExited else { throw TestFailure("the server exited before it listened:\n\(child.logTail)") }
             try await Task.sleep(for: .milliseconds(20))

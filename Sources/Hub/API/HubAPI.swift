@@ -213,17 +213,10 @@ struct WriteGuard: Sendable {
             throw HTTPError(.internalServerError, message: "cannot read the API token: \(error)")
         }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            Self.constantTimeEqual(Array(header.dropFirst(7).utf8), Array(expected.utf8))
+            ConstantTime.equal(Array(header.dropFirst(7).utf8), Array(expected.utf8))
         else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "this action needs the API token (Authorization: Bearer ...)")
         }
         return "token"
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) { difference |= x ^ y }
-        return difference == 0
     }
 }

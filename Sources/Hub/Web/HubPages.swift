@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
-import NIOCore
 import Periskop
 import PromQL
 import Rules
@@ -16,7 +14,9 @@ struct HubPages: Sendable {
     let queries: HubQueries
     let leaves: LeafHealth
     let templates: WebTemplates
-    let httpClient: HTTPClient
+    /// Asks a leaf for a group's instances with the leaf job's credentials and TLS settings, as
+    /// the scrapes do: a leaf behind a web config answers nothing else.
+    let fetcher: HTTPFetcher
     /// The graph page's queries, and the group page's series labels (for its breakdown link).
     let runner: QueryRunner
     let series: HubSeriesSource
@@ -470,20 +470,20 @@ struct HubPages: Sendable {
     private func instances(of detail: HubGroupDetail, now: Date) async -> ([InstanceRow], String?) {
         var rows: [InstanceRow] = []
         var problems: [String] = []
+        let targets = leaves.scrapes.targets
         for leaf in detail.leaves {
             guard let base = leaf.url.range(of: "/api/v1/federate").map({ String(leaf.url[..<$0.lowerBound]) }) else {
                 problems.append("\(leaf.leaf): its URL \(leaf.url) is not a federate URL")
                 continue
             }
             let url = "\(base)/api/v1/services/\(PageLink.segment(detail.group.service))/errors/\(PageLink.segment(detail.group.aggregationKey))"
+            // A leaf no longer configured is asked without credentials: it may still answer.
+            var settings = targets.first { $0.url == leaf.url }?.settings ?? ScrapeSettings(interval: .seconds(15), timeout: .seconds(2), bodySizeLimit: 0)
+            settings.timeout = .seconds(2)
+            settings.bodySizeLimit = 4 << 20
             do {
-                let response = try await httpClient.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
-                let body = try await response.body.collect(upTo: 4 << 20)
-                guard response.status == .ok else {
-                    problems.append("\(leaf.leaf) answered \(response.status.code)")
-                    continue
-                }
-                let reply = try CanopyJSON.decoder().decode(LeafGroupDetail.self, from: Data(body.readableBytesView))
+                let body = try await fetcher.fetch(url, settings: settings)
+                let reply = try CanopyJSON.decoder().decode(LeafGroupDetail.self, from: Data(body))
                 for instance in reply.instances {
                     rows.append(
                         InstanceRow(

@@ -43,15 +43,34 @@ public final class ConfigReloader<Config: Sendable>: Sendable {
     }
 }
 
-/// Reloads the config on SIGHUP.
-public struct ReloadOnHangup<Config: Sendable>: Service {
-    let reloader: ConfigReloader<Config>
+extension ConfigReloader {
+    /// Reloads the config, then the web config: each is tried whatever became of the other, and
+    /// every refusal is reported (each keeps its previous version).
+    public func reload(with web: WebAccess) throws {
+        var errors: [any Error] = []
+        do { try reload() } catch { errors.append(error) }
+        do { try web.reload() } catch { errors.append(error) }
+        guard errors.isEmpty else { throw errors.count == 1 ? errors[0] : ReloadFailure(errors: errors) }
+    }
+}
 
-    public init(reloader: ConfigReloader<Config>) { self.reloader = reloader }
+/// More than one file refused on one reload.
+public struct ReloadFailure: Error, CustomStringConvertible {
+    public let errors: [any Error]
+    public var description: String { errors.map { "\($0)" }.joined(separator: "\n") }
+}
+
+/// Reloads on SIGHUP.
+public struct ReloadOnHangup: Service {
+    let reload: @Sendable () throws -> Void
+
+    public init(reload: @escaping @Sendable () throws -> Void) { self.reload = reload }
+
+    public init<Config>(reloader: ConfigReloader<Config>) { self.reload = { try reloader.reload() } }
 
     public func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            try? reloader.reload()
+            try? reload()
         }
     }
 }

@@ -16,6 +16,8 @@ public enum ScrapeFailure: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .connection(let reason): "connection failed: \(reason)"
         case .timeout(let timeout): "scrape timed out after \(DurationParser.format(timeout))"
+        case .status(let code) where code == 401 || code == 403:
+            "server returned HTTP status \(code): check the job's basic_auth or authorization"
         case .status(let code): "server returned HTTP status \(code)"
         case .contentType(let type): "unexpected content type \"\(type)\" (expected application/json)"
         case .bodyTooLarge(let limit): "body exceeds body_size_limit of \(limit) bytes"

@@ -45,16 +45,18 @@ enum LeafHarness {
     }
 
     /// Runs a leaf with `config` on a free port while `body` runs, then stops it gracefully.
+    /// With a TLS web config the client's base is `https://` (its trust and credentials are the test's to set).
     static func run<T: Sendable>(
-        _ config: LeafConfig, dataDir: String, configFile: String? = nil, _ body: (RunningLeaf) async throws -> T
+        _ config: LeafConfig, dataDir: String, configFile: String? = nil, webConfig: WebConfig? = nil, _ body: (RunningLeaf) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "test-leaf")
         logger.logLevel = .warning
         let port = PortPromise()
-        let options = LeafServer.Options(configFile: configFile, host: "127.0.0.1", port: 0, dataDir: dataDir, saveInterval: .milliseconds(100))
+        let options = LeafServer.Options(
+            configFile: configFile, host: "127.0.0.1", port: 0, dataDir: dataDir, saveInterval: .milliseconds(100), webConfig: webConfig)
         let app = try LeafServer(options: options, config: config, logger: logger).buildApplication { port.fulfil($0) }
         return try await withServices([app]) {
-            let leaf = RunningLeaf(base: "http://127.0.0.1:\(await port.value)")
+            let leaf = RunningLeaf(base: "\(webConfig?.isTLS == true ? "https" : "http")://127.0.0.1:\(await port.value)")
             return try await body(leaf)
         }
     }
