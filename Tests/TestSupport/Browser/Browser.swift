@@ -29,6 +29,9 @@ public struct BrowserError: Error, CustomStringConvertible {
         self.code = code
         self.description = description
     }
+
+    /// Not there yet, or asked while the page was navigating away (the form posted): worth asking again.
+    public var isTransient: Bool { code == "no such element" || description.contains("aborted by navigation") }
 }
 
 /// Headless Chromium driven over W3C WebDriver by Debian's chromedriver, for tests that open
@@ -252,7 +255,7 @@ public final class Browser: Sendable {
         while true {
             do {
                 return try await find(selector)
-            } catch let error as BrowserError where error.code == "no such element" && ContinuousClock.now < deadline {
+            } catch let error as BrowserError where error.isTransient && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
