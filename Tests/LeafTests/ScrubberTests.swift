@@ -163,6 +163,20 @@ import Testing
         #expect(scrubber.scrubBody(text) == expected)
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a second scrub read `token: [REDACTED]` as
+    /// a bracketed value and quoted it. Scrubbing what was scrubbed changes nothing.
+    @Test func scrubbingTwiceChangesNothing() {
+        let crash = #"login failed for user=bob password=hunter2 token: abc123, "secret": "s" at postgres://app:pw@db:5432/main"#
+        let once = scrubber.scrubBody(crash)
+        #expect(once == #"login failed for user=bob password=\#(redacted) token: \#(redacted), "secret": "\#(redacted)" at postgres://app:\#(redacted)@db:5432/main"#)
+        #expect(scrubber.scrubBody(once) == once)
+        for text in ["token: [REDACTED]", "password=[REDACTED] next", #"{"note": "api_key: [REDACTED]"}"#, "secret => [REDACTED]"] {
+            #expect(scrubber.scrubBody(text) == text, "\(text)")
+        }
+        // A bracketed secret is still redacted whole.
+        #expect(scrubber.scrubBody("token: [a, b]") == #"token: "\#(redacted)""#)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

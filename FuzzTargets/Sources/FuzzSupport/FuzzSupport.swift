@@ -16,10 +16,25 @@ public let configFile = "/nonexistent/fuzz.yml"
 /// A refused config says what is wrong and where: the file it was given, a line of the text.
 public func checkIssues(_ issues: [(file: String, line: Int?, message: String)], in text: String) {
     require(!issues.isEmpty, "a config refused without an issue")
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+    let lines = yamlLines(text)
     for issue in issues {
         require(issue.file == configFile, "an issue names \(issue.file), not the config file")
         require(!issue.message.isEmpty, "an issue without a message")
         if let line = issue.line { require(line >= 1 && line <= lines + 1, "issue at line \(line) of a \(lines)-line text: \(issue.message)") }
     }
+}
+
+/// Lines as YAML counts them: `\r\n`, `\r`, `\n`, NEL, LS and PS each end one.
+private func yamlLines(_ text: String) -> Int {
+    var lines = 1
+    var afterCR = false
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": if !afterCR { lines += 1 }
+        case "\r", "\u{85}", "\u{2028}", "\u{2029}": lines += 1
+        default: break
+        }
+        afterCR = scalar == "\r"
+    }
+    return lines
 }

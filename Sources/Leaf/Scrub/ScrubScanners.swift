@@ -171,8 +171,12 @@ extension Scrubber {
             while j < end, bytes[j] == ByteCode.space || bytes[j] == ByteCode.tab { j += 1 }
             if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString)
             {
-                let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
-                edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
+                // A value redacted before (`token: [REDACTED]`) is left as it is: read as a bracketed
+                // value it would be quoted, and scrubbing twice would change the text.
+                if !bytes[valueRange].elementsEqual(Self.redacted.utf8) {
+                    let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
+                    edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
+                }
                 i = resume
             }
         }
