@@ -296,6 +296,11 @@ extension Scrubber {
         }
 
         /// Where a URL's authority (`user:password@host:port`) ends.
+        /// Where a whole URL's authority ends (WHATWG's URL parser, special schemes).
+        static func endsURLAuthority(_ byte: UInt8) -> Bool {
+            byte == slash || byte == question || byte == hash || byte == backslash
+        }
+
         static func endsAuthority(_ byte: UInt8) -> Bool {
             byte == slash || byte == question || byte == hash || isWhitespace(byte) || byte == quote || byte == apostrophe
                 || byte == less || byte == greater || byte == backslash
