@@ -188,6 +188,18 @@ import Testing
         #expect(scrubber.scrubBody("see https://host: down") == "see https://host: down")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a body starting like JSON but not JSON, with
+    /// an `=` and no space, was read as a form whose first key ran up to the `=`: the password
+    /// before it was kept (and redacted only by a second scrub, which read the cut text as JSON).
+    @Test func brokenJSONWithAnEqualsSignIsFreeText() {
+        let crash = #"{"user":"bob","password":"hunter2","nested":{"apnternal/x?se=sionid=8"},"l0\#u{0}\#u{7}\#u{0}\#u{0}\#u{0}\#u{0}\#u{0}2.5e3,true,null]}"#
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("hunter2"), "\(once)")
+        #expect(once.hasPrefix(#"{"user":"bob","password":"\#(redacted)","nested""#), "\(once)")
+        #expect(scrubber.scrubBody(once) == once)
+        #expect(scrubber.scrubBody(#"[{"token":"t"},x=1"#) == #"[{"token":"\#(redacted)"},x=1"#)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -193,7 +193,10 @@ public struct Scrubber: Sendable {
 
     /// `a=1&b=2`: one line with no spaces and an `=`, not starting like JSON, a quote or markup.
     private static func looksFormEncoded(_ bytes: ArraySlice<UInt8>) -> Bool {
-        guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less].contains(first) else { return false }
+        // Text starting like JSON that is not JSON is free text: read as a form, its key would be
+        // everything up to the first `=`, secrets included, and be kept.
+        guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less, ByteCode.openBrace, ByteCode.openBracket].contains(first)
+        else { return false }
         return bytes.contains(ByteCode.equals) && !bytes.contains(where: ByteCode.isWhitespace)
     }
 }
