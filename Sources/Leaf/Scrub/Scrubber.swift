@@ -127,7 +127,10 @@ public struct Scrubber: Sendable {
                 edits.add((colon + 1)..<at, Self.redacted)
             } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
-                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                // Text already redacted to its end (`h:token=[REDACTED]`, whose `/` went with the
+                // value) was scrubbed before: redacting more would make scrubbing twice differ.
+                !bytes[(colon + 1)..<end].reversed().starts(with: Self.redacted.utf8.reversed())
             {
                 // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
