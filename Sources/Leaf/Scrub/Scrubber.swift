@@ -200,7 +200,16 @@ public struct Scrubber: Sendable {
         // everything up to the first `=`, secrets included, and be kept.
         guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less, ByteCode.openBrace, ByteCode.openBracket].contains(first)
         else { return false }
-        return bytes.contains(ByteCode.equals) && !bytes.contains(where: ByteCode.isWhitespace)
+        // Only bytes a form encoder leaves raw: quotes, braces, parentheses or control bytes mean
+        // text, and so does whitespace. Else redacting a value with a space in it could make text
+        // look like a form on a second scrub, which then redacts differently.
+        return bytes.contains(ByteCode.equals) && bytes.allSatisfy(Self.isFormByte)
+    }
+
+    private static func isFormByte(_ byte: UInt8) -> Bool {
+        guard byte > 0x20, byte != 0x7F else { return false }
+        return ![ByteCode.quote, ByteCode.apostrophe, ByteCode.openBrace, ByteCode.closeBrace, UInt8(ascii: "("), UInt8(ascii: ")"), ByteCode.less, ByteCode.greater,
+            ByteCode.backslash, UInt8(ascii: "`")].contains(byte)
     }
 }
 
