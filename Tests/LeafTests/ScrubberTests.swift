@@ -213,6 +213,11 @@ import Testing
         let scrubbed = scrubber.scrubBody(crash)
         #expect(scrubber.scrubBody(scrubbed) == scrubbed, "\(scrubbed.debugDescription)")
         #expect(!scrubbed.contains("358"))
+        // The same with the `#` that ended the URL gone with a value.
+        let fragment = "https://alice:s3crettoken=abc&i*=\0\0client_secret=x%20y#access_token=zzz&state=1"
+        let scrubbedFragment = scrubber.scrubBody(fragment)
+        #expect(scrubbedFragment == "https://alice:s3crettoken=\(redacted)&i*=\0\0client_secret=\(redacted)&state=1")
+        #expect(scrubber.scrubBody(scrubbedFragment) == scrubbedFragment)
     }
 
     /// Found by the scrubber fuzz target (scripts/fuzz): text with a quoted secret holding a space

@@ -128,9 +128,9 @@ public struct Scrubber: Sendable {
             } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
                 !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                // Text already redacted to its end (`h:token=[REDACTED]`, whose `/` went with the
-                // value) was scrubbed before: redacting more would make scrubbing twice differ.
-                !bytes[(colon + 1)..<end].reversed().starts(with: Self.redacted.utf8.reversed())
+                // Text already redacted after the colon (`h:token=[REDACTED]`, whose `/` or `#` went
+                // with the value) was scrubbed before: redacting more would make a second scrub differ.
+                !Self.contains(Array(bytes[(colon + 1)..<end]), Array(Self.redacted.utf8))
             {
                 // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
