@@ -177,13 +177,16 @@ import Testing
         #expect(scrubber.scrubBody("token: [a, b]") == #"token: "\#(redacted)""#)
     }
 
-    /// Found by the scrubber fuzz target (scripts/fuzz): a space in a URL's userinfo ended the
-    /// authority, so the password after it was kept, where a browser reads ` s3cret` as the password.
+    /// Found by the scrubber fuzz target (scripts/fuzz): a space (or a backslash) in a URL's
+    /// userinfo ended the authority, so the password after it was kept, where a browser (or
+    /// Foundation) reads ` s3cret` as the password.
     @Test func urlPasswordAfterASpaceIsRedacted() {
         #expect(scrubber.scrubURL("https://eali: s3cret@shop.example/p") == "https://eali:\(redacted)@shop.example/p")
         let crash = "https://eali: s3cret@shop.examclient_secret=x%20y#access_ret=x%20y" + String(repeating: "\0", count: 17)
             + "#access_=koznetzz&" + String(repeating: "\0", count: 33) + "statetd"
         #expect(!scrubber.scrubURL(crash).contains("s3cret"), "\(scrubber.scrubURL(crash))")
+        // Nor does a backslash, which Foundation reads as part of the userinfo.
+        #expect(scrubber.scrubURL(#"https://al\"ice:s3cret@shop.Deicple:8443/http"#) == #"https://al\"ice:\#(redacted)@shop.Deicple:8443/http"#)
         // In text a space still ends the URL: `at https://host: see` has no password.
         #expect(scrubber.scrubBody("see https://host: down") == "see https://host: down")
     }

@@ -296,9 +296,10 @@ extension Scrubber {
         }
 
         /// Where a URL's authority (`user:password@host:port`) ends.
-        /// Where a whole URL's authority ends (WHATWG's URL parser, special schemes).
+        /// Where a whole URL's authority ends. Not at `\`, which a browser reads as `/` but
+        /// Foundation as part of the userinfo: a password is redacted if either would see one.
         static func endsURLAuthority(_ byte: UInt8) -> Bool {
-            byte == slash || byte == question || byte == hash || byte == backslash
+            byte == slash || byte == question || byte == hash
         }
 
         static func endsAuthority(_ byte: UInt8) -> Bool {

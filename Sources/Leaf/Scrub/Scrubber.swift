@@ -118,8 +118,8 @@ public struct Scrubber: Sendable {
             }
             let start = i + 3
             var end = start
-            // In a URL only `/ ? # \` end the authority, as a browser reads it (`u: p@h` has the
-            // password ` p`); in text, a space or a quote ends the URL too.
+            // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
+            // space or a quote ends the URL too.
             while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
                 colon + 1 < at
