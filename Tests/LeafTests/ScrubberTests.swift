@@ -233,6 +233,19 @@ import Testing
         #expect(scrubber.scrubBody(#"q={"a":1}&token=x"#) == #"q={"a":1}&token=x"#.replacingOccurrences(of: "token=x", with: "token=\(redacted)"))
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a URL password's redaction and a
+    /// `shoptokenple: ...` value starting inside it overlapped; the second, reaching further, was
+    /// dropped whole, and the `token=...` it covered kept until a second scrub.
+    @Test func overlappingRedactionsKeepNothingEitherCovers() {
+        let crash = String(decoding: Array(#"{"db.password": "x", "ms"#.utf8) + Array(repeating: 0xFF, count: 6)
+            + Array(#"g": "Au\#u{0}swhttps://alice:s3cret@shoptokenple:ord4cret@shop.example:8444/pay?thorizati8444/"#.utf8)
+            + Array(repeating: 0xFF, count: 4) + Array("token=aon=Beab".utf8), as: UTF8.self)
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("aon"), "\(once.debugDescription)")
+        #expect(once.hasSuffix("https://alice:\(redacted)"), "\(once.debugDescription)")
+        #expect(scrubber.scrubBody(once) == once)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

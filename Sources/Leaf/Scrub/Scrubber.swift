@@ -225,17 +225,26 @@ extension Scrubber {
             items.append((range, replacement))
         }
 
-        /// Overlapping edits (a URL password inside an already redacted value) keep the first and
-        /// widest one.
+        /// Overlapping edits (a URL password inside an already redacted value) become one: the
+        /// first and widest one's replacement over all of them, so that an edit starting inside
+        /// another but reaching further keeps nothing of what it covers.
         func apply(to bytes: [UInt8], original: String) -> String {
             guard !items.isEmpty else { return original }
             let sorted = items.sorted {
                 $0.range.lowerBound != $1.range.lowerBound ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count
             }
+            var merged: [(range: Range<Int>, replacement: String)] = []
+            for item in sorted {
+                if let last = merged.last, item.range.lowerBound < last.range.upperBound {
+                    merged[merged.count - 1].range = last.range.lowerBound..<max(last.range.upperBound, item.range.upperBound)
+                } else {
+                    merged.append(item)
+                }
+            }
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count)
             var position = 0
-            for item in sorted where item.range.lowerBound >= position {
+            for item in merged {
                 out += bytes[position..<item.range.lowerBound]
                 out += item.replacement.utf8
                 position = item.range.upperBound
