@@ -246,6 +246,15 @@ import Testing
         #expect(scrubber.scrubBody(once) == once)
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a sensitive JSON value that is not JSON is
+    /// redacted as free text, bare; a second scrub read that `[REDACTED]` as JSON and quoted it.
+    @Test func aBareRedactionInJSONIsKept() {
+        let crash = "{\"db.password\": \0\0w-api-ke\0\0\0\0\0String" + String(repeating: "\0", count: 10) + "f"
+        let once = scrubber.scrubBody(crash)
+        #expect(once == #"{"db.password": \#(redacted)"#)
+        #expect(scrubber.scrubBody(once) == once)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

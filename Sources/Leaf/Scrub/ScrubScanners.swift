@@ -24,9 +24,12 @@ extension Scrubber {
             switch expect {
             case .value:
                 if sensitive {
-                    let valueEnd = Self.endOfValue(bytes, from: i, to: end)
+                    // A bare `[REDACTED]` is what a scrub of this text as free text left: kept, not
+                    // read as an array and quoted, so that scrubbing again changes nothing.
+                    let alreadyRedacted = bytes[i..<end].starts(with: Self.redacted.utf8)
+                    let valueEnd = alreadyRedacted ? i + Self.redacted.utf8.count : Self.endOfValue(bytes, from: i, to: end)
                     guard valueEnd > i else { return nil }
-                    edits.add(i..<valueEnd, "\"" + Self.redacted + "\"")
+                    if !alreadyRedacted { edits.add(i..<valueEnd, "\"" + Self.redacted + "\"") }
                     sensitive = false
                     i = valueEnd
                     expect = afterValue()
