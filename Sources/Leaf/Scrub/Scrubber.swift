@@ -187,7 +187,10 @@ public struct Scrubber: Sendable {
         if bytes[start] == ByteCode.openBrace || bytes[start] == ByteCode.openBracket, let json = scanJSON(bytes, start..<end) {
             edits = json
         } else if Self.looksFormEncoded(bytes[start..<end]) {
+            // As text too: a value holding `=` or `#` (which an encoder would have escaped) may
+            // hold `token=...` that the form's first `=` hides.
             redactParameters(bytes, start..<end, into: &edits)
+            scanText(bytes, 0..<bytes.count, insideJSONString: false, into: &edits)
         } else {
             scanText(bytes, 0..<bytes.count, insideJSONString: false, into: &edits)
         }
@@ -200,17 +203,17 @@ public struct Scrubber: Sendable {
         // everything up to the first `=`, secrets included, and be kept.
         guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less, ByteCode.openBrace, ByteCode.openBracket].contains(first)
         else { return false }
-        // Only bytes a form encoder leaves raw: quotes, braces, parentheses or control bytes mean
-        // text, and so does whitespace. Else redacting a value with a space in it could make text
-        // look like a form on a second scrub, which then redacts differently.
-        return bytes.contains(ByteCode.equals) && bytes.allSatisfy(Self.isFormByte)
+        // Quotes, braces or parentheses mean text, as whitespace does: a form encoder escapes
+        // them. Else redacting a quoted secret with a space in it could make text look like a form
+        // on a second scrub, which then redacts differently. (Control bytes do not count: a
+        // redacted value may hold them too, and the same flip would follow.)
+        return bytes.contains(ByteCode.equals) && !bytes.contains(where: { ByteCode.isWhitespace($0) || Self.textOnly.contains($0) })
     }
 
-    private static func isFormByte(_ byte: UInt8) -> Bool {
-        guard byte > 0x20, byte != 0x7F else { return false }
-        return ![ByteCode.quote, ByteCode.apostrophe, ByteCode.openBrace, ByteCode.closeBrace, UInt8(ascii: "("), UInt8(ascii: ")"), ByteCode.less, ByteCode.greater,
-            ByteCode.backslash, UInt8(ascii: "`")].contains(byte)
-    }
+    private static let textOnly: Set<UInt8> = [
+        ByteCode.quote, ByteCode.apostrophe, ByteCode.openBrace, ByteCode.closeBrace, UInt8(ascii: "("), UInt8(ascii: ")"), ByteCode.less,
+        ByteCode.greater, ByteCode.backslash, UInt8(ascii: "`"),
+    ]
 }
 
 extension Scrubber {
