@@ -13,6 +13,11 @@ let package = Package(
     products: [
         .library(name: "Periskop", targets: ["Periskop"]),
         .library(name: "PeriskopHummingbird", targets: ["PeriskopHummingbird"]),
+        // For the fuzz targets (FuzzTargets/), which are a package of their own.
+        .library(name: "CanopyPromQL", targets: ["PromQL"]),
+        .library(name: "CanopyShared", targets: ["Shared"]),
+        .library(name: "CanopyLeaf", targets: ["Leaf"]),
+        .library(name: "CanopyHub", targets: ["Hub"]),
         .executable(name: "canopy-leaf", targets: ["LeafMain"]),
         .executable(name: "canopy-hub", targets: ["HubMain"]),
         .executable(name: "canopy-bench", targets: ["Benchmarks"]),

@@ -15,8 +15,14 @@ public enum GoText {
 
     /// A string literal for printed queries: `quote`, but U+FFFD written `\ufffd`. Go writes it
     /// as is, yet Prometheus's lexer refuses it inside strings; escaped, printed queries parse back.
+    /// Scalar by scalar: a string's replacing works on characters, and U+FFFD followed by a
+    /// combining mark (U+0617) is one character that is not U+FFFD.
     static func queryLiteral(_ text: String) -> String {
-        quote(text).replacingOccurrences(of: "\u{FFFD}", with: "\\ufffd")
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            out += scalar == "\u{FFFD}" ? "\\ufffd" : escaped(scalar, quote: "\"")
+        }
+        return out + "\""
     }
 
     /// `strconv.QuoteRune`; `nil` stands for Go's `eof` (-1), which Go prints as U+FFFD.

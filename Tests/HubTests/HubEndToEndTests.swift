@@ -42,6 +42,14 @@ import Testing
             """.write(toFile: config, atomically: true, encoding: .utf8)
         }
 
+        /// A leaf with a whole config of the test's own (several services, say).
+        init(team: String, config text: String, directory: String) throws {
+            port = try freePort()
+            config = directory + "/\(team).yml"
+            dataDir = directory + "/\(team)-data"
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+
         func start() async throws {
             let process = try ServerProcess("canopy-leaf", ["--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"] + arguments)
             self.process = process

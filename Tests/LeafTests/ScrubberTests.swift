@@ -163,6 +163,109 @@ import Testing
         #expect(scrubber.scrubBody(text) == expected)
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a second scrub read `token: [REDACTED]` as
+    /// a bracketed value and quoted it. Scrubbing what was scrubbed changes nothing.
+    @Test func scrubbingTwiceChangesNothing() {
+        let crash = #"login failed for user=bob password=hunter2 token: abc123, "secret": "s" at postgres://app:pw@db:5432/main"#
+        let once = scrubber.scrubBody(crash)
+        #expect(once == #"login failed for user=bob password=\#(redacted) token: \#(redacted), "secret": "\#(redacted)" at postgres://app:\#(redacted)@db:5432/main"#)
+        #expect(scrubber.scrubBody(once) == once)
+        for text in ["token: [REDACTED]", "password=[REDACTED] next", #"{"note": "api_key: [REDACTED]"}"#, "secret => [REDACTED]"] {
+            #expect(scrubber.scrubBody(text) == text, "\(text)")
+        }
+        // A bracketed secret is still redacted whole.
+        #expect(scrubber.scrubBody("token: [a, b]") == #"token: "\#(redacted)""#)
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): a space (or a backslash) in a URL's
+    /// userinfo ended the authority, so the password after it was kept, where a browser (or
+    /// Foundation) reads ` s3cret` as the password.
+    @Test func urlPasswordAfterASpaceIsRedacted() {
+        #expect(scrubber.scrubURL("https://eali: s3cret@shop.example/p") == "https://eali:\(redacted)@shop.example/p")
+        let crash = "https://eali: s3cret@shop.examclient_secret=x%20y#access_ret=x%20y" + String(repeating: "\0", count: 17)
+            + "#access_=koznetzz&" + String(repeating: "\0", count: 33) + "statetd"
+        #expect(!scrubber.scrubURL(crash).contains("s3cret"), "\(scrubber.scrubURL(crash))")
+        // Nor does a backslash, which Foundation reads as part of the userinfo.
+        #expect(scrubber.scrubURL(#"https://al\"ice:s3cret@shop.Deicple:8443/http"#) == #"https://al\"ice:\#(redacted)@shop.Deicple:8443/http"#)
+        // In text a space still ends the URL: `at https://host: see` has no password.
+        #expect(scrubber.scrubBody("see https://host: down") == "see https://host: down")
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): a body starting like JSON but not JSON, with
+    /// an `=` and no space, was read as a form whose first key ran up to the `=`: the password
+    /// before it was kept (and redacted only by a second scrub, which read the cut text as JSON).
+    @Test func brokenJSONWithAnEqualsSignIsFreeText() {
+        let crash = #"{"user":"bob","password":"hunter2","nested":{"apnternal/x?se=sionid=8"},"l0\#u{0}\#u{7}\#u{0}\#u{0}\#u{0}\#u{0}\#u{0}2.5e3,true,null]}"#
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("hunter2"), "\(once)")
+        #expect(once.hasPrefix(#"{"user":"bob","password":"\#(redacted)","nested""#), "\(once)")
+        #expect(scrubber.scrubBody(once) == once)
+        #expect(scrubber.scrubBody(#"[{"token":"t"},x=1"#) == #"[{"token":"\#(redacted)"},x=1"#)
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): `p://h:access_token=358/m` loses the value
+    /// (and its `/`) on the first scrub; the second then read `h:access_token=[REDACTED]` as a
+    /// URL cut inside its password and redacted it again.
+    @Test func aURLCutAfterARedactedValueIsNotRedactedAgain() throws {
+        let once = scrubber.scrubBody("see p://host:access_token=358/m")
+        #expect(once == "see p://host:access_token=\(redacted)")
+        #expect(scrubber.scrubBody(once) == once)
+        let crash = String(decoding: [0xFF, 0x26] + Array(repeating: 0xFF, count: 43) + Array("loa@ niuser=".utf8) + Array(repeating: 0, count: 7)
+            + [0x13, 0x62, 0xFF, 0x61, 0x20, 0x75, 0xFF] + Array(#"pathYYYYYYYYYYYYYrd?hn: abc063, t"er"esc: "s" ?t p://xostgres:access_token=358/m"#.utf8)
+            + [0, 0, 0, 1] + Array("ain".utf8), as: UTF8.self)
+        let scrubbed = scrubber.scrubBody(crash)
+        #expect(scrubber.scrubBody(scrubbed) == scrubbed, "\(scrubbed.debugDescription)")
+        #expect(!scrubbed.contains("358"))
+        // The same with the `#` that ended the URL gone with a value.
+        let fragment = "https://alice:s3crettoken=abc&i*=\0\0client_secret=x%20y#access_token=zzz&state=1"
+        let scrubbedFragment = scrubber.scrubBody(fragment)
+        for secret in ["abc", "x%20y", "zzz"] { #expect(!scrubbedFragment.contains(secret), "\(scrubbedFragment.debugDescription)") }
+        #expect(scrubber.scrubBody(scrubbedFragment) == scrubbedFragment)
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): text with a quoted secret holding a space
+    /// is free text, but once redacted it had no space left and a second scrub read it as a form.
+    @Test func textDoesNotBecomeAFormOnceRedacted() {
+        let crash = "ht{ya)\0\0\0s_token=\"X-Fuzz3, \"se-p@h/t&a/"
+        let once = scrubber.scrubBody(crash)
+        #expect(once == "ht{ya)\0\0\0s_token=\"\(redacted)\"se-p@h/t&a/")
+        #expect(scrubber.scrubBody(once) == once)
+        #expect(scrubber.scrubBody(#"q={"a":1}&token=x"#) == #"q={"a":1}&token=x"#.replacingOccurrences(of: "token=x", with: "token=\(redacted)"))
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): a URL password's redaction and a
+    /// `shoptokenple: ...` value starting inside it overlapped; the second, reaching further, was
+    /// dropped whole, and the `token=...` it covered kept until a second scrub.
+    @Test func overlappingRedactionsKeepNothingEitherCovers() {
+        let crash = String(decoding: Array(#"{"db.password": "x", "ms"#.utf8) + Array(repeating: 0xFF, count: 6)
+            + Array(#"g": "Au\#u{0}swhttps://alice:s3cret@shoptokenple:ord4cret@shop.example:8444/pay?thorizati8444/"#.utf8)
+            + Array(repeating: 0xFF, count: 4) + Array("token=aon=Beab".utf8), as: UTF8.self)
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("aon"), "\(once.debugDescription)")
+        #expect(once.hasSuffix("https://alice:\(redacted)"), "\(once.debugDescription)")
+        #expect(scrubber.scrubBody(once) == once)
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): a sensitive JSON value that is not JSON is
+    /// redacted as free text, bare; a second scrub read that `[REDACTED]` as JSON and quoted it.
+    @Test func aBareRedactionInJSONIsKept() {
+        let crash = "{\"db.password\": \0\0w-api-ke\0\0\0\0\0String" + String(repeating: "\0", count: 10) + "f"
+        let once = scrubber.scrubBody(crash)
+        #expect(once == #"{"db.password": \#(redacted)"#)
+        #expect(scrubber.scrubBody(once) == once)
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): control bytes inside a redacted value made
+    /// the text free text once and, gone with the value, a form the next time.
+    @Test func controlBytesInAValueDoNotChangeHowABodyIsRead() {
+        let crash = "https://alice:s3cret\u{FFFD}\u{FFFD}@s\u{FFFD}\u{FFFD}p.exca[REDX-Fuzz-SecretACTED]pay?to?en=abc&id=3&client_secret=x%r"
+            + String(repeating: "\0", count: 7) + "ss_t/ke1=zzz&state=1"
+        let scrubber = Scrubber(extraHeaders: ["X-Fuzz-Secret"], extraFields: ["fuzzkey"])
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("zzz"))
+        #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -127,6 +127,16 @@ import Testing
         #expect(try PromQLParser.parse(query).description == expected)
     }
 
+    /// Found by the PromQL fuzz target (scripts/fuzz): a bad byte (U+FFFD) followed by a combining
+    /// mark is one Swift character, which the printer's replacing of U+FFFD missed, so the printed
+    /// query held a raw U+FFFD that does not parse back.
+    @Test func badBytesBeforeACombiningMarkPrintEscaped() throws {
+        #expect(try PromQLParser.parse(#""\xff\u0617""#).description == #""\ufffd\#u{0617}""#)
+        let crash = #""\\n\r\t\v\\\"- \xFF\377\u1234\U00010111\U0001011111☺010a\b\f\n\r\t\v\\\"- \xFF\377\u0617\U00010111\U0001011111☺010[1ms]☺""#
+        let tree = try PromQLParser.parse(crash)
+        #expect(try PromQLParser.parse(tree.description) == tree, "\(tree.description)")
+    }
+
     /// Query, then the error, as Prometheus 2.42 words it.
     static let errors: [(String, String)] = [
         ("", "1:1: parse error: no expression found in input"),

@@ -21,6 +21,8 @@ public final class FakeTarget: Sendable {
         /// Sends the headers, then the body a little at a time, never finishing in time.
         case trickle
         case huge(bytes: Int)
+        /// A body made anew for every request, from the request's number (1 for the first).
+        case generated(@Sendable (Int) -> [UInt8])
     }
 
     private struct State {
@@ -82,10 +84,10 @@ public final class FakeTarget: Sendable {
     public func makeApplication(server: HTTPServerBuilder) -> some ApplicationProtocol {
         let router = Router()
         router.get("-/exceptions") { request, _ -> Response in
-            let (payload, behaviour) = self.state.withLock { state in
+            let (payload, behaviour, number) = self.state.withLock { state in
                 state.requests += 1
                 state.lastHeaders = Dictionary(request.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { a, _ in a })
-                return (state.payload, state.behaviour)
+                return (state.payload, state.behaviour, state.requests)
             }
             switch behaviour {
             case .serve:
@@ -103,6 +105,8 @@ public final class FakeTarget: Sendable {
                 return Self.json(bytes)
             case .huge(let bytes):
                 return Self.json(Array(repeating: UInt8(ascii: " "), count: bytes))
+            case .generated(let body):
+                return Self.json(body(number))
             case .trickle:
                 return Response(
                     status: .ok, headers: [.contentType: "application/json"],

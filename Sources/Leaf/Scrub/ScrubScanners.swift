@@ -24,9 +24,12 @@ extension Scrubber {
             switch expect {
             case .value:
                 if sensitive {
-                    let valueEnd = Self.endOfValue(bytes, from: i, to: end)
+                    // A bare `[REDACTED]` is what a scrub of this text as free text left: kept, not
+                    // read as an array and quoted, so that scrubbing again changes nothing.
+                    let alreadyRedacted = bytes[i..<end].starts(with: Self.redacted.utf8)
+                    let valueEnd = alreadyRedacted ? i + Self.redacted.utf8.count : Self.endOfValue(bytes, from: i, to: end)
                     guard valueEnd > i else { return nil }
-                    edits.add(i..<valueEnd, "\"" + Self.redacted + "\"")
+                    if !alreadyRedacted { edits.add(i..<valueEnd, "\"" + Self.redacted + "\"") }
                     sensitive = false
                     i = valueEnd
                     expect = afterValue()
@@ -171,8 +174,12 @@ extension Scrubber {
             while j < end, bytes[j] == ByteCode.space || bytes[j] == ByteCode.tab { j += 1 }
             if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString)
             {
-                let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
-                edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
+                // A value redacted before (`token: [REDACTED]`) is left as it is: read as a bracketed
+                // value it would be quoted, and scrubbing twice would change the text.
+                if !bytes[valueRange].elementsEqual(Self.redacted.utf8) {
+                    let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
+                    edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
+                }
                 i = resume
             }
         }
@@ -292,6 +299,12 @@ extension Scrubber {
         }
 
         /// Where a URL's authority (`user:password@host:port`) ends.
+        /// Where a whole URL's authority ends. Not at `\`, which a browser reads as `/` but
+        /// Foundation as part of the userinfo: a password is redacted if either would see one.
+        static func endsURLAuthority(_ byte: UInt8) -> Bool {
+            byte == slash || byte == question || byte == hash
+        }
+
         static func endsAuthority(_ byte: UInt8) -> Bool {
             byte == slash || byte == question || byte == hash || isWhitespace(byte) || byte == quote || byte == apostrophe
                 || byte == less || byte == greater || byte == backslash

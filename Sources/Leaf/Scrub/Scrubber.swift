@@ -118,14 +118,19 @@ public struct Scrubber: Sendable {
             }
             let start = i + 3
             var end = start
-            while end < range.upperBound, !ByteCode.endsAuthority(bytes[end]) { end += 1 }
+            // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
+            // space or a quote ends the URL too.
+            while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
                 colon + 1 < at
             {
                 edits.add((colon + 1)..<at, Self.redacted)
             } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
-                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                // Text already redacted after the colon (`h:token=[REDACTED]`, whose `/` or `#` went
+                // with the value) was scrubbed before: redacting more would make a second scrub differ.
+                !Self.contains(Array(bytes[(colon + 1)..<end]), Array(Self.redacted.utf8))
             {
                 // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
@@ -182,7 +187,10 @@ public struct Scrubber: Sendable {
         if bytes[start] == ByteCode.openBrace || bytes[start] == ByteCode.openBracket, let json = scanJSON(bytes, start..<end) {
             edits = json
         } else if Self.looksFormEncoded(bytes[start..<end]) {
+            // As text too: a value holding `=` or `#` (which an encoder would have escaped) may
+            // hold `token=...` that the form's first `=` hides.
             redactParameters(bytes, start..<end, into: &edits)
+            scanText(bytes, 0..<bytes.count, insideJSONString: false, into: &edits)
         } else {
             scanText(bytes, 0..<bytes.count, insideJSONString: false, into: &edits)
         }
@@ -191,9 +199,21 @@ public struct Scrubber: Sendable {
 
     /// `a=1&b=2`: one line with no spaces and an `=`, not starting like JSON, a quote or markup.
     private static func looksFormEncoded(_ bytes: ArraySlice<UInt8>) -> Bool {
-        guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less].contains(first) else { return false }
-        return bytes.contains(ByteCode.equals) && !bytes.contains(where: ByteCode.isWhitespace)
+        // Text starting like JSON that is not JSON is free text: read as a form, its key would be
+        // everything up to the first `=`, secrets included, and be kept.
+        guard let first = bytes.first, ![ByteCode.quote, ByteCode.apostrophe, ByteCode.less, ByteCode.openBrace, ByteCode.openBracket].contains(first)
+        else { return false }
+        // Quotes, braces or parentheses mean text, as whitespace does: a form encoder escapes
+        // them. Else redacting a quoted secret with a space in it could make text look like a form
+        // on a second scrub, which then redacts differently. (Control bytes do not count: a
+        // redacted value may hold them too, and the same flip would follow.)
+        return bytes.contains(ByteCode.equals) && !bytes.contains(where: { ByteCode.isWhitespace($0) || Self.textOnly.contains($0) })
     }
+
+    private static let textOnly: Set<UInt8> = [
+        ByteCode.quote, ByteCode.apostrophe, ByteCode.openBrace, ByteCode.closeBrace, UInt8(ascii: "("), UInt8(ascii: ")"), ByteCode.less,
+        ByteCode.greater, ByteCode.backslash, UInt8(ascii: "`"),
+    ]
 }
 
 extension Scrubber {
@@ -208,17 +228,26 @@ extension Scrubber {
             items.append((range, replacement))
         }
 
-        /// Overlapping edits (a URL password inside an already redacted value) keep the first and
-        /// widest one.
+        /// Overlapping edits (a URL password inside an already redacted value) become one: the
+        /// first and widest one's replacement over all of them, so that an edit starting inside
+        /// another but reaching further keeps nothing of what it covers.
         func apply(to bytes: [UInt8], original: String) -> String {
             guard !items.isEmpty else { return original }
             let sorted = items.sorted {
                 $0.range.lowerBound != $1.range.lowerBound ? $0.range.lowerBound < $1.range.lowerBound : $0.range.count > $1.range.count
             }
+            var merged: [(range: Range<Int>, replacement: String)] = []
+            for item in sorted {
+                if let last = merged.last, item.range.lowerBound < last.range.upperBound {
+                    merged[merged.count - 1].range = last.range.lowerBound..<max(last.range.upperBound, item.range.upperBound)
+                } else {
+                    merged.append(item)
+                }
+            }
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count)
             var position = 0
-            for item in sorted where item.range.lowerBound >= position {
+            for item in merged {
                 out += bytes[position..<item.range.lowerBound]
                 out += item.replacement.utf8
                 position = item.range.upperBound

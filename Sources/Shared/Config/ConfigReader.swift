@@ -65,10 +65,15 @@ public final class ConfigReader {
             let text = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
             issues.append(ConfigIssue(file: file, line: mark.line, column: mark.column, path: "", message: "invalid YAML: \(text)"))
         case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams lists the keys, and places the error at the first, in an order that is not
+            // stable when a key is not a scalar (a mapping used as a key): the same file would
+            // give a different message each time. Names sorted here; no place for such keys.
+            let unstable = duplicates.contains("<uncovertable>")
+            let names = duplicates.filter { $0 != "<uncovertable>" }.sorted() + (unstable ? ["a key that is not a scalar"] : [])
             issues.append(
                 ConfigIssue(
-                    file: file, line: context.mark.line, column: context.mark.column, path: "",
-                    message: "duplicated keys: \(duplicates.joined(separator: ", "))"))
+                    file: file, line: unstable ? nil : context.mark.line, column: unstable ? nil : context.mark.column, path: "",
+                    message: "duplicated keys: \(names.joined(separator: ", "))"))
         default:
             issues.append(ConfigIssue(file: file, line: nil, column: nil, path: "", message: "invalid YAML: \(error)"))
         }
