@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "FuzzHubConfig", dependencies: ["FuzzSupport", .product(name: "CanopyHub", package: "canopy")]),
         .target(name: "FuzzPromQL", dependencies: ["FuzzSupport", .product(name: "CanopyPromQL", package: "canopy")]),
         .target(name: "FuzzScrubber", dependencies: ["FuzzSupport", .product(name: "CanopyLeaf", package: "canopy")]),
-        // The web config reader (TLS, basic auth) goes here once it is in Sources/Shared/Config:
-        // see README.md, "Fuzzing", for the five lines that add it.
+        // `--web.config.file`: TLS, headers and users, as exporter-toolkit reads them.
+        .target(name: "FuzzWebConfig", dependencies: ["FuzzSupport", .product(name: "CanopyShared", package: "canopy")]),
     ]
 )
