@@ -1,5 +1,5 @@
 import FuzzSupport
-import Shared
+@testable import Shared
 
 /// Any text either makes a web config or a `ConfigError` whose every issue names the file and a
 /// line of the text; the same text always gives the same result; what is accepted is usable (every
