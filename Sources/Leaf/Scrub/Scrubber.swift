@@ -124,7 +124,11 @@ public struct Scrubber: Sendable {
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
                 colon + 1 < at
             {
-                edits.add((colon + 1)..<at, Self.redacted)
+                // `u:[REDACTED]@h`: redacted before; a later `@` in what follows (its `/` gone with a
+                // redacted value) would widen the redaction on each scrub.
+                if !Self.redactedBefore(bytes, (colon + 1)..<at) {
+                    edits.add((colon + 1)..<at, Self.redacted)
+                }
             } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
                 !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
@@ -145,12 +149,20 @@ public struct Scrubber: Sendable {
         while start < range.upperBound {
             let end = bytes[start..<range.upperBound].firstIndex(of: ByteCode.ampersand) ?? range.upperBound
             if let equals = bytes[start..<end].firstIndex(of: ByteCode.equals), equals + 1 < end,
-                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...])
+                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]), !Self.redactedBefore(bytes, (equals + 1)..<end)
             {
                 edits.add((equals + 1)..<end, Self.redacted)
             }
             start = end + 1
         }
+    }
+
+    /// A value that starts with `[REDACTED]` was redacted by an earlier scrub (what follows the
+    /// marker is what that scrub left, once a delimiter went with a value): redacting it again
+    /// would change the text on every scrub. The price: a secret written after a literal
+    /// `[REDACTED]` by the service itself is kept.
+    static func redactedBefore(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        bytes[range].starts(with: redacted.utf8)
     }
 
     private static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
