@@ -129,14 +129,15 @@ public struct Scrubber: Sendable {
                 if !Self.redactedBefore(bytes, (colon + 1)..<at) {
                     edits.add((colon + 1)..<at, Self.redacted)
                 }
-            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
+            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket, !bytes[start..<end].contains(ByteCode.at),
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
                 !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                 // Text already redacted after the colon (`h:token=[REDACTED]`, whose `/` or `#` went
                 // with the value) was scrubbed before: redacting more would make a second scrub differ.
                 !Self.contains(Array(bytes[(colon + 1)..<end]), Array(Self.redacted.utf8))
             {
-                // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
+                // Text cut inside `user:password` before its `@` (there is none): not a port, so
+                // maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
             }
             i = end
