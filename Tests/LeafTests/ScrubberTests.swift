@@ -285,6 +285,18 @@ import Testing
         #expect(scrubber.scrubBody("see https://u@h:8e3") == "see https://u@h:8e3")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): with the `/` that ended a URL's authority
+    /// gone with a redacted value, a second scrub read the userinfo up to a later `@`.
+    @Test func anAuthorityScrubbedBeforeIsNotReadAgain() throws {
+        var bytes = Array("ht|ps://al".utf8) + [0xFF, 0xFF, 0xFF, 0xFF] + Array("s6cretReferauthorizationer@sal".utf8) + [0xFF, 0xFF]
+        bytes += Array("sername=https://alic[e:s0cret@shop.gran".utf8) + Array(repeating: 0xFF, count: 15) + Array("grint_t$shop.gra".utf8)
+        bytes += [0xFF, 0xFF] + Array("_Ky\u{0C}pee&ttps:".utf8) + [0xFF, 0xFF] + Array("x=ha_______liot@p.".utf8)
+        let once = scrubber.scrubBody(String(decoding: bytes, as: UTF8.self))
+        #expect(!once.contains("s0cret"), "\(once.debugDescription)")
+        #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
+        #expect(scrubber.scrubURL("https://u:[REDACTED]@h/?token=[REDACTED]") == "https://u:[REDACTED]@h/?token=[REDACTED]")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -121,20 +121,20 @@ public struct Scrubber: Sendable {
             // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
             // space or a quote ends the URL too.
             while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
+            // An authority holding `[REDACTED]` was scrubbed before: the `/` or `#` that ended it
+            // may have gone with a redacted value, and reading it again (up to a later `@`, or as
+            // cut inside its password) would widen the redaction on each scrub.
+            if Self.contains(Array(bytes[start..<end]), Array(Self.redacted.utf8)) {
+                i = end
+                continue
+            }
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
                 colon + 1 < at
             {
-                // `u:[REDACTED]@h`: redacted before; a later `@` in what follows (its `/` gone with a
-                // redacted value) would widen the redaction on each scrub.
-                if !Self.redactedBefore(bytes, (colon + 1)..<at) {
-                    edits.add((colon + 1)..<at, Self.redacted)
-                }
+                edits.add((colon + 1)..<at, Self.redacted)
             } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket, !bytes[start..<end].contains(ByteCode.at),
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
-                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                // Text already redacted after the colon (`h:token=[REDACTED]`, whose `/` or `#` went
-                // with the value) was scrubbed before: redacting more would make a second scrub differ.
-                !Self.contains(Array(bytes[(colon + 1)..<end]), Array(Self.redacted.utf8))
+                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
             {
                 // Text cut inside `user:password` before its `@` (there is none): not a port, so
                 // maybe a password.
