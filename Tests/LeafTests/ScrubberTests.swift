@@ -295,6 +295,8 @@ import Testing
         #expect(!once.contains("s0cret"), "\(once.debugDescription)")
         #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
         #expect(scrubber.scrubURL("https://u:[REDACTED]@h/?token=[REDACTED]") == "https://u:[REDACTED]@h/?token=[REDACTED]")
+        // A marker inside a word is the service's text, not a scrub's: the password is still redacted.
+        #expect(scrubber.scrubURL("https://alice:sword[REDACTED]s3cret@shop/") == "https://alice:\(redacted)@shop/")
     }
 
     // MARK: - Field names

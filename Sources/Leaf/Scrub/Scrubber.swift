@@ -121,10 +121,11 @@ public struct Scrubber: Sendable {
             // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
             // space or a quote ends the URL too.
             while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
-            // An authority holding `[REDACTED]` was scrubbed before: the `/` or `#` that ended it
-            // may have gone with a redacted value, and reading it again (up to a later `@`, or as
-            // cut inside its password) would widen the redaction on each scrub.
-            if Self.contains(Array(bytes[start..<end]), Array(Self.redacted.utf8)) {
+            // An authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a quote or
+            // a space) was scrubbed before: the `/` or `#` that ended it may have gone with a
+            // redacted value, and reading it again (up to a later `@`, or as cut inside its
+            // password) would widen the redaction on each scrub.
+            if Self.holdsWrittenRedaction(bytes, start..<end) {
                 i = end
                 continue
             }
@@ -164,6 +165,18 @@ public struct Scrubber: Sendable {
     /// `[REDACTED]` by the service itself is kept.
     static func redactedBefore(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
         bytes[range].starts(with: redacted.utf8)
+    }
+
+    /// Whether `[REDACTED]` stands in `range` where a scrub puts it: at a value's start.
+    static func holdsWrittenRedaction(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        let marker = Array(redacted.utf8)
+        guard range.count >= marker.count else { return false }
+        for position in range.lowerBound...(range.upperBound - marker.count) where bytes[position..<(position + marker.count)].elementsEqual(marker) {
+            if position == range.lowerBound || [ByteCode.equals, ByteCode.colon, ByteCode.quote, ByteCode.apostrophe, ByteCode.space, ByteCode.tab, ByteCode.greater].contains(bytes[position - 1]) {
+                return true
+            }
+        }
+        return false
     }
 
     private static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
