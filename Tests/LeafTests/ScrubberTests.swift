@@ -299,6 +299,16 @@ import Testing
         #expect(scrubber.scrubURL("https://alice:sword[REDACTED]s3cret@shop/") == "https://alice:\(redacted)@shop/")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): an authority ending in `secrets:` hid the
+    /// `://` it begins, so the URL after it kept its password until a second scrub.
+    @Test func aURLRightAfterAnAuthorityIsScrubbedToo() {
+        let crash = #"{"db.password": "x","msg": "Authorizfuzzkeyoon=Bearehhttps://alice:s3abc&id=7&cliettpnt_secrets://a=x%lice:s3ab20"#
+        let once = Scrubber(extraFields: ["fuzzkey"]).scrubBody(crash)
+        #expect(once == #"{"db.password": "\#(redacted)","msg": "Authorizfuzzkeyoon=\#(redacted)&id=7&cliettpnt_secrets://a=x%lice:\#(redacted)"#)
+        #expect(Scrubber(extraFields: ["fuzzkey"]).scrubBody(once) == once)
+        #expect(scrubber.scrubBody("see http://a:b://u:p@h/") == "see http://a:b://u:\(redacted)@h/")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -126,7 +126,7 @@ public struct Scrubber: Sendable {
             // redacted value, and reading it again (up to a later `@`, or as cut inside its
             // password) would widen the redaction on each scrub.
             if Self.holdsWrittenRedaction(bytes, start..<end) {
-                i = end
+                i = end - 1
                 continue
             }
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
@@ -141,7 +141,8 @@ public struct Scrubber: Sendable {
                 // maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
             }
-            i = end
+            // From the authority's last byte: its `:` may begin the next `://` (`secrets://a`).
+            i = end - 1
         }
     }
 
