@@ -266,6 +266,49 @@ import Testing
         #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): once a value and the `/` that ended a URL's
+    /// authority were redacted, a second scrub took a later `@` as the end of the userinfo.
+    @Test func aRedactedPasswordIsNotWidenedToALaterAt() {
+        let crash = "htvps://alice:s3cret@spasswdswooken=zz://alice:s3ooken=zz://alice:s3cret@spaz&sta\u{1C}te=cret@spaz&sta\u{1C}te=2"
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("s3"), "\(once.debugDescription)")
+        #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): text ending in `…@host:8e3` after a
+    /// redaction took the port for a password cut before its `@`, though the `@` was there.
+    @Test func aPortAfterTheAtIsNoCutPassword() {
+        let crash = "https://alaccess_token=t_secr\u{FFFD}tet@shop.examcr\u{FFFD}tet@shop.example7ps://alaccess_token=t_secr\u{FFFD}tet@shop.examcr\u{FFFD}tet@shop.example7&clien_totht@shop.p.example:8e3"
+        let once = scrubber.scrubBody(crash)
+        #expect(once == "https://alaccess_token=\(redacted)&clien_totht@shop.p.example:8e3")
+        #expect(scrubber.scrubBody(once) == once)
+        #expect(scrubber.scrubBody("see https://u@h:8e3") == "see https://u@h:8e3")
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): with the `/` that ended a URL's authority
+    /// gone with a redacted value, a second scrub read the userinfo up to a later `@`.
+    @Test func anAuthorityScrubbedBeforeIsNotReadAgain() throws {
+        var bytes = Array("ht|ps://al".utf8) + [0xFF, 0xFF, 0xFF, 0xFF] + Array("s6cretReferauthorizationer@sal".utf8) + [0xFF, 0xFF]
+        bytes += Array("sername=https://alic[e:s0cret@shop.gran".utf8) + Array(repeating: 0xFF, count: 15) + Array("grint_t$shop.gra".utf8)
+        bytes += [0xFF, 0xFF] + Array("_Ky\u{0C}pee&ttps:".utf8) + [0xFF, 0xFF] + Array("x=ha_______liot@p.".utf8)
+        let once = scrubber.scrubBody(String(decoding: bytes, as: UTF8.self))
+        #expect(!once.contains("s0cret"), "\(once.debugDescription)")
+        #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
+        #expect(scrubber.scrubURL("https://u:[REDACTED]@h/?token=[REDACTED]") == "https://u:[REDACTED]@h/?token=[REDACTED]")
+        // A marker inside a word is the service's text, not a scrub's: the password is still redacted.
+        #expect(scrubber.scrubURL("https://alice:sword[REDACTED]s3cret@shop/") == "https://alice:\(redacted)@shop/")
+    }
+
+    /// Found by the scrubber fuzz target (scripts/fuzz): an authority ending in `secrets:` hid the
+    /// `://` it begins, so the URL after it kept its password until a second scrub.
+    @Test func aURLRightAfterAnAuthorityIsScrubbedToo() {
+        let crash = #"{"db.password": "x","msg": "Authorizfuzzkeyoon=Bearehhttps://alice:s3abc&id=7&cliettpnt_secrets://a=x%lice:s3ab20"#
+        let once = Scrubber(extraFields: ["fuzzkey"]).scrubBody(crash)
+        #expect(once == #"{"db.password": "\#(redacted)","msg": "Authorizfuzzkeyoon=\#(redacted)&id=7&cliettpnt_secrets://a=x%lice:\#(redacted)"#)
+        #expect(Scrubber(extraFields: ["fuzzkey"]).scrubBody(once) == once)
+        #expect(scrubber.scrubBody("see http://a:b://u:p@h/") == "see http://a:b://u:\(redacted)@h/")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

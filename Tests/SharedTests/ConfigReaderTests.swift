@@ -25,4 +25,18 @@ import Testing
         #expect(first.first?.file == "c.yml")
         for _ in 0..<20 { #expect(Self.issues(text) == first) }
     }
+
+    /// Found by the hub config fuzz target (scripts/fuzz): a duration longer than Int64 nanoseconds
+    /// trapped converting to Int64; it is an error naming the value and the limit.
+    @Test func durationsBeyondInt64NanosecondsAreAnError() throws {
+        let reader = ConfigReader(file: "hub.yml")
+        let text = "storage: {retention: 3" + String(repeating: "8", count: 119) + "0d, samples_per_group: 20}\n"
+        let storage = try #require(reader.root(of: text)?.mapping()?.optional("storage")?.mapping())
+        #expect(storage.optional("retention")?.duration() == nil)
+        #expect(reader.issues.map(\.message) == [#"duration out of range: "3\#(String(repeating: "8", count: 119))0d" (at most 292y)"#])
+        #expect(reader.issues.first?.line == 1 && reader.issues.first?.path == "storage.retention")
+        #expect(throws: DurationParser.Failure.self) { try DurationParser.parse("200y200y") }
+        #expect(try DurationParser.parse("292y") == .seconds(292 * 365 * 86400))
+        #expect((try? DurationParser.parse("1" + String(repeating: "0", count: 400) + "s")) == nil)
+    }
 }

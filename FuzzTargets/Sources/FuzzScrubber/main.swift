@@ -47,8 +47,11 @@ private func checkURL(_ url: String, _ scrubber: Scrubber) {
     for item in components.queryItems ?? [] where scrubber.isSensitiveField(item.name) {
         require(isRedacted(item.value), "query parameter \(item.name) kept in \(url.debugDescription)")
     }
-    // OAuth's implicit flow puts `access_token=...` in the fragment.
-    for pair in (components.percentEncodedFragment ?? "").split(separator: "&") {
+    // OAuth's implicit flow puts `access_token=...` in the fragment. Foundation re-escapes a
+    // fragment it finds invalid (a second `#`), `%` included: then it is not the text scrubbed.
+    let fragment = components.percentEncodedFragment ?? ""
+    guard let hash = url.firstIndex(of: "#"), url[url.index(after: hash)...] == fragment else { return }
+    for pair in fragment.split(separator: "&") {
         guard let equals = pair.firstIndex(of: "=") else { continue }
         let name = String(pair[..<equals])
         if scrubber.isSensitiveField(name.removingPercentEncoding ?? name) {

@@ -176,7 +176,7 @@ extension Scrubber {
             {
                 // A value redacted before (`token: [REDACTED]`) is left as it is: read as a bracketed
                 // value it would be quoted, and scrubbing twice would change the text.
-                if !bytes[valueRange].elementsEqual(Self.redacted.utf8) {
+                if !Self.redactedBefore(bytes, valueRange) {
                     let structured = bytes[valueRange.lowerBound] == ByteCode.openBrace || bytes[valueRange.lowerBound] == ByteCode.openBracket
                     edits.add(valueRange, structured && !insideJSONString ? "\"" + Self.redacted + "\"" : Self.redacted)
                 }

@@ -121,21 +121,28 @@ public struct Scrubber: Sendable {
             // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
             // space or a quote ends the URL too.
             while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
+            // An authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a quote or
+            // a space) was scrubbed before: the `/` or `#` that ended it may have gone with a
+            // redacted value, and reading it again (up to a later `@`, or as cut inside its
+            // password) would widen the redaction on each scrub.
+            if Self.holdsWrittenRedaction(bytes, start..<end) {
+                i = end - 1
+                continue
+            }
             if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
                 colon + 1 < at
             {
                 edits.add((colon + 1)..<at, Self.redacted)
-            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket,
+            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket, !bytes[start..<end].contains(ByteCode.at),
                 let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
-                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                // Text already redacted after the colon (`h:token=[REDACTED]`, whose `/` or `#` went
-                // with the value) was scrubbed before: redacting more would make a second scrub differ.
-                !Self.contains(Array(bytes[(colon + 1)..<end]), Array(Self.redacted.utf8))
+                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
             {
-                // Text cut inside `user:password` before its `@`: not a port, so maybe a password.
+                // Text cut inside `user:password` before its `@` (there is none): not a port, so
+                // maybe a password.
                 edits.add((colon + 1)..<end, Self.redacted)
             }
-            i = end
+            // From the authority's last byte: its `:` may begin the next `://` (`secrets://a`).
+            i = end - 1
         }
     }
 
@@ -145,12 +152,32 @@ public struct Scrubber: Sendable {
         while start < range.upperBound {
             let end = bytes[start..<range.upperBound].firstIndex(of: ByteCode.ampersand) ?? range.upperBound
             if let equals = bytes[start..<end].firstIndex(of: ByteCode.equals), equals + 1 < end,
-                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...])
+                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]), !Self.redactedBefore(bytes, (equals + 1)..<end)
             {
                 edits.add((equals + 1)..<end, Self.redacted)
             }
             start = end + 1
         }
+    }
+
+    /// A value that starts with `[REDACTED]` was redacted by an earlier scrub (what follows the
+    /// marker is what that scrub left, once a delimiter went with a value): redacting it again
+    /// would change the text on every scrub. The price: a secret written after a literal
+    /// `[REDACTED]` by the service itself is kept.
+    static func redactedBefore(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        bytes[range].starts(with: redacted.utf8)
+    }
+
+    /// Whether `[REDACTED]` stands in `range` where a scrub puts it: at a value's start.
+    static func holdsWrittenRedaction(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
+        let marker = Array(redacted.utf8)
+        guard range.count >= marker.count else { return false }
+        for position in range.lowerBound...(range.upperBound - marker.count) where bytes[position..<(position + marker.count)].elementsEqual(marker) {
+            if position == range.lowerBound || [ByteCode.equals, ByteCode.colon, ByteCode.quote, ByteCode.apostrophe, ByteCode.space, ByteCode.tab, ByteCode.greater].contains(bytes[position - 1]) {
+                return true
+            }
+        }
+        return false
     }
 
     private static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {

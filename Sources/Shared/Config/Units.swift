@@ -3,12 +3,18 @@
 public enum DurationParser {
     public struct Failure: Error, CustomStringConvertible {
         public let text: String
-        public var description: String { "not a duration: \"\(text)\" (examples: 15s, 1m30s, 500ms, 2h)" }
+        /// Well written but longer than Go's `time.Duration` holds (Int64 nanoseconds).
+        public var outOfRange = false
+        public var description: String {
+            outOfRange
+                ? "duration out of range: \"\(text)\" (at most 292y)" : "not a duration: \"\(text)\" (examples: 15s, 1m30s, 500ms, 2h)"
+        }
     }
 
     public static func parse(_ text: String) throws(Failure) -> Duration {
         if text == "0" { return .zero }
-        var total = Duration.zero
+        // Int64 nanoseconds, as Go's time.Duration and NIO's TimeAmount: about 292 years.
+        var total: Int64 = 0
         var scanner = Substring(text)
         guard !scanner.isEmpty else { throw Failure(text: text) }
         while !scanner.isEmpty {
@@ -30,9 +36,13 @@ public enum DurationParser {
             case "y": seconds = 365 * 86400
             default: throw Failure(text: text)
             }
-            total += .nanoseconds(Int64((value * seconds * 1e9).rounded()))
+            let nanoseconds = (value * seconds * 1e9).rounded()
+            guard nanoseconds < 0x1p63 else { throw Failure(text: text, outOfRange: true) }
+            let (sum, overflow) = total.addingReportingOverflow(Int64(nanoseconds))
+            guard !overflow else { throw Failure(text: text, outOfRange: true) }
+            total = sum
         }
-        return total
+        return .nanoseconds(total)
     }
 
     /// Formats a duration the way a config would write it: `15s`, `1m30s`, `250ms`.
