@@ -309,6 +309,16 @@ import Testing
         #expect(scrubber.scrubBody("see http://a:b://u:p@h/") == "see http://a:b://u:\(redacted)@h/")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): read as a form, a raw URL's password
+    /// (`alice:&s3cret@`) was kept, and once redacted it merged two fields into a sensitive one.
+    @Test func aBodyWithARawURLIsText() {
+        let crash = "Authorizahttps://alice:&s3cret@Wshop" + String(repeating: "\0", count: 25) + "Substring:844" + String(repeating: "\u{FFFD}", count: 6) + "\0Oken=atbc"
+        let once = scrubber.scrubBody(crash)
+        #expect(!once.contains("s3cret"))
+        #expect(scrubber.scrubBody(once) == once, "\(once.debugDescription)")
+        #expect(scrubber.scrubBody("next=https://u:p@h/&token=t") == "next=https://u:\(redacted)@h/&token=\(redacted)")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

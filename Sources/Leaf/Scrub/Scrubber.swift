@@ -234,7 +234,10 @@ public struct Scrubber: Sendable {
         // them. Else redacting a quoted secret with a space in it could make text look like a form
         // on a second scrub, which then redacts differently. (Control bytes do not count: a
         // redacted value may hold them too, and the same flip would follow.)
+        // Nor does a form hold a raw URL (an encoder writes `%3A%2F%2F`): as text, its userinfo is
+        // redacted, and a redacted password cannot merge two form fields on the next scrub.
         return bytes.contains(ByteCode.equals) && !bytes.contains(where: { ByteCode.isWhitespace($0) || Self.textOnly.contains($0) })
+            && !Self.contains(Array(bytes), Array("://".utf8))
     }
 
     private static let textOnly: Set<UInt8> = [
