@@ -13,7 +13,7 @@ let package = Package(
     dependencies: [.package(name: "canopy", path: "..")],
     targets: [
         // What every target shares: reading the input, failing an invariant as a crash.
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: [.product(name: "CanopyShared", package: "canopy")]),
         // Periskop exports as a target serves them: the leaf's first reader of untrusted bytes.
         .target(name: "FuzzPeriskop", dependencies: ["FuzzSupport", .product(name: "Periskop", package: "canopy")]),
         // A leaf's federation payload as the hub decodes and prepares it for storage.

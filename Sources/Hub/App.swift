@@ -97,23 +97,13 @@ struct CheckConfig: ParsableCommand {
     }
 
     func run() throws {
-        let webOK = web.check()
-        guard let file else {
-            if !webOK { throw ExitCode(1) }
-            return
-        }
-        do {
+        try web.checkConfig(file) { file in
             let config = try HubConfig.load(file: file)
             let rules = config.rules.groups.reduce(0) { $0 + $1.rules.count }
-            print(
-                "\(file): OK (\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"), "
-                    + "\(rules) rule\(rules == 1 ? "" : "s") in \(config.rules.groups.count) group\(config.rules.groups.count == 1 ? "" : "s"), "
-                    + "alertmanagers entries: \(config.alerting.alertmanagers.count))")
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
+            return "\(config.leaves.count) leaf job\(config.leaves.count == 1 ? "" : "s"), database: \(config.databaseURL == nil ? "private" : "external"), "
+                + "\(rules) rule\(rules == 1 ? "" : "s") in \(config.rules.groups.count) group\(config.rules.groups.count == 1 ? "" : "s"), "
+                + "alertmanagers entries: \(config.alerting.alertmanagers.count)"
         }
-        if !webOK { throw ExitCode(1) }
     }
 }
 

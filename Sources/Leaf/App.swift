@@ -69,18 +69,9 @@ struct CheckConfig: ParsableCommand {
     }
 
     func run() throws {
-        let webOK = web.check()
-        guard let file else {
-            if !webOK { throw ExitCode(1) }
-            return
-        }
-        do {
+        try web.checkConfig(file) { file in
             let config = try LeafConfig.load(file: file)
-            print("\(file): OK (team \(config.team), \(config.services.count) service\(config.services.count == 1 ? "" : "s"))")
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            throw ExitCode(1)
+            return "team \(config.team), \(config.services.count) service\(config.services.count == 1 ? "" : "s")"
         }
-        if !webOK { throw ExitCode(1) }
     }
 }

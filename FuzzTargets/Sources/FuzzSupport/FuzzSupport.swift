@@ -1,3 +1,5 @@
+import Shared
+
 /// An invariant that did not hold: stops the process as a crash, so that libFuzzer keeps the
 /// input, with the reason on stderr.
 public func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) {
@@ -12,6 +14,26 @@ public func text(_ data: UnsafePointer<UInt8>, _ size: Int) -> String {
 /// The name config targets parse their input under: relative paths in it resolve below a folder
 /// that does not exist.
 public let configFile = "/nonexistent/fuzz.yml"
+
+/// Parses `text` twice, as `configFile`: the same text must give the same result, either a config
+/// (returned for the target's own checks) or the same issues, each naming the file and a line of
+/// the text (then nil).
+public func parseTwice<Config>(_ text: String, _ parse: (String, String) throws(ConfigError) -> Config, same: (Config, Config) -> Bool) -> Config? {
+    let first = Result { () throws(ConfigError) in try parse(text, configFile) }
+    let second = Result { () throws(ConfigError) in try parse(text, configFile) }
+    switch (first, second) {
+    case (.success(let a), .success(let b)):
+        require(same(a, b), "the same text made two different configs")
+        return a
+    case (.failure(let a), .failure(let b)):
+        require(a.issues == b.issues, "the same text gave different issues")
+        checkIssues(a.issues.map { ($0.file, $0.line, $0.message) }, in: text)
+        return nil
+    default:
+        require(false, "the same text was accepted once and refused once")
+        return nil
+    }
+}
 
 /// A refused config says what is wrong and where: the file it was given, a line of the text.
 public func checkIssues(_ issues: [(file: String, line: Int?, message: String)], in text: String) {

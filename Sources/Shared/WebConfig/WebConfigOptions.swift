@@ -33,4 +33,19 @@ public struct WebConfigOptions: ParsableArguments {
             return false
         }
     }
+
+    /// `check-config`: the web config, then `file` (its summary from `summarise`, which loads it),
+    /// each printed as OK or with its errors on standard error; exits 1 if either has any.
+    public func checkConfig(_ file: String?, summarise: (String) throws -> String) throws {
+        let webOK = check()
+        if let file {
+            do {
+                print("\(file): OK (\(try summarise(file)))")
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        if !webOK { throw ExitCode(1) }
+    }
 }
