@@ -170,7 +170,9 @@ extension Scrubber {
             } else {
                 continue
             }
-            guard isSensitiveKey(bytes[keyStart..<keyEnd]) else { continue }
+            // Percent-decoded, as a form's names are (`client%5Fsecret=`).
+            let key = bytes[keyStart..<keyEnd]
+            guard key.contains(ByteCode.percent) ? isSensitiveKey(Self.percentDecoded(key)[...]) : isSensitiveKey(key) else { continue }
             while j < end, bytes[j] == ByteCode.space || bytes[j] == ByteCode.tab { j += 1 }
             if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString)
             {
@@ -276,10 +278,11 @@ extension Scrubber {
             byte == space || byte == tab || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
         }
 
-        /// Letters, digits, `_`, `-`, `.`: what a key in free text is made of.
+        /// Letters, digits, `_`, `-`, `.`, and `%` of percent-encoding: what a key in free text
+        /// (or a form's name) is made of.
         static func isKey(_ byte: UInt8) -> Bool {
             (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == percent
         }
 
         /// JSON numbers, `true`, `false`, `null`.

@@ -180,7 +180,7 @@ public struct Scrubber: Sendable {
         return false
     }
 
-    private static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+    static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         var i = bytes.startIndex
         while i < bytes.endIndex {
@@ -236,8 +236,12 @@ public struct Scrubber: Sendable {
         // redacted value may hold them too, and the same flip would follow.)
         // Nor does a form hold a raw URL (an encoder writes `%3A%2F%2F`): as text, its userinfo is
         // redacted, and a redacted password cannot merge two form fields on the next scrub.
+        // And every field's name is what the free-text scanner reads as a key (letters, digits,
+        // `_-.%`): then both readings find the same sensitive names, and a body that turns from
+        // text into a form once a redacted value took its brace away is scrubbed the same.
         return bytes.contains(ByteCode.equals) && !bytes.contains(where: { ByteCode.isWhitespace($0) || Self.textOnly.contains($0) })
             && !Self.contains(Array(bytes), Array("://".utf8))
+            && bytes.split(separator: ByteCode.ampersand).allSatisfy { field in field.prefix { $0 != ByteCode.equals }.allSatisfy(ByteCode.isKey) }
     }
 
     private static let textOnly: Set<UInt8> = [
