@@ -334,6 +334,16 @@ import Testing
         #expect(scrubber.scrubBody("pass%77ord=x&b=1") == "pass%77ord=\(redacted)&b=1")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): broken JSON is free text, where the key
+    /// `uset_type=password&…` is not sensitive; a redacted array took the break away, and the
+    /// second scrub read the body as JSON, whose key is. A body is scrubbed until nothing changes.
+    @Test func textThatBecomesJSONOnceRedactedIsScrubbedAsJSON() {
+        let crash = #"{"uset_type=password&user+name=bob&pas_k`n":"r"}d":{"apiKey":["a",{"refresh_tok`n":"r"}],"no"#
+        let once = scrubber.scrubBody(crash)
+        #expect(once == #"{"uset_type=password&user+name=bob&pas_k`n":"\#(redacted)"}d":{"apiKey":"\#(redacted)","no"#)
+        #expect(scrubber.scrubBody(once) == once)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -203,7 +203,21 @@ public struct Scrubber: Sendable {
     /// any depth, becomes `"[REDACTED]"`, and secrets inside other strings go as in free text.
     /// Form bodies: as query strings. Anything else: `key=value`, `"key": "value"` and
     /// `key: value` with sensitive keys, and URL passwords, as a best effort.
+    ///
+    /// A body is read as one of these by its shape, and a redaction can change the shape (text
+    /// that was broken JSON until a redacted value took the break away): so it is scrubbed again
+    /// until a pass finds nothing more, which with real bodies is the first or second pass.
     public func scrubBody(_ body: String) -> String {
+        var current = body
+        for _ in 0..<4 {
+            let next = scrubBodyOnce(current)
+            if next == current { break }
+            current = next
+        }
+        return current
+    }
+
+    private func scrubBodyOnce(_ body: String) -> String {
         let bytes = Array(body.utf8)
         var start = 0
         var end = bytes.count
