@@ -344,6 +344,18 @@ import Testing
         #expect(scrubber.scrubBody(once) == once)
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a URL without a scheme (`//u:p@host/`)
+    /// kept its password, which Foundation reads as one.
+    @Test func aURLWithoutASchemeLosesItsPassword() {
+        #expect(scrubber.scrubURL("//u:p@db.internal/x") == "//u:\(redacted)@db.internal/x")
+        let crash = String(decoding: Array(#"//u:p@db.internal/ps://u;p@db.int{"user":"#.utf8) + [0xAD]
+            + Array(#""bord":"hunter2"ps://u:p@db.internal/ps://u;p@db.internal/x?sessionib.pd=9"#.utf8), as: UTF8.self)
+        let once = scrubber.scrubURL(crash)
+        #expect(URLComponents(string: once).map { $0.password == nil || $0.password == redacted } ?? true, "\(once.debugDescription)")
+        #expect(scrubber.scrubURL(once) == once)
+        #expect(scrubber.scrubURL("/path//u:p@x") == "/path//u:p@x")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

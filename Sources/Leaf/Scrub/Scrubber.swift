@@ -111,39 +111,45 @@ public struct Scrubber: Sendable {
     /// `mayBeCut` (a body, which may be truncated), text ending inside `user:pass` counts too.
     func redactUserinfo(_ bytes: [UInt8], _ range: Range<Int>, mayBeCut: Bool = false, into edits: inout Edits) {
         var i = range.lowerBound
+        // A URL without a scheme (`//user:password@host/`, a network-path reference) starts with
+        // its authority.
+        if !mayBeCut, range.count >= 2, bytes[i] == ByteCode.slash, bytes[i + 1] == ByteCode.slash {
+            i = redactAuthority(bytes, from: i + 2, in: range, mayBeCut: false, into: &edits)
+        }
         while i + 2 < range.upperBound {
             guard bytes[i] == ByteCode.colon, bytes[i + 1] == ByteCode.slash, bytes[i + 2] == ByteCode.slash else {
                 i += 1
                 continue
             }
-            let start = i + 3
-            var end = start
-            // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
-            // space or a quote ends the URL too.
-            while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
-            // An authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a quote or
-            // a space) was scrubbed before: the `/` or `#` that ended it may have gone with a
-            // redacted value, and reading it again (up to a later `@`, or as cut inside its
-            // password) would widen the redaction on each scrub.
-            if Self.holdsWrittenRedaction(bytes, start..<end) {
-                i = end - 1
-                continue
-            }
-            if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
-                colon + 1 < at
-            {
-                edits.add((colon + 1)..<at, Self.redacted)
-            } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket, !bytes[start..<end].contains(ByteCode.at),
-                let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
-                !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-            {
-                // Text cut inside `user:password` before its `@` (there is none): not a port, so
-                // maybe a password.
-                edits.add((colon + 1)..<end, Self.redacted)
-            }
-            // From the authority's last byte: its `:` may begin the next `://` (`secrets://a`).
-            i = end - 1
+            i = redactAuthority(bytes, from: i + 3, in: range, mayBeCut: mayBeCut, into: &edits)
         }
+    }
+
+    /// The password of the authority starting at `start`; returns where to scan on from.
+    private func redactAuthority(_ bytes: [UInt8], from start: Int, in range: Range<Int>, mayBeCut: Bool, into edits: inout Edits) -> Int {
+        var end = start
+        // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
+        // space or a quote ends the URL too.
+        while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
+        // An authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a quote or
+        // a space) was scrubbed before: the `/` or `#` that ended it may have gone with a
+        // redacted value, and reading it again (up to a later `@`, or as cut inside its
+        // password) would widen the redaction on each scrub.
+        if Self.holdsWrittenRedaction(bytes, start..<end) { return max(end - 1, start) }
+        if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
+            colon + 1 < at
+        {
+            edits.add((colon + 1)..<at, Self.redacted)
+        } else if mayBeCut, end == bytes.count, start < end, bytes[start] != ByteCode.openBracket, !bytes[start..<end].contains(ByteCode.at),
+            let colon = bytes[start..<end].firstIndex(of: ByteCode.colon), colon + 1 < end,
+            !bytes[(colon + 1)..<end].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        {
+            // Text cut inside `user:password` before its `@` (there is none): not a port, so
+            // maybe a password.
+            edits.add((colon + 1)..<end, Self.redacted)
+        }
+        // From the authority's last byte: its `:` may begin the next `://` (`secrets://a`).
+        return max(end - 1, start)
     }
 
     /// `a=1&password=x`: values of sensitive names, the names compared once percent-decoded.
