@@ -79,7 +79,7 @@ let package = Package(
         ),
         // The leaf and the hub are libraries with a one-line executable each, so that the fuzz
         // targets (Fuzz/) can link their readers.
-        .executableTarget(name: "LeafMain", dependencies: ["Leaf"], swiftSettings: swiftSettings),
+        .executableTarget(name: "LeafMain", dependencies: ["Leaf", "Shared"], swiftSettings: swiftSettings),
         .target(
             name: "Leaf",
             dependencies: [
@@ -100,7 +100,7 @@ let package = Package(
             dependencies: ["PromQL", "Shared", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "HubMain", dependencies: ["Hub"], swiftSettings: swiftSettings),
+        .executableTarget(name: "HubMain", dependencies: ["Hub", "Shared"], swiftSettings: swiftSettings),
         .target(
             name: "Hub",
             dependencies: [

@@ -1,6 +1,10 @@
 import Hub
+import Shared
 
 @main
 enum Main {
-    static func main() async { await CanopyHub.main() }
+    static func main() async {
+        MallocSettings.apply()
+        await CanopyHub.main()
+    }
 }

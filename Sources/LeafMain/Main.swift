@@ -1,6 +1,10 @@
 import Leaf
+import Shared
 
 @main
 enum Main {
-    static func main() async { await CanopyLeaf.main() }
+    static func main() async {
+        MallocSettings.apply()
+        await CanopyLeaf.main()
+    }
 }

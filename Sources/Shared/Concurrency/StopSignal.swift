@@ -1,12 +1,21 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Tells one loop to stop. The loop sleeps on it between iterations, so that a target that goes
 /// away stops at once instead of at its next tick.
+///
+/// A sleep is one continuation and one timer on a SwiftNIO event loop, with no child tasks: a
+/// leaf sleeps like this for each of its targets between scrapes, 10,000 at a time.
 public final class StopSignal: Sendable {
+    private struct Sleeper {
+        var continuation: CheckedContinuation<Bool, Never>
+        var timer: Scheduled<Void>?
+    }
     private struct State {
         var stopped = false
-        var nextWaiter = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextID = 0
+        var sleepers: [Int: Sleeper] = [:]
     }
     private let state = Mutex(State())
 
@@ -15,55 +24,60 @@ public final class StopSignal: Sendable {
     public var isStopped: Bool { state.withLock { $0.stopped } }
 
     public func stop() {
-        let waiters = state.withLock { state in
+        let sleepers = state.withLock { state in
             state.stopped = true
-            defer { state.waiters = [:] }
-            return state.waiters.values
+            defer { state.sleepers = [:] }
+            return state.sleepers.values
         }
-        for waiter in waiters { waiter.resume() }
+        for sleeper in sleepers {
+            sleeper.timer?.cancel()
+            sleeper.continuation.resume(returning: false)
+        }
     }
 
     /// Sleeps until `deadline`. Returns false if the signal was given or the task cancelled first.
     public func sleep(until deadline: ContinuousClock.Instant) async -> Bool {
-        if isStopped { return false }
-        let slept = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await Task.sleep(until: deadline, clock: .continuous)
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                await self.wait()
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let slept = await suspend(until: deadline)
         return slept && !isStopped && !Task.isCancelled
     }
 
     /// Returns when the signal is given or the task is cancelled.
     public func wait() async {
+        _ = await suspend(until: nil)
+    }
+
+    /// True when woken by the timer, false by the signal or cancellation.
+    private func suspend(until deadline: ContinuousClock.Instant?) async -> Bool {
         let id = state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
+            state.nextID += 1
+            return state.nextID
         }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if state.stopped || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let registered = state.withLock { state in
+                    if state.stopped || Task.isCancelled { return false }
+                    state.sleepers[id] = Sleeper(continuation: continuation)
+                    return true
                 }
-                if resumeNow { continuation.resume() }
+                guard registered else { return continuation.resume(returning: false) }
+                guard let deadline else { return }
+                let delay = TimeAmount(ContinuousClock.now.duration(to: deadline))
+                let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { [self] () -> Void in
+                    let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
+                    sleeper?.continuation.resume(returning: true)
+                }
+                // Kept so that a stop cancels it: 10,000 stopped loops leave no timers behind.
+                let stillWaiting = state.withLock { state in
+                    guard state.sleepers[id] != nil else { return false }
+                    state.sleepers[id]?.timer = timer
+                    return true
+                }
+                if !stillWaiting { timer.cancel() }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-            waiter?.resume()
+            let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
+            sleeper?.timer?.cancel()
+            sleeper?.continuation.resume(returning: false)
         }
     }
 }

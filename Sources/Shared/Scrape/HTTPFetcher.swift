@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import NIOSSL
 import ServiceLifecycle
@@ -13,6 +14,8 @@ public final class HTTPFetcher: Service, Sendable {
     private let client: HTTPClient
     private let userAgent: String
     private let serverNameClients = Mutex<[String: HTTPClient]>([:])
+    private let eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    private let tlsContexts = ScrapeTLSContexts()
 
     public init(userAgent: String) {
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: Self.clientConfiguration())
@@ -35,26 +38,60 @@ public final class HTTPFetcher: Service, Sendable {
         for client in clients + [client] { try? await client.shutdown() }
     }
 
-    /// Fetches `url`. The timeout bounds the whole exchange, body included: a target that sends
-    /// its headers at once and then trickles its body is cut off like one that never answers.
+    /// Fetches `url` with a GET over a connection of its own (`ScrapeConnection`), following up
+    /// to three redirects. The timeout bounds the whole exchange, body included: a target that
+    /// sends its headers at once and then trickles its body is cut off like one that never answers.
     public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
-        try await withinTimeout(settings.timeout) { () async throws(ScrapeFailure) -> [UInt8] in
-            let (client, request) = try self.prepare(url, settings: settings, accept: accept)
+        let deadline = NIODeadline.now() + TimeAmount(settings.timeout)
+        var current = url
+        var visited: Set<String> = []
+        var headers = HTTPHeaders()
+        headers.add(name: "User-Agent", value: userAgent)
+        headers.add(name: "Accept", value: accept)
+        if let auth = settings.auth { headers.add(name: "Authorization", value: try auth.headerValue()) }
+        while true {
+            visited.insert(current)
+            let request = try scrapeRequest(current, settings: settings, headers: headers, deadline: deadline)
+            let response: ScrapeConnection.Response
             do {
-                let response = try await client.execute(request, deadline: .now() + TimeAmount(settings.timeout))
-                guard response.status == .ok else { throw ScrapeFailure.status(Int(response.status.code)) }
-                if let type = response.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
-                    throw ScrapeFailure.contentType(type)
-                }
-                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > settings.bodySizeLimit {
-                    throw ScrapeFailure.bodyTooLarge(limit: settings.bodySizeLimit)
-                }
-                let body = try await response.body.collect(upTo: settings.bodySizeLimit)
-                return Array(body.readableBytesView)
+                response = try await ScrapeConnection.get(request, on: eventLoops.next())
             } catch {
                 throw Self.failure(error, settings: settings)
             }
+            let status = response.head.status
+            if [301, 302, 303, 307, 308].contains(status.code), let location = response.head.headers.first(name: "Location") {
+                guard let next = URL(string: location, relativeTo: URL(string: current))?.absoluteString else {
+                    throw ScrapeFailure.connection("redirected to an invalid URL \(location)")
+                }
+                guard visited.count <= Self.maxRedirects, !visited.contains(next) else {
+                    throw ScrapeFailure.connection("too many redirects (or a cycle), the last to \(next)")
+                }
+                current = next
+                continue
+            }
+            guard status == .ok else { throw ScrapeFailure.status(Int(status.code)) }
+            if let type = response.head.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
+                throw ScrapeFailure.contentType(type)
+            }
+            return Array(response.body.readableBytesView)
         }
+    }
+
+    static let maxRedirects = 3
+
+    /// Where `url` is and what to ask it, with the TLS context of `settings` for https.
+    private func scrapeRequest(_ url: String, settings: ScrapeSettings, headers: HTTPHeaders, deadline: NIODeadline) throws(ScrapeFailure) -> ScrapeConnection.Request {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { throw ScrapeFailure.connection("invalid URL \(url)") }
+        let tls = scheme == "https"
+        var path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { path += "?" + query }
+        let context = tls ? try tlsContexts.context(for: settings.tls) : nil
+        let serverName = settings.tls?.serverName ?? (host.isIPAddress ? nil : host)
+        return ScrapeConnection.Request(
+            host: host, port: components.port ?? (tls ? 443 : 80), path: path, tls: context, serverName: serverName, headers: headers,
+            bodyLimit: settings.bodySizeLimit, deadline: deadline)
     }
 
     /// A request other than a scrape (posting alerts to an Alertmanager, managing its silences):
@@ -126,6 +163,10 @@ public final class HTTPFetcher: Service, Sendable {
     private static func failure(_ error: any Error, settings: ScrapeSettings) -> ScrapeFailure {
         switch error {
         case let failure as ScrapeFailure: return failure
+        case ScrapeConnection.Failure.timeout, is CancellationError: return .timeout(settings.timeout)
+        case ScrapeConnection.Failure.bodyTooLarge: return .bodyTooLarge(limit: settings.bodySizeLimit)
+        case ScrapeConnection.Failure.closedEarly: return .connection("the target closed the connection before its answer ended")
+        case ChannelError.connectTimeout: return .timeout(settings.timeout)
         case is NIOTooManyBytesError: return .bodyTooLarge(limit: settings.bodySizeLimit)
         case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
             return .timeout(settings.timeout)
@@ -195,5 +236,14 @@ public final class HTTPFetcher: Service, Sendable {
         }
         if settings.insecureSkipVerify { configuration.certificateVerification = .none }
         return configuration
+    }
+}
+
+extension String {
+    /// An IPv4 or IPv6 literal, which TLS cannot send as a server name.
+    var isIPAddress: Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return withCString { inet_pton(AF_INET, $0, &v4) == 1 || inet_pton(AF_INET6, $0, &v6) == 1 }
     }
 }
