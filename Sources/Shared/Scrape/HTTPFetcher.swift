@@ -42,6 +42,12 @@ public final class HTTPFetcher: Service, Sendable {
     /// to three redirects. The timeout bounds the whole exchange, body included: a target that
     /// sends its headers at once and then trickles its body is cut off like one that never answers.
     public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
+        Array(try await fetchBuffer(url, settings: settings, accept: accept).readableBytesView)
+    }
+
+    /// `fetch`, with the body as it arrived: a scrape whose body is unchanged hashes it there and
+    /// copies nothing.
+    public func fetchBuffer(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> ByteBuffer {
         let deadline = NIODeadline.now() + TimeAmount(settings.timeout)
         var current = url
         var visited: Set<String> = []
@@ -73,7 +79,7 @@ public final class HTTPFetcher: Service, Sendable {
             if let type = response.head.headers.first(name: "Content-Type"), !Self.isJSONLike(type) {
                 throw ScrapeFailure.contentType(type)
             }
-            return Array(response.body.readableBytesView)
+            return response.body
         }
     }
 

@@ -57,7 +57,14 @@ struct ScrapeConnection: Sendable {
                     try sync.addHandler(Collector(promise: promise, limit: request.bodyLimit))
                 }
             }
-        bootstrap.connect(host: request.host, port: request.port).whenComplete { result in
+        // An address needs no resolver (getaddrinfo on a thread of its own) and no Happy Eyeballs.
+        let connecting =
+            if let address = try? SocketAddress(ipAddress: request.host, port: request.port) {
+                bootstrap.connect(to: address)
+            } else {
+                bootstrap.connect(host: request.host, port: request.port)
+            }
+        connecting.whenComplete { result in
             switch result {
             case .failure(let error):
                 promise.fail(error)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -111,13 +112,13 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         var result = lastBody
         let failure: ScrapeFailure?
         do {
-            let body = try await fetcher.fetch(target.url, settings: target.settings, accept: accept)
-            bodyBytes = body.count
-            let fingerprint = (hash: Self.hash(body), count: body.count)
+            let body = try await fetcher.fetchBuffer(target.url, settings: target.settings, accept: accept)
+            bodyBytes = body.readableBytes
+            let fingerprint = (hash: body.withUnsafeReadableBytes(Self.hash), count: body.readableBytes)
             if let lastBody, lastBody == fingerprint {
                 await consumer.unchanged(target, at: time)
             } else {
-                let payload = try consumer.decode(body, from: target)
+                let payload = try consumer.decode(Array(body.readableBytesView), from: target)
                 guard !stop.isStopped else { return lastBody }
                 try await consumer.consume(payload, from: target, at: time)
                 result = fingerprint
@@ -150,9 +151,9 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         return result
     }
 
-    static func hash(_ bytes: [UInt8]) -> Int {
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var hasher = Hasher()
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(bytes: bytes)
         return hasher.finalize()
     }
 
