@@ -356,6 +356,16 @@ import Testing
         #expect(scrubber.scrubURL("/path//u:p@x") == "/path//u:p@x")
     }
 
+    /// Found by the scrubber fuzz target (scripts/fuzz): a query value starting with a literal
+    /// `[REDACTED]` kept what followed it. In a URL a scrubbed value is exactly the marker.
+    @Test func aQueryValueIsExactlyTheMarker() {
+        #expect(scrubber.scrubURL("https://h/p?token=[REDACTED]s3cret&a=1") == "https://h/p?token=\(redacted)&a=1")
+        let crash = "ht=?abc&@shop.liehttps://[.[\0\0\0\0\u{10}\0\0:84token=[REDACTED]\"nxCooaeHTTP_X_API_KEYkt_secret\0\0\0\0\0\0\0+to"
+        let once = scrubber.scrubURL(crash)
+        #expect(once.hasSuffix("token=\(redacted)"), "\(once.debugDescription)")
+        #expect(scrubber.scrubURL(once) == once)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -101,9 +101,9 @@ public struct Scrubber: Sendable {
         let fragmentStart = bytes.firstIndex(of: ByteCode.hash) ?? bytes.count
         let queryStart = bytes[..<fragmentStart].firstIndex(of: ByteCode.question)
         redactUserinfo(bytes, 0..<(queryStart ?? fragmentStart), into: &edits)
-        if let queryStart { redactParameters(bytes, (queryStart + 1)..<fragmentStart, into: &edits) }
+        if let queryStart { redactParameters(bytes, (queryStart + 1)..<fragmentStart, inURL: true, into: &edits) }
         // OAuth's implicit flow puts `access_token=...` in the fragment.
-        if fragmentStart < bytes.count { redactParameters(bytes, (fragmentStart + 1)..<bytes.count, into: &edits) }
+        if fragmentStart < bytes.count { redactParameters(bytes, (fragmentStart + 1)..<bytes.count, inURL: true, into: &edits) }
         return edits.apply(to: bytes, original: url)
     }
 
@@ -153,12 +153,15 @@ public struct Scrubber: Sendable {
     }
 
     /// `a=1&password=x`: values of sensitive names, the names compared once percent-decoded.
-    func redactParameters(_ bytes: [UInt8], _ range: Range<Int>, into edits: inout Edits) {
+    /// In a URL nothing else redacts inside a parameter, so a scrub leaves a sensitive value
+    /// exactly `[REDACTED]`: anything more (`[REDACTED]s3cret`) is the service's and goes too.
+    func redactParameters(_ bytes: [UInt8], _ range: Range<Int>, inURL: Bool = false, into edits: inout Edits) {
         var start = range.lowerBound
         while start < range.upperBound {
             let end = bytes[start..<range.upperBound].firstIndex(of: ByteCode.ampersand) ?? range.upperBound
             if let equals = bytes[start..<end].firstIndex(of: ByteCode.equals), equals + 1 < end,
-                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]), !Self.redactedBefore(bytes, (equals + 1)..<end)
+                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]),
+                inURL ? !bytes[(equals + 1)..<end].elementsEqual(Self.redacted.utf8) : !Self.redactedBefore(bytes, (equals + 1)..<end)
             {
                 edits.add((equals + 1)..<end, Self.redacted)
             }
