@@ -27,24 +27,45 @@ final class TeamIngest: ScrapeConsumer {
         }
     }
 
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> ExceptionsPayload {
+    /// A scrape as decoded: samples the team keeps already are only checked, not built. The body
+    /// stays, to be decoded in full should the team have moved on by the time it is merged.
+    struct Scrape: Sendable {
+        var payload: SkimmedPayload
+        var body: [UInt8]
+        var limits: PayloadLimits
+    }
+
+    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Scrape {
         let service = settings.withLock { $0.services[target.service] }
         var limits = PayloadLimits()
         limits.maxGroups = service?.aggregateLimit
+        let kept = state.keptSamples
+        let payload = try Self.decoding { () throws(PayloadError) in
+            try PayloadDecoder(limits: limits).decode(body) { key in kept.kept(GroupID(service: target.service, key: key)) }
+        }
+        return Scrape(payload: payload, body: body, limits: limits)
+    }
+
+    func consume(_ scrape: Scrape, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
+        let (service, scrubber, series) = settings.withLock { ($0.services[target.service], $0.scrubber, $0.series) }
+        let sampleLimit = service?.sampleLimit ?? LeafConfig.defaultSampleLimit
+        if await state.apply(scrape.payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series) { return }
+        // Another target of the service (or a new sample_limit) changed a group since the decode
+        // looked: a skipped sample might now be merged, so this body is read whole. Rare, and exact.
+        let payload = try Self.decoding { () throws(PayloadError) in try PayloadDecoder(limits: scrape.limits).decode(scrape.body) }
+        await state.apply(payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series)
+    }
+
+    /// Runs a decode, with its error as the scrape's failure.
+    private static func decoding<Payload>(_ decode: () throws(PayloadError) -> Payload) throws(ScrapeFailure) -> Payload {
         do {
-            return try PayloadDecoder(limits: limits).decode(body)
+            return try decode()
         } catch {
             if case .tooManyGroups(let limit, let found) = error.kind {
                 throw .rejected("target reported \(found) groups, more than aggregate_limit \(limit)")
             }
             throw .invalidPayload(error.description)
         }
-    }
-
-    func consume(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
-        let (service, scrubber, series) = settings.withLock { ($0.services[target.service], $0.scrubber, $0.series) }
-        await state.apply(
-            payload, from: target, at: time, sampleLimit: service?.sampleLimit ?? LeafConfig.defaultSampleLimit, scrubber: scrubber, series: series)
     }
 
     func unchanged(_ target: ScrapeTarget, at time: Date) async {

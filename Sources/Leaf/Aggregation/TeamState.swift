@@ -122,6 +122,8 @@ actor TeamState {
     /// Which process each target showed last, so an unchanged body can mark it seen.
     private var currentProcess: [TargetKey: String] = [:]
     private(set) var changes = 0
+    /// What each group keeps of its samples, for decoding to skip what merging would drop.
+    nonisolated let keptSamples = KeptSampleIndex()
 
     /// Processes not heard from for this long are forgotten. A process that came back after that
     /// would be counted again from zero, so this is far longer than any real outage.
@@ -136,62 +138,56 @@ actor TeamState {
     /// A consistent copy to save, and the change count it includes.
     func snapshotForSaving() -> (TeamSnapshot, Int) { (snapshot, changes) }
 
-    /// Merges one scrape of one target: adds what each count grew by, merges samples.
+    /// Merges one fully decoded scrape of one target.
     func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule()) {
-        let seriesLabels = rule.seriesLabels(of: target.labels)
+        // Nothing was skipped, so nothing can be uncovered: this always merges.
+        apply(SkimmedPayload(payload), from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: rule)
+    }
+
+    /// Merges one scrape of one target: adds what each count grew by, merges samples.
+    ///
+    /// Returns false, and changes nothing, when a sample that decoding skipped is not one this
+    /// state covers (another scrape merged since the decode read `keptSamples`): then the caller
+    /// decodes the body in full and applies that.
+    @discardableResult
+    func apply(_ payload: SkimmedPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule()) -> Bool {
         // A process scraped by two services counts in each; within a service, once.
         let identity = payload.targetUUID.map { "\(target.service) uuid:\($0)" } ?? "\(target.service) url:\(target.url)"
         var process = snapshot.processes[identity] ?? ProcessState(
             service: target.service, instance: target.instance, url: target.url, cursor: SourceCursor(identity: payload.targetUUID), lastSeen: time)
         var counts: [String: Int] = [:]
-        counts.reserveCapacity(payload.aggregatedErrors.count)
-        for group in payload.aggregatedErrors { counts[group.aggregationKey] = max(counts[group.aggregationKey] ?? 0, group.totalCount) }
+        counts.reserveCapacity(payload.groups.count)
+        for entry in payload.groups { counts[entry.group.aggregationKey] = max(counts[entry.group.aggregationKey] ?? 0, entry.group.totalCount) }
         let increases = process.cursor.advance(identity: payload.targetUUID, counts: counts)
+
+        // Merged aside first, so that an uncovered skip leaves everything as it was. A key that
+        // comes twice merges twice, the second time into the first's result.
+        let merge = ScrapeMerge(
+            identity: identity, time: time, sampleLimit: sampleLimit, scrubber: scrubber, rule: rule, seriesLabels: rule.seriesLabels(of: target.labels))
+        var merged: [GroupID: (state: GroupState, kept: KeptSamples?)] = [:]
+        merged.reserveCapacity(payload.groups.count)
+        for entry in payload.groups {
+            let id = GroupID(service: target.service, key: entry.group.aggregationKey)
+            let state = merged[id]?.state ?? snapshot.groups[id] ?? GroupState(
+                className: "", message: "", severity: entry.group.severity, total: 0, firstSeen: nil, lastSeen: nil, samples: [])
+            guard let result = merge(entry, into: state, increase: increases[entry.group.aggregationKey] ?? 0) else { return false }
+            merged[id] = result
+        }
+
         process.lastSeen = time
         process.instance = target.instance
         snapshot.processes[identity] = process
         currentProcess[target.key] = identity
-
-        for group in payload.aggregatedErrors {
-            let id = GroupID(service: target.service, key: group.aggregationKey)
-            let increase = increases[group.aggregationKey] ?? 0
-            var state = snapshot.groups[id] ?? GroupState(
-                className: "", message: "", severity: group.severity, total: 0, firstSeen: nil, lastSeen: nil, samples: [])
-            let newest = group.latestErrors.compactMap(\.timestamp).max()
-            // Samples change only with new occurrences: a process whose count did not grow shows
-            // the samples it showed before. And once a group is full, a sample older than the
-            // oldest kept one would be dropped at once: neither is scrubbed or merged.
-            if increase > 0 {
-                let known = Set(state.samples.map(\.uuid))
-                let oldestKept = state.samples.count >= sampleLimit ? state.samples.last?.timestamp : nil
-                let fresh = group.latestErrors.lazy
-                    .filter { sample in oldestKept.map { (sample.timestamp ?? .distantPast) > $0 } ?? true }
-                    .map { GroupMerge.withUUID($0, source: identity) }
-                    .filter { !known.contains($0.uuid) }
-                    .map(scrubber.scrub)
-                state.samples = GroupMerge.samples(state.samples, adding: Array(fresh), limit: sampleLimit)
+        for (id, result) in merged {
+            if result.state != snapshot.groups[id] { snapshot.groups[id] = result.state }
+            if let kept = result.kept {
+                keptSamples.publish(kept, for: id)
+            } else {
+                keptSamples.publishIfMissing(for: id) { KeptSamples(newestFirst: result.state.samples, limit: sampleLimit) }
             }
-            state.total += increase
-            if increase > 0 { rule.add(increase, labels: seriesLabels, to: &state.series) }
-            state.severity = max(state.severity, group.severity)
-            state.firstSeen = GroupMerge.earliest(state.firstSeen, GroupMerge.earliest(group.createdAt, group.latestErrors.compactMap(\.timestamp).min()))
-            if increase > 0 {
-                if let newest, newest > (state.lastSeen ?? .distantPast) {
-                    state.lastSeen = newest
-                } else {
-                    state.lastSeen = max(time, state.lastSeen ?? time)
-                }
-                if let resolved = state.resolvedAtTotal, state.total > resolved { state.resolvedAtTotal = nil }
-            }
-            if let latest = state.samples.first {
-                state.className = latest.error.className
-                state.message = latest.error.message
-            } else if state.className.isEmpty {
-                state.className = group.aggregationKey
-            }
-            if state != snapshot.groups[id] { snapshot.groups[id] = state }
         }
         changes += 1
+        return true
     }
 
     /// The target answered with the body it gave last time: its process is alive.
@@ -240,5 +236,61 @@ actor TeamState {
             for key in process.cursor.counts.keys { counts[GroupID(service: process.service, key: key), default: 0] += 1 }
         }
         return counts
+    }
+}
+
+/// How one scrape's groups are merged into their states.
+private struct ScrapeMerge {
+    /// The process, as a source of derived sample uuids.
+    var identity: String
+    var time: Date
+    var sampleLimit: Int
+    var scrubber: Scrubber
+    var rule: SeriesRule
+    var seriesLabels: Labels
+
+    /// The group's new state, and what it keeps of its samples when they were merged (only then
+    /// is it worth publishing); nil when a skipped sample is not one `state` covers.
+    func callAsFunction(_ entry: SkimmedGroup, into state: GroupState, increase: Int) -> (state: GroupState, kept: KeptSamples?)? {
+        let group = entry.group
+        var state = state
+        var kept: KeptSamples?
+        // Samples change only with new occurrences: a process whose count did not grow shows
+        // the samples it showed before. And what the state covers (a kept uuid, or, once the group
+        // is full, a time no newer than the oldest kept) would be dropped at once: neither is
+        // scrubbed or merged. Skipped samples are exactly such; with the built ones dropped the
+        // same way, the merge is what it would be had every sample been built.
+        if increase > 0 {
+            let before = KeptSamples(newestFirst: state.samples, limit: sampleLimit)
+            guard entry.skipped.allSatisfy({ before.covers(uuid: $0.uuid, timestamp: $0.timestamp) }) else { return nil }
+            let fresh = Array(
+                group.latestErrors.lazy
+                    .map { GroupMerge.withUUID($0, source: identity) }
+                    .filter { !before.covers(uuid: $0.uuid, timestamp: $0.timestamp) }
+                    .map(scrubber.scrub))
+            state.samples = GroupMerge.samples(state.samples, adding: fresh, limit: sampleLimit)
+            kept = fresh.isEmpty ? before : KeptSamples(newestFirst: state.samples, limit: sampleLimit)
+        }
+        state.total += increase
+        if increase > 0 { rule.add(increase, labels: seriesLabels, to: &state.series) }
+        state.severity = max(state.severity, group.severity)
+        // Skipped samples count here as much as built ones.
+        let times = entry.sampleTimes
+        state.firstSeen = GroupMerge.earliest(state.firstSeen, GroupMerge.earliest(group.createdAt, times.earliest))
+        if increase > 0 {
+            if let newest = times.latest, newest > (state.lastSeen ?? .distantPast) {
+                state.lastSeen = newest
+            } else {
+                state.lastSeen = max(time, state.lastSeen ?? time)
+            }
+            if let resolved = state.resolvedAtTotal, state.total > resolved { state.resolvedAtTotal = nil }
+        }
+        if let latest = state.samples.first {
+            state.className = latest.error.className
+            state.message = latest.error.message
+        } else if state.className.isEmpty {
+            state.className = group.aggregationKey
+        }
+        return (state, kept)
     }
 }

@@ -17,9 +17,25 @@ public struct PayloadDecoder: Sendable {
     /// Takes `[UInt8]`, `Data`, an `UnsafeRawBufferPointer` (e.g. from a NIO `ByteBuffer`'s
     /// `withUnsafeReadableBytes`) or any other contiguous bytes.
     public func decode(_ bytes: some ContiguousBytes) throws(PayloadError) -> ExceptionsPayload {
+        let payload = try parse(bytes, kept: nil)
+        return ExceptionsPayload(targetUUID: payload.targetUUID, aggregatedErrors: payload.groups.map(\.group))
+    }
+
+    /// Decodes like `decode(_:)`, but builds only the samples that merging into what the caller
+    /// keeps could change: each sample is first checked (as strictly as `decode(_:)` checks it,
+    /// failing with the same error) reading only its uuid, time and severity, and one that the
+    /// group's `KeptSamples` covers stays a `SampleStub`. `kept` is asked once per group, when its
+    /// aggregation key comes before its samples (as every client writes them).
+    public func decode(
+        _ bytes: some ContiguousBytes, keeping kept: (_ aggregationKey: String) -> KeptSamples?
+    ) throws(PayloadError) -> SkimmedPayload {
+        try withoutActuallyEscaping(kept) { kept throws(PayloadError) in try parse(bytes, kept: kept) }
+    }
+
+    private func parse(_ bytes: some ContiguousBytes, kept: ((String) -> KeptSamples?)?) throws(PayloadError) -> SkimmedPayload {
         let limits = self.limits
-        let result: Result<ExceptionsPayload, PayloadError> = bytes.withUnsafeBytes { raw in
-            var parser = PayloadParser(input: raw.assumingMemoryBound(to: UInt8.self), limits: limits)
+        let result: Result<SkimmedPayload, PayloadError> = bytes.withUnsafeBytes { raw in
+            var parser = PayloadParser(input: raw.assumingMemoryBound(to: UInt8.self), limits: limits, kept: kept)
             do throws(PayloadError) {
                 return .success(try parser.parsePayload())
             } catch {
@@ -53,22 +69,25 @@ struct PayloadParser {
     private var position = 0
     private let limits: PayloadLimits
     private let maxCauseDepth: Int
+    /// What the caller keeps per aggregation key; nil builds every sample.
+    private let kept: ((String) -> KeptSamples?)?
 
-    init(input: UnsafeBufferPointer<UInt8>, limits: PayloadLimits) {
+    init(input: UnsafeBufferPointer<UInt8>, limits: PayloadLimits, kept: ((String) -> KeptSamples?)? = nil) {
         self.input = input
         self.limits = limits
         self.maxCauseDepth = min(max(limits.maxCauseDepth, 0), 100)
+        self.kept = kept
     }
 
     // MARK: - The payload
 
-    mutating func parsePayload() throws(PayloadError) -> ExceptionsPayload {
+    mutating func parsePayload() throws(PayloadError) -> SkimmedPayload {
         if input.count >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF { position = 3 }
         skipWhitespace()
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object") }
         position += 1
         var targetUUID: String?
-        var groups: [AggregatedError]?
+        var groups: [SkimmedGroup]?
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "aggregated_errors") {
@@ -84,15 +103,15 @@ struct PayloadParser {
         skipWhitespace()
         guard position == input.count else { throw syntaxError("unexpected data after the payload") }
         guard let groups else { throw PayloadError(.missingKey("aggregated_errors"), "missing key aggregated_errors") }
-        return ExceptionsPayload(targetUUID: targetUUID?.isEmpty == false ? targetUUID : nil, aggregatedErrors: groups)
+        return SkimmedPayload(targetUUID: targetUUID?.isEmpty == false ? targetUUID : nil, groups: groups)
     }
 
-    private mutating func parseGroups() throws(PayloadError) -> [AggregatedError] {
+    private mutating func parseGroups() throws(PayloadError) -> [SkimmedGroup] {
         // Go marshals an empty nil slice as null.
         if isNull() { return [] }
         guard position < input.count, input[position] == .openBracket else { throw mismatch("an array") }
         position += 1
-        var groups: [AggregatedError] = []
+        var groups: [SkimmedGroup] = []
         var index = 0
         var first = true
         while try nextElement(&first) {
@@ -113,7 +132,7 @@ struct PayloadParser {
         return groups
     }
 
-    private mutating func parseGroup() throws(PayloadError) -> AggregatedError {
+    private mutating func parseGroup() throws(PayloadError) -> SkimmedGroup {
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object") }
         position += 1
         var aggregationKey: String?
@@ -121,19 +140,24 @@ struct PayloadParser {
         var severity: Severity?
         var createdAt: Date?
         var createdAtSnakeCase = false
-        var samples: [(sample: ErrorWithContext, hasSeverity: Bool)] = []
+        var samples: [ParsedSample] = []
+        // Known only once the key has been read: samples before it are all built.
+        var keptSamples: KeptSamples?
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "aggregation_key") {
-                aggregationKey = try at(.key("aggregation_key")) { () throws(PayloadError) in
+                let parsedKey = try at(.key("aggregation_key")) { () throws(PayloadError) in
                     try self.parseString(limit: self.limits.maxStringLength)
                 }
+                aggregationKey = parsedKey
+                keptSamples = kept?(parsedKey)
             } else if self.key(key, is: "total_count") {
                 totalCount = try at(.key("total_count")) { () throws(PayloadError) in try self.parseCount() }
             } else if self.key(key, is: "severity") {
                 severity = try at(.key("severity")) { () throws(PayloadError) in try self.parseSeverity() }
             } else if self.key(key, is: "latest_errors") {
-                samples = try at(.key("latest_errors")) { () throws(PayloadError) in try self.parseSamples() }
+                let covered = keptSamples
+                samples = try at(.key("latest_errors")) { () throws(PayloadError) in try self.parseSamples(skipping: covered) }
             } else if self.key(key, is: "created_at") {
                 createdAt = try at(.key("created_at")) { () throws(PayloadError) in try self.parseTimestamp() }
                 createdAtSnakeCase = true
@@ -149,49 +173,87 @@ struct PayloadParser {
         guard let totalCount else { throw PayloadError(.missingKey("total_count"), "missing key total_count") }
         // The Periskop server reads a missing severity as error; a sample without one has its group's.
         let groupSeverity = severity ?? .error
-        var latestErrors = samples.map { entry in
-            var sample = entry.sample
-            if !entry.hasSeverity { sample.severity = groupSeverity }
-            return sample
+        if samples.count > limits.maxSamplesPerGroup {
+            samples = Self.newest(samples, keeping: limits.maxSamplesPerGroup, timestamp: \.timestamp)
         }
-        if latestErrors.count > limits.maxSamplesPerGroup {
-            latestErrors = Self.newest(latestErrors, keeping: limits.maxSamplesPerGroup)
+        var latestErrors: [ErrorWithContext] = []
+        latestErrors.reserveCapacity(samples.count)
+        var skipped: [SampleStub] = []
+        for entry in samples {
+            switch entry {
+            case .built(var sample, let hasSeverity):
+                if !hasSeverity { sample.severity = groupSeverity }
+                latestErrors.append(sample)
+            case .skipped(let stub):
+                skipped.append(stub)
+            }
         }
-        return AggregatedError(
+        let group = AggregatedError(
             aggregationKey: aggregationKey,
             totalCount: totalCount,
             severity: groupSeverity,
             createdAt: createdAt,
             latestErrors: latestErrors
         )
+        return SkimmedGroup(group: group, skipped: skipped)
     }
 
     /// The newest samples by timestamp (those without one count as oldest), in their original order.
-    static func newest(_ samples: [ErrorWithContext], keeping limit: Int) -> [ErrorWithContext] {
+    private static func newest<Sample>(_ samples: [Sample], keeping limit: Int, timestamp: (Sample) -> Date?) -> [Sample] {
         guard limit > 0 else { return [] }
         let newestFirst = samples.indices.sorted { lhs, rhs in
-            let left = samples[lhs].timestamp ?? .distantPast
-            let right = samples[rhs].timestamp ?? .distantPast
+            let left = timestamp(samples[lhs]) ?? .distantPast
+            let right = timestamp(samples[rhs]) ?? .distantPast
             return left != right ? left > right : lhs > rhs
         }
         return newestFirst.prefix(limit).sorted().map { samples[$0] }
     }
 
-    private mutating func parseSamples() throws(PayloadError) -> [(sample: ErrorWithContext, hasSeverity: Bool)] {
+    /// A sample as read: built, or (covered by what the caller keeps) only checked.
+    private enum ParsedSample {
+        case built(ErrorWithContext, hasSeverity: Bool)
+        case skipped(SampleStub)
+
+        var timestamp: Date? {
+            switch self {
+            case .built(let sample, _): sample.timestamp
+            case .skipped(let stub): stub.timestamp
+            }
+        }
+    }
+
+    private mutating func parseSamples(skipping covered: KeptSamples?) throws(PayloadError) -> [ParsedSample] {
         if isNull() { return [] }
         guard position < input.count, input[position] == .openBracket else { throw mismatch("an array") }
         position += 1
-        var samples: [(sample: ErrorWithContext, hasSeverity: Bool)] = []
+        var samples: [ParsedSample] = []
         var index = 0
         var first = true
         while try nextElement(&first) {
-            samples.append(try at(.index(index)) { () throws(PayloadError) in try self.parseSample() })
+            samples.append(try at(.index(index)) { () throws(PayloadError) in try self.parseSample(skipping: covered) })
             index += 1
         }
         return samples
     }
 
-    private mutating func parseSample() throws(PayloadError) -> (sample: ErrorWithContext, hasSeverity: Bool) {
+    /// With `covered`, checks the sample first, building nothing but its uuid, time and severity;
+    /// only a sample it does not cover is then read again from its start and built.
+    private mutating func parseSample(skipping covered: KeptSamples?) throws(PayloadError) -> ParsedSample {
+        if let covered {
+            let start = position
+            let checked = try parseSample(build: false).sample
+            if covered.covers(uuid: checked.uuid, timestamp: checked.timestamp) {
+                return .skipped(SampleStub(uuid: checked.uuid, timestamp: checked.timestamp))
+            }
+            position = start
+        }
+        let (sample, hasSeverity) = try parseSample(build: true)
+        return .built(sample, hasSeverity: hasSeverity)
+    }
+
+    /// `build: false` checks every field exactly as building does, on the same path, but leaves
+    /// the error and HTTP context empty: all it builds is the uuid, time and severity.
+    private mutating func parseSample(build: Bool) throws(PayloadError) -> (sample: ErrorWithContext, hasSeverity: Bool) {
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object") }
         position += 1
         var error: ErrorInstance?
@@ -202,7 +264,7 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "error") {
-                error = try at(.key("error")) { () throws(PayloadError) in try self.parseErrorInstance(depth: 0) }
+                error = try at(.key("error")) { () throws(PayloadError) in try self.parseErrorInstance(depth: 0, build: build) }
             } else if self.key(key, is: "uuid") {
                 uuid = try optionalText(at: "uuid")
             } else if self.key(key, is: "timestamp") {
@@ -210,7 +272,7 @@ struct PayloadParser {
             } else if self.key(key, is: "severity") {
                 severity = try at(.key("severity")) { () throws(PayloadError) in try self.parseSeverity() }
             } else if self.key(key, is: "http_context") {
-                httpContext = try at(.key("http_context")) { () throws(PayloadError) in try self.parseHTTPContext() }
+                httpContext = try at(.key("http_context")) { () throws(PayloadError) in try self.parseHTTPContext(build: build) }
             } else {
                 try skipValue()
             }
@@ -220,7 +282,7 @@ struct PayloadParser {
         return (sample, severity != nil)
     }
 
-    private mutating func parseErrorInstance(depth: Int) throws(PayloadError) -> ErrorInstance {
+    private mutating func parseErrorInstance(depth: Int, build: Bool) throws(PayloadError) -> ErrorInstance {
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object") }
         position += 1
         var className = ""
@@ -230,17 +292,18 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "class") {
-                className = try optionalText(at: "class")
+                className = try optionalText(at: "class", build: build)
             } else if self.key(key, is: "message") {
-                message = try optionalText(at: "message")
+                message = try optionalText(at: "message", build: build)
             } else if self.key(key, is: "stacktrace") {
-                stacktrace = try at(.key("stacktrace")) { () throws(PayloadError) in try self.parseStacktrace() }
+                stacktrace = try at(.key("stacktrace")) { () throws(PayloadError) in try self.parseStacktrace(build: build) }
             } else if self.key(key, is: "cause"), depth < maxCauseDepth {
-                cause = try at(.key("cause")) { () throws(PayloadError) in
+                let parsed = try at(.key("cause")) { () throws(PayloadError) -> ErrorInstance? in
                     if self.isNull() { return nil }
                     guard self.position < self.input.count, self.input[self.position] == .openBrace else { throw self.mismatch("an object or null") }
-                    return try self.parseErrorInstance(depth: depth + 1)
+                    return try self.parseErrorInstance(depth: depth + 1, build: build)
                 }
+                if build { cause = parsed }
             } else {
                 // Unknown keys, and causes deeper than the limit, which are cut off.
                 try skipValue()
@@ -249,7 +312,7 @@ struct PayloadParser {
         return ErrorInstance(className: className, message: message, stacktrace: stacktrace, cause: cause)
     }
 
-    private mutating func parseStacktrace() throws(PayloadError) -> [String] {
+    private mutating func parseStacktrace(build: Bool) throws(PayloadError) -> [String] {
         if isNull() { return [] }
         guard position < input.count, input[position] == .openBracket else { throw mismatch("an array or null") }
         position += 1
@@ -258,7 +321,8 @@ struct PayloadParser {
         var first = true
         while try nextElement(&first) {
             if index < limits.maxStacktraceLines {
-                lines.append(try at(.index(index)) { () throws(PayloadError) in try self.parseString(limit: self.limits.maxStringLength) })
+                let line = try at(.index(index)) { () throws(PayloadError) in try self.parseString(limit: self.limits.maxStringLength, build: build) }
+                if build { lines.append(line) }
             } else {
                 try at(.index(index)) { () throws(PayloadError) in try self.skipValue() }
             }
@@ -267,7 +331,7 @@ struct PayloadParser {
         return lines
     }
 
-    private mutating func parseHTTPContext() throws(PayloadError) -> HTTPContext? {
+    private mutating func parseHTTPContext(build: Bool) throws(PayloadError) -> HTTPContext? {
         if isNull() { return nil }
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object or null") }
         position += 1
@@ -275,55 +339,63 @@ struct PayloadParser {
         var first = true
         while let key = try nextKey(&first) {
             if self.key(key, is: "request_method") {
-                context.requestMethod = try optionalText(at: "request_method")
+                context.requestMethod = try optionalText(at: "request_method", build: build)
             } else if self.key(key, is: "request_url") {
-                context.requestURL = try optionalText(at: "request_url")
+                context.requestURL = try optionalText(at: "request_url", build: build)
             } else if self.key(key, is: "request_headers") {
-                context.requestHeaders = try at(.key("request_headers")) { () throws(PayloadError) in try self.parseHeaders() }
+                context.requestHeaders = try at(.key("request_headers")) { () throws(PayloadError) in try self.parseHeaders(build: build) }
             } else if self.key(key, is: "request_body") {
                 context.requestBody = try at(.key("request_body")) { () throws(PayloadError) in
-                    try self.parseOptionalString(limit: self.limits.maxBodyLength)
+                    try self.parseOptionalString(limit: self.limits.maxBodyLength, build: build)
                 }
             } else {
                 try skipValue()
             }
         }
-        return context
+        return build ? context : nil
     }
 
-    private mutating func parseHeaders() throws(PayloadError) -> [String: String] {
+    private mutating func parseHeaders(build: Bool) throws(PayloadError) -> [String: String] {
         if isNull() { return [:] }
         guard position < input.count, input[position] == .openBrace else { throw mismatch("an object or null") }
         position += 1
         var headers: [String: String] = [:]
         var first = true
         while let key = try nextKey(&first) {
-            let name = string(key, limit: limits.maxStringLength)
-            let value = try at(.key(name)) { () throws(PayloadError) in
-                try self.parseOptionalString(limit: self.limits.maxStringLength)
+            let value: String?
+            do throws(PayloadError) {
+                value = try parseOptionalString(limit: limits.maxStringLength, build: build)
+            } catch {
+                // The name is made only when building, or for the error's path.
+                throw error.prefixed(with: .key(string(key, limit: limits.maxStringLength)))
             }
-            headers[name] = value ?? ""
+            if build { headers[string(key, limit: limits.maxStringLength)] = value ?? "" }
         }
         return headers
     }
 
     // MARK: - Values
 
-    /// A string field where null means "" (absent is "" too: callers start from it).
-    private mutating func optionalText(at key: String) throws(PayloadError) -> String {
-        let text = try at(.key(key)) { () throws(PayloadError) in try self.parseOptionalString(limit: self.limits.maxStringLength) }
+    /// A string field where null means "" (absent is "" too: callers start from it). Without
+    /// `build`, the string is checked but not made, and the result is "".
+    private mutating func optionalText(at key: String, build: Bool = true) throws(PayloadError) -> String {
+        let text = try at(.key(key)) { () throws(PayloadError) in
+            try self.parseOptionalString(limit: self.limits.maxStringLength, build: build)
+        }
         return text ?? ""
     }
 
-    private mutating func parseString(limit: Int) throws(PayloadError) -> String {
+    private mutating func parseString(limit: Int, build: Bool = true) throws(PayloadError) -> String {
         guard position < input.count, input[position] == .quote else { throw mismatch("a string") }
-        return string(try scanString(), limit: limit)
+        let raw = try scanString()
+        return build ? string(raw, limit: limit) : ""
     }
 
-    private mutating func parseOptionalString(limit: Int) throws(PayloadError) -> String? {
+    private mutating func parseOptionalString(limit: Int, build: Bool = true) throws(PayloadError) -> String? {
         if isNull() { return nil }
         guard position < input.count, input[position] == .quote else { throw mismatch("a string or null") }
-        return string(try scanString(), limit: limit)
+        let raw = try scanString()
+        return build ? string(raw, limit: limit) : ""
     }
 
     private mutating func parseCount() throws(PayloadError) -> Int {
