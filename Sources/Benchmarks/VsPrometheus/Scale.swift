@@ -97,7 +97,7 @@ struct Scale: Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         say(
             "canopy-bench scale: the leaf (\(leaf)) alone, \(SideBySide.title(mode)), every \(DurationParser.format(interval)); "
-                + "a \(DurationParser.format(window)) window per run, \(runs) run\(runs == 1 ? "" : "s") per size; open-file limit \(limit.soft) "
+                + "a \(DurationParser.format(window)) window per run, \(runs) run\(runs == 1 ? "" : "s") per size; open-file limit \(limit.description) "
                 + "(bench, nginx and leaf); \(cores) cores")
         var results: [(size: Int, runs: [ScaleRun])] = []
         for size in sizes {

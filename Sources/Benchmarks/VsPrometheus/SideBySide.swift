@@ -52,7 +52,7 @@ struct SideBySide: Sendable {
             "canopy-bench prometheus: \(settings.targets) targets served by nginx (\(settings.nginx)), scraped every \(interval); "
                 + "\(kibibytes(files.periskopBytes)) Periskop bodies for the leaf (\(settings.leaf)), \(kibibytes(files.expositionBytes)) expositions "
                 + "(\(files.expositionSeries) samples) for Prometheus (\(settings.prometheus)); a \(DurationParser.format(settings.window)) window each, "
-                + "\(settings.runs) run\(settings.runs == 1 ? "" : "s"); open-file limit \(limit.soft)")
+                + "\(settings.runs) run\(settings.runs == 1 ? "" : "s"); open-file limit \(limit.description)")
         let rows = try await NginxServer.with(executable: settings.nginx, config: config, fetcher: fetcher) { _ in
             try await FleetCheck(config: config, fetcher: fetcher).verify()
             var rows = settings.modes.map { SideBySideRow(mode: $0) }

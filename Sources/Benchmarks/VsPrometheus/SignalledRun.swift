@@ -38,23 +38,37 @@ struct SignalledRun: Service {
 
 #if canImport(Glibc)
 /// The open-file limit the bench and its children (which inherit it) run with: raised to the
-/// hard limit, and the hard limit raised too when root, since a leaf or an nginx with
-/// thousands of targets holds a socket for each.
+/// hard limit, and the hard limit raised too where that is allowed, since a leaf or an nginx
+/// with thousands of targets holds a socket for each.
 enum OpenFileLimit {
-    static func raise(to wanted: Int) -> (soft: Int, hard: Int) {
+    struct Limit {
+        var soft: Int
+        var hard: Int
+        /// Why the hard limit stayed below what was wanted (not root, or no CAP_SYS_RESOURCE).
+        var refusal: String?
+
+        var description: String { "\(soft)" + (refusal.map { " (\($0))" } ?? "") }
+    }
+
+    static func raise(to wanted: Int) -> Limit {
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
         var limit = rlimit()
         getrlimit(resource, &limit)
-        if getuid() == 0, limit.rlim_max < rlim_t(wanted) {
+        var refusal: String?
+        if limit.rlim_max < rlim_t(wanted) {
             var raised = rlimit(rlim_cur: rlim_t(wanted), rlim_max: rlim_t(wanted))
-            if setrlimit(resource, &raised) == 0 { limit = raised }
+            if setrlimit(resource, &raised) == 0 {
+                limit = raised
+            } else {
+                refusal = "the hard limit \(limit.rlim_max) could not be raised to \(wanted): \(String(cString: strerror(errno)))"
+            }
         }
         if limit.rlim_cur < limit.rlim_max {
             var raised = rlimit(rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max)
-            if setrlimit(resource, &raised) == 0 { limit = raised }
+            _ = setrlimit(resource, &raised)
         }
         getrlimit(resource, &limit)
-        return (Int(limit.rlim_cur), Int(limit.rlim_max))
+        return Limit(soft: Int(limit.rlim_cur), hard: Int(limit.rlim_max), refusal: refusal)
     }
 }
 #endif
