@@ -5,15 +5,28 @@ import ServiceLifecycle
 import Shared
 import UnixSignals
 
-/// `canopy-bench`: what a real leaf spends per scrape, in the steady state (every body the same as
-/// the last) and when every body changes, against simulated Periskop targets on 127.0.0.1.
+/// `canopy-bench`: the benchmarks, one subcommand each; without one, `leaf`.
 @main
 struct CanopyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "canopy-bench",
-        abstract: "Measures the CPU a release canopy-leaf spends per scrape of a Periskop target.",
+        abstract: "Benchmarks of Canopy's release binaries.",
         discussion: "Run through scripts/bench, which builds the release binaries first.",
-        subcommands: [HubBenchCommand.self, PromQLBenchCommand.self]
+        subcommands: [LeafBenchCommand.self, HubBenchCommand.self, PromQLBenchCommand.self, VsPrometheusCommand.self, ScaleCommand.self],
+        defaultSubcommand: LeafBenchCommand.self
+    )
+}
+
+/// `canopy-bench leaf` (the default): what a real leaf spends per scrape, in the steady state
+/// (every body the same as the last) and when every body changes, against simulated Periskop
+/// targets on 127.0.0.1. A subcommand of its own rather than the root's options: options of a
+/// parent command are parsed after a subcommand too, and would take the subcommands' own
+/// `--targets` or `--window`.
+struct LeafBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "leaf",
+        abstract: "Measures the CPU a release canopy-leaf spends per scrape of a Periskop target.",
+        discussion: "Run through scripts/bench, which builds the release binaries first."
     )
 
     @Option(help: "Simulated Periskop targets (one process each, one port each).")

@@ -6,7 +6,8 @@ struct LeafClient: Sendable {
     let base: String
     let fetcher: HTTPFetcher
 
-    private static let settings = ScrapeSettings(interval: .seconds(10), timeout: .seconds(10), bodySizeLimit: 64 * 1024 * 1024)
+    /// Timeout and size limit of its requests: a leaf with thousands of targets takes longer.
+    var settings = ScrapeSettings(interval: .seconds(10), timeout: .seconds(10), bodySizeLimit: 64 * 1024 * 1024)
 
     struct ScrapeCounts: Sendable {
         var scrapes: Int
@@ -15,7 +16,7 @@ struct LeafClient: Sendable {
 
     /// The sums of `canopy_target_scrapes_total` and `canopy_target_scrape_failures_total` over all targets.
     func scrapeCounts() async throws -> ScrapeCounts {
-        let body = try await fetcher.fetch(base + "/metrics", settings: Self.settings, accept: "text/plain")
+        let body = try await fetcher.fetch(base + "/metrics", settings: settings, accept: "text/plain")
         var counts = ScrapeCounts(scrapes: 0, failures: 0)
         for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
             let value = line.split(separator: " ").last.flatMap { Double($0) }.map { Int($0) } ?? 0
@@ -48,7 +49,7 @@ struct LeafClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         var lastProblem = "no answer"
         while ContinuousClock.now < deadline {
-            if let body = try? await fetcher.fetch(base + "/api/v1/targets", settings: Self.settings),
+            if let body = try? await fetcher.fetch(base + "/api/v1/targets", settings: settings),
                 let report = try? JSONDecoder().decode(TargetsReport.self, from: Data(body))
             {
                 let up = report.activeTargets.filter { $0.health == "up" }.count
