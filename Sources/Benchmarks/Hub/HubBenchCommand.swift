@@ -1,12 +1,22 @@
 import ArgumentParser
 import Foundation
 
-/// `canopy-bench hub`: the hub API's response times on a database filled like a large
-/// organisation's (issue 3: 100,000 groups, 30 days of minute history), measured against the
-/// release `canopy-hub` binary over keep-alive HTTP.
+/// `canopy-bench hub`: the release hub's API (`hub api`, the default) and ingest (`hub ingest`).
 struct HubBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hub",
+        abstract: "Measures the release canopy-hub: its API on a filled database (api, the default) or its ingest of many leaves (ingest).",
+        subcommands: [HubAPIBenchCommand.self, HubIngestCommand.self],
+        defaultSubcommand: HubAPIBenchCommand.self
+    )
+}
+
+/// `canopy-bench hub [api]`: the hub API's response times on a database filled like a large
+/// organisation's (issue 3: 100,000 groups, 30 days of minute history), measured against the
+/// release `canopy-hub` binary over keep-alive HTTP.
+struct HubAPIBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
         abstract: "Measures the hub API's response times on a database filled with many groups and days of minute history.",
         discussion: """
             Starts the hub with a fresh --data-dir (its private PostgreSQL), fills the database with SQL through \

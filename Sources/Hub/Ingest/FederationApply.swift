@@ -40,25 +40,54 @@ struct FederationApply {
         static func < (a: GroupKey, b: GroupKey) -> Bool { (a.service, a.key) < (b.service, b.key) }
     }
 
-    func apply(_ payload: FederationPayload, leafURL: String, job: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> ApplyResult {
+    /// - Parameter complete: the group with its samples, for a group the payload holds without
+    ///   them (`GroupReuse`); called only for the groups that are written.
+    func apply(
+        _ payload: FederationPayload, leafURL: String, job: String, at time: Date, on connection: PostgresConnection, logger: Logger,
+        complete: (GroupKey, FederatedGroup) throws -> FederatedGroup = { $1 }
+    ) async throws -> ApplyResult {
         let team = payload.leaf.team ?? ""
         let epoch = payload.leaf.epoch
         var result = ApplyResult()
         let labels = String(decoding: try CanopyJSON.encoder().encode(payload.leaf.externalLabels), as: UTF8.self)
 
         // The leaf row, locked for the transaction so that two hubs never apply one leaf at once.
+        // The cursors are read after the lock is held, by a statement of their own: its snapshot
+        // then holds what another hub committed for this leaf meanwhile.
         var leafID: Int64
         var previousEpoch: String?
+        var cursors: [GroupKey: Cursor] = [:]
+        let services = (names: payload.services.map(\.name), totals: payload.services.map(\.targetsTotal), ups: payload.services.map(\.targetsUp))
         let existing = try await connection.query("SELECT id, epoch FROM leaves WHERE url = \(leafURL) FOR UPDATE", logger: logger)
         if let row = try await existing.collect().first {
             (leafID, previousEpoch) = try row.decode((Int64, String).self)
-            try await connection.query(
+            // A known leaf's new epoch is taken as a baseline until its first complete report; the
+            // leaf row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
+            let stored = previousEpoch != epoch && !payload.complete ? Self.warming(epoch) : epoch
+            let rows = try await connection.query(
                 """
-                UPDATE leaves SET job = \(job), name = \(payload.leaf.name), team = \(team), epoch = \(epoch),
-                    started_at = \(payload.leaf.startedAt), external_labels = \(labels)::jsonb, last_applied = \(time)
-                WHERE id = \(leafID)
+                WITH updated AS (
+                    UPDATE leaves SET job = \(job), name = \(payload.leaf.name), team = \(team), epoch = \(stored),
+                        started_at = \(payload.leaf.startedAt), external_labels = \(labels)::jsonb, last_applied = \(time)
+                    WHERE id = \(leafID)
+                ),
+                -- The leaf's services as it reports them: the gone deleted, the others written where they changed.
+                gone AS (DELETE FROM leaf_services WHERE leaf_id = \(leafID) AND service <> ALL(\(services.names)::text[])),
+                reported AS (
+                    INSERT INTO leaf_services AS ls (leaf_id, service, targets_total, targets_up)
+                    SELECT \(leafID), s, t, u FROM UNNEST(\(services.names)::text[], \(services.totals)::int8[], \(services.ups)::int8[]) AS x(s, t, u)
+                    ON CONFLICT (leaf_id, service) DO UPDATE SET targets_total = EXCLUDED.targets_total, targets_up = EXCLUDED.targets_up
+                    WHERE (ls.targets_total, ls.targets_up) IS DISTINCT FROM (EXCLUDED.targets_total, EXCLUDED.targets_up)
+                )
+                SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
+                FROM cursors c JOIN groups g ON g.id = c.group_id
+                WHERE c.leaf_id = \(leafID) AND g.team = \(team)
                 """, logger: logger)
+            for try await (service, key, groupID, cursorEpoch, lastTotal) in rows.decode((String, String, Int64, String, Int64).self) {
+                cursors[GroupKey(service: service, key: key)] = Cursor(groupID: groupID, epoch: cursorEpoch, lastTotal: lastTotal)
+            }
         } else {
+            // A leaf new to the hub has no cursors.
             let rows = try await connection.query(
                 """
                 INSERT INTO leaves (url, job, name, team, epoch, started_at, external_labels, first_scrape, last_applied)
@@ -66,25 +95,10 @@ struct FederationApply {
                 RETURNING id
                 """, logger: logger)
             leafID = try await rows.collect().first!.decode(Int64.self)
+            try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
         }
         result.epochChanged = previousEpoch != nil && previousEpoch != epoch && previousEpoch != Self.warming(epoch)
-        // A known leaf's new epoch is taken as a baseline until its first complete report; the leaf
-        // row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
         let rebasing = previousEpoch != nil && previousEpoch != epoch
-        if rebasing && !payload.complete {
-            try await connection.query("UPDATE leaves SET epoch = \(Self.warming(epoch)) WHERE id = \(leafID)", logger: logger)
-        }
-
-        var cursors: [GroupKey: Cursor] = [:]
-        let cursorRows = try await connection.query(
-            """
-            SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
-            FROM cursors c JOIN groups g ON g.id = c.group_id
-            WHERE c.leaf_id = \(leafID) AND g.team = \(team)
-            """, logger: logger)
-        for try await (service, key, groupID, cursorEpoch, lastTotal) in cursorRows.decode((String, String, Int64, String, Int64).self) {
-            cursors[GroupKey(service: service, key: key)] = Cursor(groupID: groupID, epoch: cursorEpoch, lastTotal: lastTotal)
-        }
 
         // Only groups whose total or epoch moved are written: the steady state writes nothing.
         var changed: [(key: GroupKey, group: FederatedGroup, increase: Int64, cursor: Int64)] = []
@@ -93,16 +107,15 @@ struct FederationApply {
                 let key = GroupKey(service: service.name, key: group.aggregationKey)
                 let cursor = cursors[key].map { (epoch: $0.epoch, lastTotal: $0.lastTotal) }
                 guard let step = Self.step(total: Int64(group.total), cursor: cursor, epoch: epoch, rebasing: rebasing) else { continue }
-                changed.append((key, group, step.increase, step.next))
+                changed.append((key, try complete(key, group), step.increase, step.next))
             }
         }
         changed.sort { $0.key < $1.key }
-        try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
         guard !changed.isEmpty else { return result }
 
         // The series of the changed groups, counted by the same rule, then reconciled with the
         // group's increase so that a group's total stays the sum of its series' totals.
-        let seriesCursors = try await self.seriesCursors(leafID: leafID, team: team, on: connection, logger: logger)
+        let seriesCursors = try await self.seriesCursors(leafID: leafID, team: team, of: changed.map(\.key), on: connection, logger: logger)
         let leafLabels = Self.seriesLabels(ofLeaf: payload.leaf.externalLabels)
         var seriesSteps: [SeriesStep] = []
         for change in changed {
@@ -114,50 +127,66 @@ struct FederationApply {
         let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, at: time, on: connection, logger: logger)
         let groupIDs = changed.map { ids[$0.key]! }
         result.rowsWritten += try await writeSeries(seriesSteps, groupIDs: ids, leafID: leafID, epoch: epoch, at: time, on: connection, logger: logger)
+        let grown = changed.indices.filter { changed[$0].increase > 0 }
+        let samples = try samplesToStore(changed.map(\.group), groupIDs: groupIDs)
+        // The group cursors, the minute and hour counts, the status changes of groups that occur
+        // again, and the samples, in one statement: none of these reads what another writes (the
+        // status change reads the groups' totals, written by the statement before).
         try await connection.query(
             """
-            INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
-            SELECT \(leafID), id, \(epoch), total FROM UNNEST(\(groupIDs)::int8[], \(changed.map(\.cursor))::int8[]) AS u(id, total)
-            ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
-            """, logger: logger)
-        let grown = changed.indices.filter { changed[$0].increase > 0 }
-        if !grown.isEmpty {
-            let grownIDs = grown.map { groupIDs[$0] }
-            try await connection.query(
-                """
+            WITH u AS (SELECT * FROM UNNEST(\(groupIDs)::int8[], \(changed.map(\.cursor))::int8[], \(changed.map(\.increase))::int8[]) AS u(id, next, increase)),
+            moved_cursors AS (
+                INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
+                SELECT \(leafID), id, \(epoch), next FROM u
+                ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            ),
+            minutes AS (
                 INSERT INTO group_counts (group_id, minute, count)
-                SELECT id, date_trunc('minute', \(time)::timestamptz), increase
-                FROM UNNEST(\(grownIDs)::int8[], \(grown.map { changed[$0].increase })::int8[]) AS u(id, increase)
+                SELECT id, date_trunc('minute', \(time)::timestamptz), increase FROM u WHERE increase > 0
                 ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
-                """, logger: logger)
-            try await connection.query(
-                """
+            ),
+            hours AS (
                 INSERT INTO group_counts_hourly (group_id, hour, count)
-                SELECT id, date_trunc('hour', \(time)::timestamptz, 'UTC'), increase
-                FROM UNNEST(\(grownIDs)::int8[], \(grown.map { changed[$0].increase })::int8[]) AS u(id, increase)
+                SELECT id, date_trunc('hour', \(time)::timestamptz, 'UTC'), increase FROM u WHERE increase > 0
                 ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
-                """, logger: logger)
-            // A resolved group that occurs again has regressed; an ignored one whose count
-            // condition is met is back. Both changes are recorded as made by canopy.
+            ),
+            new_samples AS (
+                -- A sample stored already is not parsed again: ON CONFLICT would leave it as it is.
+                INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
+                SELECT x.id, x.u, CASE WHEN x.t = 'NaN' THEN NULL ELSE to_timestamp(x.t) END, \(leafID), x.s::jsonb
+                FROM UNNEST(\(samples.ids)::int8[], \(samples.uuids)::text[], \(samples.times)::float8[], \(samples.bodies)::text[]) AS x(id, u, t, s)
+                WHERE NOT EXISTS (SELECT 1 FROM samples o WHERE o.group_id = x.id AND o.uuid = x.u)
+                ON CONFLICT (group_id, uuid) DO NOTHING
+            ),
+            -- A resolved group that occurs again has regressed; an ignored one whose count
+            -- condition is met is back. Both changes are recorded as made by canopy.
+            moved AS (
+                UPDATE groups SET
+                    status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
+                    status_changed_at = \(time), status_changed_by = 'canopy',
+                    ignored_until = NULL, ignored_until_total = NULL
+                WHERE id = ANY(\(grown.map { groupIDs[$0] })::int8[])
+                  AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
+                RETURNING id, status
+            )
+            INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
+            SELECT id, \(time), 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
+                   CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
+            FROM moved
+            """, logger: logger)
+        result.occurrencesAdded = grown.reduce(0) { $0 + changed[$1].increase }
+        if !samples.ids.isEmpty {
+            // Only the newest `samplesPerGroup` of each group stay: after the insert, which it must see.
             try await connection.query(
                 """
-                WITH moved AS (
-                    UPDATE groups SET
-                        status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
-                        status_changed_at = \(time), status_changed_by = 'canopy',
-                        ignored_until = NULL, ignored_until_total = NULL
-                    WHERE id = ANY(\(grownIDs)::int8[])
-                      AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
-                    RETURNING id, status
-                )
-                INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
-                SELECT id, \(time), 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
-                       CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
-                FROM moved
+                DELETE FROM samples s USING (
+                    SELECT group_id, uuid, row_number() OVER (PARTITION BY group_id ORDER BY time DESC NULLS LAST, uuid) AS n
+                    FROM samples WHERE group_id = ANY(\(groupIDs)::int8[])
+                ) r
+                WHERE s.group_id = r.group_id AND s.uuid = r.uuid AND r.n > \(samplesPerGroup)
                 """, logger: logger)
-            result.occurrencesAdded = grown.reduce(0) { $0 + changed[$1].increase }
         }
-        result.rowsWritten += try await writeSamples(changed.map(\.group), groupIDs: groupIDs, leafID: leafID, on: connection, logger: logger)
+        result.rowsWritten += samples.ids.count
         result.groupsChanged = changed.count
         result.rowsWritten += changed.count * 2 + grown.count * 2
         return result
@@ -236,13 +265,17 @@ struct FederationApply {
         return steps.map(\.step)
     }
 
-    /// This leaf's series cursors in `team`, by group and labels.
-    private func seriesCursors(leafID: Int64, team: String, on connection: PostgresConnection, logger: Logger) async throws -> [SeriesKey: (epoch: String, lastTotal: Int64)] {
+    /// This leaf's series cursors of `groups` in `team`, by group and labels: only the changed
+    /// groups' series are counted, so only theirs are read.
+    private func seriesCursors(
+        leafID: Int64, team: String, of groups: [GroupKey], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [SeriesKey: (epoch: String, lastTotal: Int64)] {
         let rows = try await connection.query(
             """
             SELECT g.service, g.aggregation_key, s.labels::text, c.epoch, c.last_total
-            FROM series_cursors c JOIN series s ON s.id = c.series_id JOIN groups g ON g.id = s.group_id
-            WHERE c.leaf_id = \(leafID) AND g.team = \(team)
+            FROM UNNEST(\(groups.map(\.service))::text[], \(groups.map(\.key))::text[]) AS k(service, key)
+            JOIN groups g ON g.team = \(team) AND g.service = k.service AND g.aggregation_key = k.key
+            JOIN series s ON s.group_id = g.id JOIN series_cursors c ON c.series_id = s.id AND c.leaf_id = \(leafID)
             """, logger: logger)
         let decoder = JSONDecoder()
         var cursors: [SeriesKey: (epoch: String, lastTotal: Int64)] = [:]
@@ -261,41 +294,31 @@ struct FederationApply {
         let encoder = CanopyJSON.encoder()
         let groups = steps.map { groupIDs[$0.key]! }
         let labels = try steps.map { String(decoding: try encoder.encode($0.labels), as: UTF8.self) }
-        let rows = try await connection.query(
-            """
-            INSERT INTO series AS s (group_id, labels, total)
-            SELECT g, l::jsonb, inc FROM UNNEST(\(groups)::int8[], \(labels)::text[], \(steps.map(\.increase))::int8[]) AS u(g, l, inc)
-            ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
-            RETURNING id, group_id, labels::text
-            """, logger: logger)
-        let decoder = JSONDecoder()
-        var ids: [SeriesIdentity: Int64] = [:]
-        for try await (id, group, text) in rows.decode((Int64, Int64, String).self) {
-            ids[SeriesIdentity(group: group, labels: try decoder.decode(Labels.self, from: Data(text.utf8)))] = id
-        }
-        let seriesIDs = zip(steps, groups).map { ids[SeriesIdentity(group: $1, labels: $0.labels)]! }
+        // The series' totals, their cursors and their minutes in one statement: the cursors and
+        // minutes take the ids the upsert returns, matched to the steps by group and labels.
         try await connection.query(
             """
-            INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
-            SELECT \(leafID), id, \(epoch), total FROM UNNEST(\(seriesIDs)::int8[], \(steps.map(\.next))::int8[]) AS u(id, total)
-            ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            WITH steps AS (
+                SELECT g, l::jsonb AS l, inc, next
+                FROM UNNEST(\(groups)::int8[], \(labels)::text[], \(steps.map(\.increase))::int8[], \(steps.map(\.next))::int8[]) AS u(g, l, inc, next)
+            ),
+            upserted AS (
+                INSERT INTO series AS s (group_id, labels, total)
+                SELECT g, l, inc FROM steps
+                ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
+                RETURNING s.id, s.group_id, s.labels
+            ),
+            matched AS (SELECT u.id, steps.inc, steps.next FROM upserted u JOIN steps ON steps.g = u.group_id AND steps.l = u.labels),
+            moved_cursors AS (
+                INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
+                SELECT \(leafID), id, \(epoch), next FROM matched
+                ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            )
+            INSERT INTO series_counts (series_id, minute, count)
+            SELECT id, date_trunc('minute', \(time)::timestamptz), inc FROM matched WHERE inc > 0
+            ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
             """, logger: logger)
-        let grown = steps.indices.filter { steps[$0].increase > 0 }
-        if !grown.isEmpty {
-            try await connection.query(
-                """
-                INSERT INTO series_counts (series_id, minute, count)
-                SELECT id, date_trunc('minute', \(time)::timestamptz), increase
-                FROM UNNEST(\(grown.map { seriesIDs[$0] })::int8[], \(grown.map { steps[$0].increase })::int8[]) AS u(id, increase)
-                ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
-                """, logger: logger)
-        }
-        return steps.count * 2 + grown.count
-    }
-
-    private struct SeriesIdentity: Hashable {
-        var group: Int64
-        var labels: Labels
+        return steps.count * 2 + steps.filter { $0.increase > 0 }.count
     }
 
     private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {
@@ -336,8 +359,8 @@ struct FederationApply {
         return ids
     }
 
-    /// Adds the samples not stored yet and keeps the newest `samplesPerGroup` of each group.
-    private func writeSamples(_ groups: [FederatedGroup], groupIDs: [Int64], leafID: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// The samples of the changed groups, newest `samplesPerGroup` of each, as the statement binds them.
+    private func samplesToStore(_ groups: [FederatedGroup], groupIDs: [Int64]) throws -> (ids: [Int64], uuids: [String], times: [Double], bodies: [String]) {
         var ids: [Int64] = []
         var uuids: [String] = []
         var times: [Double] = []
@@ -351,27 +374,11 @@ struct FederationApply {
                 bodies.append(String(decoding: try encoder.encode(sample), as: UTF8.self))
             }
         }
-        guard !ids.isEmpty else { return 0 }
-        try await connection.query(
-            """
-            INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
-            SELECT id, u, CASE WHEN t = 'NaN' THEN NULL ELSE to_timestamp(t) END, \(leafID), s::jsonb
-            FROM UNNEST(\(ids)::int8[], \(uuids)::text[], \(times)::float8[], \(bodies)::text[]) AS x(id, u, t, s)
-            ON CONFLICT (group_id, uuid) DO NOTHING
-            """, logger: logger)
-        try await connection.query(
-            """
-            DELETE FROM samples s USING (
-                SELECT group_id, uuid, row_number() OVER (PARTITION BY group_id ORDER BY time DESC NULLS LAST, uuid) AS n
-                FROM samples WHERE group_id = ANY(\(groupIDs)::int8[])
-            ) r
-            WHERE s.group_id = r.group_id AND s.uuid = r.uuid AND r.n > \(samplesPerGroup)
-            """, logger: logger)
-        return ids.count
+        return (ids, uuids, times, bodies)
     }
 
+    /// A new leaf's services.
     private func writeServices(_ payload: FederationPayload, leafID: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("DELETE FROM leaf_services WHERE leaf_id = \(leafID)", logger: logger)
         guard !payload.services.isEmpty else { return }
         try await connection.query(
             """

@@ -13,6 +13,8 @@ final class HubIngest: ScrapeConsumer {
     let logger: Logger
     /// What the last applied scrape of each leaf changed, for its snapshot log row.
     private let lastApplied = Mutex<[TargetKey: ApplyResult]>([:])
+    /// Each leaf's groups of its last body, to decode the next without them.
+    private let reuse = GroupReuse()
 
     init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
         self.client = client
@@ -25,9 +27,20 @@ final class HubIngest: ScrapeConsumer {
     struct Prepared: Sendable {
         var payload: FederationPayload
         var skipped: [FederationRejection]
+        /// Set when groups were taken from the leaf's last body, without their samples.
+        var reused: GroupReuse.Decoded?
+
+        func complete(_ key: FederationApply.GroupKey, _ group: FederatedGroup) throws -> FederatedGroup {
+            try reused?.complete(key, group) ?? group
+        }
     }
 
     func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
+        // Most of a body is the groups of the last one: those are not decoded again. Anything
+        // unusual about the body decodes it whole, below, which says what was wrong with it.
+        if let decoded = reuse.decode(body, from: target.key, storable: StorablePayload()) {
+            return Prepared(payload: decoded.payload, skipped: [], reused: decoded)
+        }
         let payload: FederationPayload
         do {
             payload = try CanopyJSON.decoder().decode(FederationPayload.self, from: Data(body))
@@ -43,8 +56,10 @@ final class HubIngest: ScrapeConsumer {
             throw .rejected("the leaf federates no team (external_labels.team)")
         }
         let (storable, skipped) = try StorablePayload().prepare(payload)
-        return Prepared(payload: storable, skipped: skipped)
+        return Prepared(payload: storable, skipped: skipped, reused: nil)
     }
+
+    func removed(_ target: ScrapeTarget) async { reuse.forget(target.key) }
 
     func consume(_ prepared: Prepared, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
         let payload = prepared.payload
@@ -52,7 +67,7 @@ final class HubIngest: ScrapeConsumer {
         do {
             let (apply, logger) = (self.apply, self.logger)
             var result = try await client.transaction(logger: logger) { connection in
-                try await apply.apply(payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger)
+                try await apply.apply(payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger, complete: prepared.complete)
             }
             result.skipped = prepared.skipped
             metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)

@@ -72,7 +72,7 @@ struct StorablePayload {
         return (result, skipped)
     }
 
-    private func leaf(_ leaf: LeafIdentity) throws(ScrapeFailure) -> LeafIdentity {
+    func leaf(_ leaf: LeafIdentity) throws(ScrapeFailure) -> LeafIdentity {
         var clean = leaf
         clean.name = cut(Self.storable(leaf.name), to: limits.identity)
         clean.epoch = Self.storable(leaf.epoch)
@@ -85,12 +85,13 @@ struct StorablePayload {
         return clean
     }
 
-    private enum Outcome {
+    enum Outcome {
         case success(FederatedGroup)
         case failure(String)
     }
 
-    private func group(_ group: FederatedGroup) -> Outcome {
+    /// One group made storable, or why it cannot be (`GroupReuse` prepares groups one by one).
+    func group(_ group: FederatedGroup) -> Outcome {
         var clean = group
         clean.aggregationKey = Self.storable(group.aggregationKey)
         guard clean.aggregationKey.utf8.count <= limits.identity else { return .failure("aggregation key longer than \(limits.identity) bytes") }
