@@ -55,7 +55,7 @@ struct LeafMeasurement: Sendable {
 
     /// Windows back to back: each reading ends one window and starts the next, so one `/metrics`
     /// request (itself a little CPU) falls in every window.
-    private func measure(leaf: LeafProcess, client: LeafClient) async throws -> [WindowResult] {
+    private func measure(leaf: ChildProgram, client: LeafClient) async throws -> [WindowResult] {
         let stats = ProcStats(pid: leaf.pid)
         func reading() async throws -> (LeafClient.ScrapeCounts, Double, UInt64?) {
             let counts = try await client.scrapeCounts()

@@ -12,7 +12,7 @@ struct LeafRun: Sendable {
     var requireAllUp: Bool
 
     func with<Result: Sendable>(
-        targets: [String], directory: URL, _ body: (LeafProcess, LeafFleetClient) async throws -> Result
+        targets: [String], directory: URL, _ body: (ChildProgram, LeafFleetClient) async throws -> Result
     ) async throws -> Result {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("leaf.yml")
@@ -82,7 +82,7 @@ struct LeafFleetClient: Sendable {
         return (targets.count - down.count, targets.count, down.map { $0.lastError ?? ($0.health == "unknown" ? "not scraped yet" : $0.health) })
     }
 
-    func waitUntilUp(count: Int, within timeout: Duration, required: Bool, leaf: LeafProcess) async throws {
+    func waitUntilUp(count: Int, within timeout: Duration, required: Bool, leaf: ChildProgram) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastProblem = "no answer"
         while ContinuousClock.now < deadline {
