@@ -107,13 +107,13 @@ struct ScrapeConnection: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case .head(let head):
-                if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                let length = head.headers.first(name: "Content-Length").flatMap(Int.init)
+                if let length, length > limit {
                     promise.fail(Failure.bodyTooLarge)
                     return
                 }
                 self.head = head
-                body = context.channel.allocator.buffer(
-                    capacity: min(head.headers.first(name: "Content-Length").flatMap(Int.init) ?? 16 * 1024, limit))
+                body = context.channel.allocator.buffer(capacity: min(length ?? 16 * 1024, limit))
             case .body(var part):
                 guard body != nil else { return }
                 if body!.readableBytes + part.readableBytes > limit {
