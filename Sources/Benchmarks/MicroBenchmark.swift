@@ -32,11 +32,9 @@ struct MicroBenchmark {
         return Result(bytes: body.count, groups: payload.aggregatedErrors.count, decode: Summary(decodeTimes), hash: Summary(hashTimes))
     }
 
-    /// The same hash as `ScrapeManager.hash` (internal to Shared), which decides whether a body changed.
+    /// The fingerprint a scrape loop takes of a body, which decides whether it changed.
     static func hash(_ bytes: [UInt8]) -> Int {
-        var hasher = Hasher()
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        return hasher.finalize()
+        Int(truncatingIfNeeded: bytes.withUnsafeBytes(BodyFingerprint.init).hash)
     }
 
     private static func milliseconds(_ work: () throws -> Void) rethrows -> Double {

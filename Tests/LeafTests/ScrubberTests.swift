@@ -366,6 +366,19 @@ import Testing
         #expect(scrubber.scrubURL(once) == once)
     }
 
+    /// Found by the scrubber fuzz target: `t%2authorization6n=` decodes to `t*uthorization6n`,
+    /// not sensitive, but Foundation reads the name as written, which is. A name is sensitive
+    /// as written or decoded.
+    @Test func aNameIsSensitiveAsWrittenOrDecoded() {
+        #expect(scrubber.scrubURL("https://h/p?t%2authorization6n=abc&id=7") == "https://h/p?t%2authorization6n=\(redacted)&id=7")
+        #expect(scrubber.scrubURL("https://h/p?client%5Fsecret=x") == "https://h/p?client%5Fsecret=\(redacted)")
+        #expect(scrubber.scrubBody("t%2authorization6n=abc&id=7") == "t%2authorization6n=\(redacted)&id=7")
+        let crash = "https:?laic/e:s1\u{AA}ret@shop.exxample:8443/pay?t%26n=abc&id=7&clample:83/pay?t%2authorization6n=abc&id=7t%26n=abc"
+        let once = scrubber.scrubURL(crash)
+        #expect(once.contains("t%2authorization6n=\(redacted)&"), "\(once.debugDescription)")
+        #expect(scrubber.scrubURL(once) == once)
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

@@ -13,6 +13,7 @@ final class TeamIngest: ScrapeConsumer {
     }
     let state: TeamState
     private let settings = Mutex(Settings())
+    private let sightings = Mutex<[TargetKey: Date]>([:])
 
     init(state: TeamState) {
         self.state = state
@@ -68,8 +69,23 @@ final class TeamIngest: ScrapeConsumer {
         }
     }
 
-    func unchanged(_ target: ScrapeTarget, at time: Date) async {
-        await state.markSeen(target, at: time)
+    /// Unchanged scrapes only say their processes are alive: they are told to the team state a
+    /// second at a time, in one call, rather than each with a call of its own from the scrape's
+    /// event loop to the actor and back.
+    func unchanged(_ target: ScrapeTarget, at time: Date) {
+        let first = sightings.withLock { sightings in
+            defer { sightings[target.key] = time }
+            return sightings.isEmpty
+        }
+        guard first else { return }
+        Task {
+            try? await Task.sleep(for: .seconds(1))
+            let batch = self.sightings.withLock { sightings in
+                defer { sightings = [:] }
+                return sightings
+            }
+            await self.state.markSeen(batch)
+        }
     }
 
     func removed(_ target: ScrapeTarget) async {

@@ -190,10 +190,13 @@ actor TeamState {
         return true
     }
 
-    /// The target answered with the body it gave last time: its process is alive.
-    func markSeen(_ target: ScrapeTarget, at time: Date) {
-        guard let identity = currentProcess[target.key] else { return }
-        snapshot.processes[identity]?.lastSeen = time
+    /// The targets answered with the bodies they gave last time: their processes are alive.
+    func markSeen(_ sightings: [TargetKey: Date]) {
+        for (key, time) in sightings {
+            guard let identity = currentProcess[key], let seen = snapshot.processes[identity]?.lastSeen else { continue }
+            // A sighting waits up to a second: a body consumed meanwhile may have seen it later.
+            snapshot.processes[identity]?.lastSeen = max(seen, time)
+        }
     }
 
     func targetRemoved(_ target: ScrapeTarget) {

@@ -170,9 +170,9 @@ extension Scrubber {
             } else {
                 continue
             }
-            // Percent-decoded, as a form's names are (`client%5Fsecret=`).
+            // As written, and percent-decoded as a form's names are (`client%5Fsecret=`).
             let key = bytes[keyStart..<keyEnd]
-            guard key.contains(ByteCode.percent) ? isSensitiveKey(Self.percentDecoded(key)[...]) : isSensitiveKey(key) else { continue }
+            guard isSensitiveKey(key) || (key.contains(ByteCode.percent) && isSensitiveKey(Self.percentDecoded(key)[...])) else { continue }
             while j < end, bytes[j] == ByteCode.space || bytes[j] == ByteCode.tab { j += 1 }
             if let (valueRange, resume) = Self.textValue(bytes, from: j, to: end, colonSeparated: colonSeparated, insideJSONString: insideJSONString)
             {

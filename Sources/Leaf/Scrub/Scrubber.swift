@@ -152,7 +152,8 @@ public struct Scrubber: Sendable {
         return max(end - 1, start)
     }
 
-    /// `a=1&password=x`: values of sensitive names, the names compared once percent-decoded.
+    /// `a=1&password=x`: values of sensitive names, the names compared as written and once
+    /// percent-decoded (a reader may do either: `t%2authorization=` is `t*uthorization` decoded).
     /// In a URL nothing else redacts inside a parameter, so a scrub leaves a sensitive value
     /// exactly `[REDACTED]`: anything more (`[REDACTED]s3cret`) is the service's and goes too.
     func redactParameters(_ bytes: [UInt8], _ range: Range<Int>, inURL: Bool = false, into edits: inout Edits) {
@@ -160,7 +161,7 @@ public struct Scrubber: Sendable {
         while start < range.upperBound {
             let end = bytes[start..<range.upperBound].firstIndex(of: ByteCode.ampersand) ?? range.upperBound
             if let equals = bytes[start..<end].firstIndex(of: ByteCode.equals), equals + 1 < end,
-                isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]),
+                isSensitiveKey(bytes[start..<equals]) || isSensitiveKey(Self.percentDecoded(bytes[start..<equals])[...]),
                 inURL ? !bytes[(equals + 1)..<end].elementsEqual(Self.redacted.utf8) : !Self.redactedBefore(bytes, (equals + 1)..<end)
             {
                 edits.add((equals + 1)..<end, Self.redacted)

@@ -35,19 +35,25 @@ public final class StopSignal: Sendable {
         }
     }
 
-    /// Sleeps until `deadline`. Returns false if the signal was given or the task cancelled first.
-    public func sleep(until deadline: ContinuousClock.Instant) async -> Bool {
-        let slept = await suspend(until: deadline)
+    /// Sleeps until `deadline`, on a timer of `eventLoop` (a scrape loop passes its own, so that
+    /// waking it wakes no other thread). Returns false if the signal was given or the task
+    /// cancelled first.
+    public nonisolated(nonsending) func sleep(until deadline: ContinuousClock.Instant, on eventLoop: (any EventLoop)? = nil) async -> Bool {
+        let slept = await suspend(until: deadline, on: eventLoop)
         return slept && !isStopped && !Task.isCancelled
     }
 
     /// Returns when the signal is given or the task is cancelled.
     public func wait() async {
-        _ = await suspend(until: nil)
+        _ = await suspend(until: nil, on: nil)
     }
 
     /// True when woken by the timer, false by the signal or cancellation.
-    private func suspend(until deadline: ContinuousClock.Instant?) async -> Bool {
+    // An isolated parameter rather than nonisolated(nonsending): the closures in it inherit the
+    // caller's isolation only so (they would run on the global executor otherwise).
+    private func suspend(
+        until deadline: ContinuousClock.Instant?, on eventLoop: (any EventLoop)?, isolation: isolated (any Actor)? = #isolation
+    ) async -> Bool {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -62,7 +68,7 @@ public final class StopSignal: Sendable {
                 guard registered else { return continuation.resume(returning: false) }
                 guard let deadline else { return }
                 let delay = TimeAmount(ContinuousClock.now.duration(to: deadline))
-                let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: delay) { [self] () -> Void in
+                let timer = (eventLoop ?? MultiThreadedEventLoopGroup.singleton.next()).scheduleTask(in: delay) { [self] () -> Void in
                     let sleeper = state.withLock { $0.sleepers.removeValue(forKey: id) }
                     sleeper?.continuation.resume(returning: true)
                 }
@@ -103,7 +109,9 @@ public final class ConcurrencyLimiter: Sendable {
         return try await body()
     }
 
-    private func acquire() async -> Bool {
+    /// Waits for a permit, on the caller's executor; false if cancelled first. Each true must be
+    /// followed by one `release()`.
+    public func acquire(isolation: isolated (any Actor)? = #isolation) async -> Bool {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -130,7 +138,7 @@ public final class ConcurrencyLimiter: Sendable {
         }
     }
 
-    private func release() {
+    public func release() {
         let next = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if state.queue.isEmpty {
                 state.available += 1

@@ -38,16 +38,33 @@ public final class HTTPFetcher: Service, Sendable {
         for client in clients + [client] { try? await client.shutdown() }
     }
 
-    /// Fetches `url` with a GET over a connection of its own (`ScrapeConnection`), following up
-    /// to three redirects. The timeout bounds the whole exchange, body included: a target that
-    /// sends its headers at once and then trickles its body is cut off like one that never answers.
+    /// Fetches `url` with a GET over a connection of its own, closed afterwards, following up to
+    /// three redirects. The timeout bounds the whole exchange, body included: a target that sends
+    /// its headers at once and then trickles its body is cut off like one that never answers.
     public func fetch(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> [UInt8] {
         Array(try await fetchBuffer(url, settings: settings, accept: accept).readableBytesView)
     }
 
-    /// `fetch`, with the body as it arrived: a scrape whose body is unchanged hashes it there and
-    /// copies nothing.
+    /// `fetch`, with the body as it arrived.
     public func fetchBuffer(_ url: String, settings: ScrapeSettings, accept: String = "application/json") async throws(ScrapeFailure) -> ByteBuffer {
+        let result = await EventLoopIsolation(eventLoops.next()).run { isolation -> Result<ByteBuffer, ScrapeFailure> in
+            let connection = ScrapeConnection(eventLoop: isolation.eventLoop)
+            defer { connection.close() }
+            do throws(ScrapeFailure) {
+                return .success(try await self.fetchBuffer(url, settings: settings, accept: accept, over: connection))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// A scrape loop's fetch: over its own connection, kept open for the next scrape, on the
+    /// connection's event loop (the caller runs there). A body that is unchanged is hashed where
+    /// it arrived and copied nowhere.
+    nonisolated(nonsending) func fetchBuffer(
+        _ url: String, settings: ScrapeSettings, accept: String, over connection: ScrapeConnection
+    ) async throws(ScrapeFailure) -> ByteBuffer {
         let deadline = NIODeadline.now() + TimeAmount(settings.timeout)
         var current = url
         var visited: Set<String> = []
@@ -60,7 +77,7 @@ public final class HTTPFetcher: Service, Sendable {
             let request = try scrapeRequest(current, settings: settings, headers: headers, deadline: deadline)
             let response: ScrapeConnection.Response
             do {
-                response = try await ScrapeConnection.get(request, on: eventLoops.next())
+                response = try await connection.get(request)
             } catch {
                 throw Self.failure(error, settings: settings)
             }
@@ -95,9 +112,8 @@ public final class HTTPFetcher: Service, Sendable {
         if let query = components.percentEncodedQuery { path += "?" + query }
         let context = tls ? try tlsContexts.context(for: settings.tls) : nil
         let serverName = settings.tls?.serverName ?? (host.isIPAddress ? nil : host)
-        return ScrapeConnection.Request(
-            host: host, port: components.port ?? (tls ? 443 : 80), path: path, tls: context, serverName: serverName, headers: headers,
-            bodyLimit: settings.bodySizeLimit, deadline: deadline)
+        let endpoint = ScrapeConnection.Endpoint(host: host, port: components.port ?? (tls ? 443 : 80), tls: context, serverName: serverName)
+        return ScrapeConnection.Request(endpoint: endpoint, path: path, headers: headers, bodyLimit: settings.bodySizeLimit, deadline: deadline)
     }
 
     /// A request other than a scrape (posting alerts to an Alertmanager, managing its silences):
@@ -197,7 +213,7 @@ public final class HTTPFetcher: Service, Sendable {
     }
 
     static func isJSONLike(_ contentType: String) -> Bool {
-        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let media = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingASCIISpaces.lowercased()
         return media == "application/json" || media == "text/json" || media == "text/plain" || media.hasSuffix("+json") || media.isEmpty
     }
 
@@ -242,6 +258,16 @@ public final class HTTPFetcher: Service, Sendable {
         }
         if settings.insecureSkipVerify { configuration.certificateVerification = .none }
         return configuration
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (Foundation's trimming costs a scrape more).
+    var trimmingASCIISpaces: Substring {
+        var text = self
+        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
+        return text
     }
 }
 

@@ -13,17 +13,19 @@ public protocol ScrapeConsumer: Sendable {
     func consume(_ payload: Payload, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure)
 
     /// The body is byte for byte the one consumed last time: only the target's liveness is news.
-    func unchanged(_ target: ScrapeTarget, at time: Date) async
+    /// Called on the scrape loop's event loop, and must not wait there.
+    func unchanged(_ target: ScrapeTarget, at time: Date)
 
     /// The target is no longer discovered.
     func removed(_ target: ScrapeTarget) async
 
-    /// Every scrape ends here, with the target's updated health: for a log of scrapes.
-    func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async
+    /// Every scrape ends here, with the target's updated health: for a log of scrapes. Called on
+    /// the scrape loop's executor, where a consumer that logs nothing returns at once.
+    nonisolated(nonsending) func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async
 }
 
 extension ScrapeConsumer {
-    public func unchanged(_ target: ScrapeTarget, at time: Date) async {}
+    public func unchanged(_ target: ScrapeTarget, at time: Date) {}
     public func removed(_ target: ScrapeTarget) async {}
-    public func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async {}
+    public nonisolated(nonsending) func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async {}
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -87,39 +88,51 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         return started
     }
 
+    /// A target's loop runs isolated to an event loop of its own choosing, where its connection,
+    /// its timer and its bookkeeping are: an unchanged scrape wakes no other thread.
     private func loop(_ target: ScrapeTarget, stop: StopSignal) async {
-        let interval = target.settings.interval
-        // Spread targets over the interval, each at a stable offset, as Prometheus does.
-        var deadline = ContinuousClock.now + Self.offset(of: target.key, interval: interval)
-        var lastBody: (hash: Int, count: Int)?
-        while await stop.sleep(until: deadline) {
-            deadline += interval
-            _ = await limiter.withPermit {
-                lastBody = await scrape(target, lastBody: lastBody, stop: stop)
+        await EventLoopIsolation(MultiThreadedEventLoopGroup.singleton.next()).run { isolation in
+            let connection = ScrapeConnection(eventLoop: isolation.eventLoop)
+            defer { connection.close() }
+            let interval = target.settings.interval
+            // Spread targets over the interval, each at a stable offset, as Prometheus does.
+            var deadline = ContinuousClock.now + Self.offset(of: target.key, interval: interval)
+            var last: BodyFingerprint?
+            while await stop.sleep(until: deadline, on: isolation.eventLoop) {
+                deadline += interval
+                guard await limiter.acquire() else { break }
+                last = await scrape(target, over: connection, last: last, stop: stop)
+                limiter.release()
+                // A scrape that overran its interval skips the ticks it missed rather than bunching up.
+                let now = ContinuousClock.now
+                while deadline < now { deadline += interval }
             }
-            // A scrape that overran its interval skips the ticks it missed rather than bunching up.
-            let now = ContinuousClock.now
-            while deadline < now { deadline += interval }
         }
         let removed = state.withLock { $0.running[target.key] == nil }
         if removed { await consumer.removed(target) }
     }
 
-    private func scrape(_ target: ScrapeTarget, lastBody: (hash: Int, count: Int)?, stop: StopSignal) async -> (hash: Int, count: Int)? {
+    /// One scrape; returns the fingerprint of the body consumed, nil when there is none to compare with.
+    private nonisolated(nonsending) func scrape(
+        _ target: ScrapeTarget, over connection: ScrapeConnection, last: BodyFingerprint?, stop: StopSignal
+    ) async -> BodyFingerprint? {
         let started = ContinuousClock.now
         let time = Date()
         var bodyBytes = 0
-        var result = lastBody
+        var result = last
+        var unchanged = false
         let failure: ScrapeFailure?
         do {
-            let body = try await fetcher.fetchBuffer(target.url, settings: target.settings, accept: accept)
+            let body = try await fetcher.fetchBuffer(target.url, settings: target.settings, accept: accept, over: connection)
+            defer { BodyBuffers.recycle(body) }
             bodyBytes = body.readableBytes
-            let fingerprint = (hash: body.withUnsafeReadableBytes(Self.hash), count: body.readableBytes)
-            if let lastBody, lastBody == fingerprint {
-                await consumer.unchanged(target, at: time)
+            let fingerprint = body.withUnsafeReadableBytes(BodyFingerprint.init)
+            if fingerprint == last {
+                unchanged = true
+                consumer.unchanged(target, at: time)
             } else {
                 let payload = try consumer.decode(Array(body.readableBytesView), from: target)
-                guard !stop.isStopped else { return lastBody }
+                guard !stop.isStopped else { return last }
                 try await consumer.consume(payload, from: target, at: time)
                 result = fingerprint
             }
@@ -132,8 +145,6 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         if let failure {
             logger.debug("scrape failed", metadata: ["scrape.target": "\(target.url)", "scrape.service": "\(target.service)", "scrape.error": "\(failure)"])
         }
-        var wasUnchanged = false
-        if failure == nil, let lastBody, let result, lastBody == result { wasUnchanged = true }
         let recorded = state.withLock { state -> TargetHealth? in
             guard state.running[target.key]?.stop === stop else { return nil }
             var health = state.health[target.key] ?? TargetHealth()
@@ -147,14 +158,8 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
             state.health[target.key] = health
             return health
         }
-        if let recorded { await consumer.scraped(target, health: recorded, unchanged: wasUnchanged) }
+        if let recorded { await consumer.scraped(target, health: recorded, unchanged: unchanged) }
         return result
-    }
-
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: bytes)
-        return hasher.finalize()
     }
 
     /// A stable offset in [0, interval) derived from the target, so restarts keep the spread.
