@@ -49,8 +49,8 @@ public final class StopSignal: Sendable {
     }
 
     /// True when woken by the timer, false by the signal or cancellation.
-    // An isolated parameter rather than nonisolated(nonsending): the closures in it inherit the
-    // caller's isolation only so (they would run on the global executor otherwise).
+    // An isolated parameter rather than nonisolated(nonsending), and closures that capture it:
+    // only so do they run on the caller's executor (they would hop to the global one).
     private func suspend(
         until deadline: ContinuousClock.Instant?, on eventLoop: (any EventLoop)?, isolation: isolated (any Actor)? = #isolation
     ) async -> Bool {
@@ -59,7 +59,7 @@ public final class StopSignal: Sendable {
             return state.nextID
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            await withCheckedContinuation(isolation: isolation) { (continuation: CheckedContinuation<Bool, Never>) in
                 let registered = state.withLock { state in
                     if state.stopped || Task.isCancelled { return false }
                     state.sleepers[id] = Sleeper(continuation: continuation)
@@ -117,7 +117,7 @@ public final class ConcurrencyLimiter: Sendable {
             return state.nextID
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            await withCheckedContinuation(isolation: isolation) { (continuation: CheckedContinuation<Bool, Never>) in
                 let granted = state.withLock { state -> Bool? in
                     if Task.isCancelled { return false }
                     if state.available > 0 {

@@ -110,8 +110,8 @@ final class ScrapeConnection {
         return (try await connecting.value(), handler)
     }
 
-    // An isolated parameter rather than nonisolated(nonsending): the cancellation handler's
-    // operation inherits the caller's isolation only so (it would hop to the global executor).
+    // An isolated parameter rather than nonisolated(nonsending), captured by the cancellation
+    // handler's operation: only so does it run on the caller's executor (not the global one).
     private func exchange(
         _ request: Request, over channel: any Channel, _ handler: ResponseHandler, isolation: isolated (any Actor)? = #isolation
     ) async throws -> Response {
@@ -125,7 +125,7 @@ final class ScrapeConnection {
         channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { promise.fail($0) }
         do {
             let response = try await withTaskCancellationHandler {
-                try await promise.futureResult.value()
+                try await promise.futureResult.value(isolation: isolation)
             } onCancel: {
                 promise.fail(CancellationError())
             }
@@ -263,8 +263,8 @@ public enum BodyBuffers {
 extension EventLoopFuture where Value: Sendable {
     /// The future's value, resumed on the caller's executor: awaited in a scrape loop, on its
     /// event loop, with no hop to the global executor and back (SwiftNIO's `get()` makes one).
-    nonisolated(nonsending) func value() async throws -> Value {
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Value, any Error>) in
+    func value(isolation: isolated (any Actor)? = #isolation) async throws -> Value {
+        try await withUnsafeThrowingContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Value, any Error>) in
             whenComplete { continuation.resume(with: $0) }
         }
     }
