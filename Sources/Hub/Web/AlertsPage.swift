@@ -71,6 +71,14 @@ enum AlertsPage {
     struct Label: Sendable {
         let name: String
         let value: String
+        /// `value` with a `<wbr>` after each `/`, `.`, `-`..., so that a long value wraps there.
+        let valueHTML: SafeHTML
+
+        init(name: String, value: String) {
+            self.name = name
+            self.value = value
+            valueHTML = .breakable(value)
+        }
     }
 
     /// An alert's state, with a class from a fixed set.
@@ -86,6 +94,8 @@ enum AlertsPage {
 
     struct Card: Sendable {
         let name: String
+        /// `name` wrapping between its camel-case humps (`SafeHTML.breakable`).
+        let nameHTML: SafeHTML
         let state: StateBadge
         let stateName: String
         /// Every label but `alertname` (the card's title), by name.
@@ -185,7 +195,7 @@ enum AlertsPage {
             SilenceFormView(SilenceMatcher.alert(labels: alert.labels), id: id, summary: "this alert", returnPath: "/alerts", now: now)
         ]
         return Card(
-            name: alert.labels["alertname"] ?? "", state: StateBadge(alert.state), stateName: alert.state.rawValue,
+            name: alert.labels["alertname"] ?? "", nameHTML: .breakable(alert.labels["alertname"] ?? ""), state: StateBadge(alert.state), stateName: alert.state.rawValue,
             labels: alert.labels.filter { $0.key != "alertname" }.sorted { $0.key < $1.key }.map { Label(name: $0.key, value: $0.value) },
             hasSummary: annotations["summary"] != nil, summary: annotations["summary"] ?? "",
             hasDescription: annotations["description"] != nil, description: annotations["description"] ?? "",

@@ -237,9 +237,19 @@ enum GraphPage {
     struct ResultTable {
         struct Row {
             let labels: String
+            /// `labels` with a `<wbr>` after each `=`, `.`, `-`..., so that a long label set wraps there.
+            let labelsHTML: SafeHTML
             let values: [Value]
             let hasMore: Bool
             let more: String
+
+            init(labels: String, values: [Value], hasMore: Bool, more: String) {
+                self.labels = labels
+                labelsHTML = .breakable(labels)
+                self.values = values
+                self.hasMore = hasMore
+                self.more = more
+            }
         }
 
         struct Value {

@@ -1,6 +1,7 @@
 // The hub's own pages, as Mustache text compiled into the binary. They use the kit's partials
 // (`Sources/Shared/Web`); every value is printed with `{{ }}`, which escapes it, and the only
-// triple mustaches print SafeHTML that the kit drew (charts, sparklines, partials).
+// triple mustaches print SafeHTML that the kit drew (charts, sparklines, partials) or escaped
+// with `<wbr>`s to wrap at (`…HTML` fields, `SafeHTML.breakable`).
 
 enum HubPageTemplates {
     static let all: [String: String] = [
@@ -73,7 +74,7 @@ enum HubPageTemplates {
         <tbody>
         {{#rows}}
         <tr class="leaf-row {{#health}}{{rowClass}}{{/health}}" data-leaf="{{name}}">
-        <td><span class="leaf-name">{{name}}</span><br><span class="muted mono">{{url}}</span></td>
+        <td><span class="leaf-name">{{name}}</span><br><span class="muted mono leaf-url">{{{urlHTML}}}</span></td>
         <td>{{team}}</td>
         <td>{{#health}}{{>healthBadge}}{{/health}}{{#stale}} <span class="badge health-stale">numbers are stale</span>{{/stale}}</td>
         <td>{{#lastScrape}}{{>time}}{{/lastScrape}}</td>
@@ -106,7 +107,7 @@ enum HubPageTemplates {
         <div><dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd></div>
         <div><dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd></div>
         <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
-        <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{key}}</dd></div>
+        <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{{keyHTML}}}</dd></div>
         </dl>
         {{#actions}}{{>statusActions}}{{/actions}}
         {{#silenceForm}}<div class="group-silence">{{>hubSilenceForm}}</div>{{/silenceForm}}
@@ -114,8 +115,8 @@ enum HubPageTemplates {
         <h2>Occurrences</h2>
         <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
         {{#chart}}{{>chart}}{{/chart}}
-        <p class="graph-links"><a class="graph-counts" href="{{graphHref}}">Graph these counts</a> <code>{{graphQuery}}</code></p>
-        {{#breakdown}}<p class="graph-links"><a class="graph-breakdown" href="{{href}}">{{label}}</a> <code>{{query}}</code></p>{{/breakdown}}
+        <p class="graph-links"><a class="graph-counts" href="{{graphHref}}">Graph these counts</a> <code>{{{graphQueryHTML}}}</code></p>
+        {{#breakdown}}<p class="graph-links"><a class="graph-breakdown" href="{{href}}">{{label}}</a> <code>{{{queryHTML}}}</code></p>{{/breakdown}}
         </section>
         <section class="instances">
         <h2>Instances</h2>
@@ -192,7 +193,7 @@ enum HubPageTemplates {
         <div class="table-scroll"><table class="query-result">
         <thead><tr><th scope="col">Series</th><th scope="col" class="num">{{valueHeader}}</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td class="mono series-labels">{{labels}}</td><td class="num mono">{{#values}}<span class="sample-value" title="{{exact}}">{{text}}</span>{{/values}}{{#hasMore}}<span class="muted">{{more}}</span>{{/hasMore}}</td></tr>
+        {{#rows}}<tr><td class="mono series-labels">{{{labelsHTML}}}</td><td class="num mono">{{#values}}<span class="sample-value" title="{{exact}}">{{text}}</span>{{/values}}{{#hasMore}}<span class="muted">{{more}}</span>{{/hasMore}}</td></tr>
         {{/rows}}
         </tbody></table></div>
         {{#hasNote}}<p class="chart-note">{{note}}</p>{{/hasNote}}
@@ -203,7 +204,7 @@ enum HubPageTemplates {
 
     // Label sets as chips that wrap: a long value breaks inside its chip, never past the page.
     static let labels = """
-        <ul class="label-list label-chips" aria-label="Labels">{{#labels}}<li><span class="label-name">{{name}}</span>=<span class="label-value">{{value}}</span></li>{{/labels}}</ul>
+        <ul class="label-list label-chips" aria-label="Labels">{{#labels}}<li><span class="label-name">{{name}}</span>=<span class="label-value">{{{valueHTML}}}</span></li>{{/labels}}</ul>
 
         """
 
@@ -248,7 +249,7 @@ enum HubPageTemplates {
         {{#cards}}
         <li class="alert-card alert-card-{{stateName}}">
         <div class="alert-main">
-        <h3 class="alert-name">{{#state}}<span class="{{cssClass}}">{{label}}</span>{{/state}} <span class="alert-title">{{name}}</span></h3>
+        <h3 class="alert-name">{{#state}}<span class="{{cssClass}}">{{label}}</span>{{/state}} <span class="alert-title">{{{nameHTML}}}</span></h3>
         {{#hasSummary}}<p class="alert-summary">{{summary}}</p>{{/hasSummary}}
         {{#hasDescription}}<p class="alert-description">{{description}}</p>{{/hasDescription}}
         {{>hubLabels}}
@@ -256,7 +257,7 @@ enum HubPageTemplates {
         <div><dt>Value</dt><dd class="mono alert-value" title="{{exactValue}}">{{value}}</dd></div>
         <div><dt>Active since</dt><dd class="alert-since">{{#activeSince}}{{>time}} <span class="muted">{{absolute}}</span>{{/activeSince}}</dd></div>
         <div><dt>Rule group</dt><dd>{{ruleGroup}}</dd></div>
-        {{#annotations}}<div><dt>{{name}}</dt><dd>{{value}}</dd></div>{{/annotations}}
+        {{#annotations}}<div><dt>{{name}}</dt><dd>{{{valueHTML}}}</dd></div>{{/annotations}}
         </dl>
         <p class="alert-links"><a class="alert-graph" href="{{graphHref}}">Graph the rule's expression</a>{{#hasGroupLink}} · <a class="alert-group" href="{{groupHref}}">The group's page</a>{{/hasGroupLink}}</p>
         </div>
@@ -279,7 +280,7 @@ enum HubPageTemplates {
         <section class="rule-group" aria-labelledby="{{anchor}}">
         <h2 id="{{anchor}}">{{name}}{{#hasFailing}} <span class="badge health-down">{{failing}}</span>{{/hasFailing}}</h2>
         <dl class="facts rule-group-facts">
-        <div class="fact-wide"><dt>File</dt><dd class="mono">{{file}}</dd></div>
+        <div class="fact-wide"><dt>File</dt><dd class="mono">{{{fileHTML}}}</dd></div>
         <div><dt>Interval</dt><dd>{{interval}}</dd></div>
         <div><dt>Last evaluation</dt><dd>{{#lastEvaluation}}{{>time}}{{/lastEvaluation}}</dd></div>
         <div><dt>Duration</dt><dd>{{duration}}</dd></div>
@@ -288,8 +289,8 @@ enum HubPageTemplates {
         <ol class="rule-list">
         {{#rules}}
         <li class="{{cardClass}}" id="{{anchor}}">
-        <h3 class="rule-name"><span class="badge rule-type">{{type}}</span> <span class="rule-title">{{name}}</span> {{#health}}{{>healthBadge}}{{/health}}</h3>
-        {{#hasError}}<div class="rule-error"><strong>Last error:</strong><pre><code>{{lastError}}</code></pre></div>{{/hasError}}
+        <h3 class="rule-name"><span class="badge rule-type">{{type}}</span> <span class="rule-title">{{{nameHTML}}}</span> {{#health}}{{>healthBadge}}{{/health}}</h3>
+        {{#hasError}}<div class="rule-error"><strong>Last error:</strong><pre><code>{{{lastErrorHTML}}}</code></pre></div>{{/hasError}}
         <pre class="rule-expr"><a href="{{graphHref}}" title="Run on the graph page"><code>{{expression}}</code></a></pre>
         <dl class="rule-facts">
         {{#isAlerting}}<div><dt>For</dt><dd>{{holdFor}}</dd></div><div><dt>Keep firing for</dt><dd>{{keepFiringFor}}</dd></div>
@@ -298,7 +299,7 @@ enum HubPageTemplates {
         <div><dt>Duration</dt><dd>{{duration}}</dd></div>
         </dl>
         {{^empty(labels)}}{{>hubLabels}}{{/empty(labels)}}
-        {{^empty(annotations)}}<dl class="rule-annotations">{{#annotations}}<div><dt>{{name}}</dt><dd>{{value}}</dd></div>{{/annotations}}</dl>{{/empty(annotations)}}
+        {{^empty(annotations)}}<dl class="rule-annotations">{{#annotations}}<div><dt>{{name}}</dt><dd>{{{valueHTML}}}</dd></div>{{/annotations}}</dl>{{/empty(annotations)}}
         </li>
         {{/rules}}
         </ol>

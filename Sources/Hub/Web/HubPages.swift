@@ -180,7 +180,8 @@ struct HubPages: Sendable {
     struct LeavesTable {
         struct Row {
             let name: String
-            let url: String
+            /// Wrapping after its `/`, `.` and `:` (`SafeHTML.breakable`).
+            let urlHTML: SafeHTML
             let team: String
             let health: HealthBadgeView
             let stale: Bool
@@ -198,7 +199,7 @@ struct HubPages: Sendable {
             rows = reports.map { report in
                 let health: HealthBadgeView.Health = report.health == .up ? .up : report.health == .down ? .down : .unknown
                 return Row(
-                    name: report.leaf, url: report.url, team: report.team, health: HealthBadgeView(health), stale: report.stale,
+                    name: report.leaf, urlHTML: .breakable(report.url), team: report.team, health: HealthBadgeView(health), stale: report.stale,
                     lastScrape: TimeView(report.lastScrape, now: now),
                     duration: report.lastScrape == nil ? "" : WebFormat.duration(seconds: report.lastScrapeDurationSeconds),
                     lastApplied: TimeView(report.lastApplied, now: now), error: report.lastError ?? "")
@@ -363,7 +364,8 @@ struct HubPages: Sendable {
             let teamHref: String
             let service: String
             let serviceHref: String
-            let key: String
+            /// Wrapping after its `.`, `/`, `:`... (`SafeHTML.breakable`).
+            let keyHTML: SafeHTML
             let status: StatusBadgeView
             let statusDetail: String
             let severity: SeverityBadgeView
@@ -376,7 +378,8 @@ struct HubPages: Sendable {
             let ranges: [RangeLink]
             let chart: ChartView
             let graphHref: String
-            let graphQuery: String
+            /// The query behind the chart, wrapping after its `=`, `,`, `.`... (`SafeHTML.breakable`).
+            let graphQueryHTML: SafeHTML
             let breakdown: [BreakdownLink]
             let instancesError: [ErrorBannerView]
             let hasInstances: Bool
@@ -387,7 +390,7 @@ struct HubPages: Sendable {
         }
         let view = View(
             message: group.message, team: group.team, teamHref: PageLink.href("/groups", query: [("team", group.team)]), service: group.service,
-            serviceHref: PageLink.href("/groups", query: [("team", group.team), ("service", group.service)]), key: group.aggregationKey,
+            serviceHref: PageLink.href("/groups", query: [("team", group.team), ("service", group.service)]), keyHTML: .breakable(group.aggregationKey),
             status: StatusBadgeView(status: group.status), statusDetail: statusDetail, severity: SeverityBadgeView(group.severity),
             total: CountView(group.total), firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
             actions: StatusActionsView(actions: actions),
@@ -400,7 +403,7 @@ struct HubPages: Sendable {
             chart: ChartView(
                 caption: "Occurrences, last \(range.label.lowercased()), per \(WebFormat.duration(.seconds(range.step)))",
                 svg: SVGChart.bars(points.map { ($0.time, $0.count) }, label: "occurrences of \(group.className)")),
-            graphHref: GraphPage.Links.href(countQuery, range: range.value, step: window), graphQuery: countQuery, breakdown: breakdown,
+            graphHref: GraphPage.Links.href(countQuery, range: range.value, step: window), graphQueryHTML: .breakable(countQuery), breakdown: breakdown,
             instancesError: instancesError.map { [ErrorBannerView(title: "Instances unknown:", message: $0)] } ?? [],
             hasInstances: !instances.isEmpty, instances: instances,
             samples: detail.samples.map { SampleView($0, now: now) },
@@ -415,6 +418,15 @@ struct HubPages: Sendable {
         let label: String
         let href: String
         let query: String
+        /// `query` wrapping after its `=`, `,`, `.`... (`SafeHTML.breakable`).
+        let queryHTML: SafeHTML
+
+        init(label: String, href: String, query: String) {
+            self.label = label
+            self.href = href
+            self.query = query
+            queryHTML = .breakable(query)
+        }
     }
 
     /// The label names of the group's series beyond those every series of a group shares

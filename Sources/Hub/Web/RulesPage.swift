@@ -12,6 +12,14 @@ enum RulesPage {
     struct Label: Sendable {
         let name: String
         let value: String
+        /// `value` with a `<wbr>` after each `/`, `.`, `-`..., so that a long value wraps there.
+        let valueHTML: SafeHTML
+
+        init(name: String, value: String) {
+            self.name = name
+            self.value = value
+            valueHTML = .breakable(value)
+        }
     }
 
     struct RuleCard: Sendable {
@@ -19,11 +27,14 @@ enum RulesPage {
         let anchor: String
         let type: String
         let name: String
+        /// `name` and `lastError` wrapping after `:`, `_`, `.`... (`SafeHTML.breakable`).
+        let nameHTML: SafeHTML
         let health: HealthBadgeView
         /// `rule-card`, with `rule-err` for a rule whose last evaluation failed, `rule-unknown` before its first.
         let cardClass: String
         let hasError: Bool
         let lastError: String
+        let lastErrorHTML: SafeHTML
         let expression: String
         let graphHref: String
         let isAlerting: Bool
@@ -40,7 +51,8 @@ enum RulesPage {
     struct GroupSection: Sendable {
         let anchor: String
         let name: String
-        let file: String
+        /// The rule file's path, wrapping after its `/`, `.`, `-`... (`SafeHTML.breakable`).
+        let fileHTML: SafeHTML
         let interval: String
         let hasLimit: Bool
         let limit: String
@@ -74,7 +86,7 @@ enum RulesPage {
             let cards = group.rules.enumerated().map { ruleIndex, entry in card(entry, anchor: "rule-\(groupIndex)-\(ruleIndex)", now: now) }
             let broken = cards.count(where: \.hasError)
             return GroupSection(
-                anchor: "group-\(groupIndex)", name: group.group.name, file: group.group.file, interval: configured(group.interval),
+                anchor: "group-\(groupIndex)", name: group.group.name, fileHTML: .breakable(group.group.file), interval: configured(group.interval),
                 hasLimit: group.group.limit > 0, limit: "\(group.group.limit)", lastEvaluation: TimeView(group.status?.lastEvaluation, now: now),
                 duration: group.status.map { took($0.evaluationSeconds) } ?? "", failing: "\(broken) failing", hasFailing: broken > 0,
                 rules: cards)
@@ -113,9 +125,9 @@ enum RulesPage {
             alertsHref = PageLink.href("/alerts", query: [("q", name)])
         }
         return RuleCard(
-            anchor: anchor, type: isAlerting ? "alert" : "record", name: rule.name, health: health,
+            anchor: anchor, type: isAlerting ? "alert" : "record", name: rule.name, nameHTML: .breakable(rule.name), health: health,
             cardClass: status.health == .err ? "rule-card rule-err" : status.health == .unknown ? "rule-card rule-unknown" : "rule-card",
-            hasError: status.health == .err, lastError: status.lastError ?? "", expression: rule.expression,
+            hasError: status.health == .err, lastError: status.lastError ?? "", lastErrorHTML: .breakable(status.lastError ?? ""), expression: rule.expression,
             graphHref: AlertsPage.graphHref(rule.expression), isAlerting: isAlerting, holdFor: holdFor, keepFiringFor: keepFiringFor,
             alertsText: alertsText, alertsHref: alertsHref, lastEvaluation: TimeView(status.lastEvaluation, now: now),
             duration: status.lastEvaluation == nil ? "" : took(status.evaluationSeconds),

@@ -38,6 +38,7 @@ extension LeafPages {
             service: id.service,
             serviceHref: PageLink.href("/groups", query: [("service", id.service)]),
             key: id.key,
+            keyHTML: .breakable(id.key),
             message: group.message,
             severity: SeverityBadgeView(group.severity),
             status: StatusBadgeView(status: group.resolved ? "resolved" : "unresolved"),
@@ -66,6 +67,7 @@ extension LeafPages {
         InstanceRowView(
             instance: report.instance,
             url: report.url,
+            urlHTML: .breakable(report.url),
             targetUUID: report.targetUUID ?? "none sent",
             count: CountView(Int64(report.count)),
             lastSeen: TimeView(report.lastSeen, now: now),
@@ -81,6 +83,8 @@ struct GroupDetailView {
     let service: String
     let serviceHref: String
     let key: String
+    /// `key` wrapping after its `.`, `/`, `:`... (`SafeHTML.breakable`).
+    let keyHTML: SafeHTML
     let message: String
     let severity: SeverityBadgeView
     let status: StatusBadgeView
@@ -109,6 +113,7 @@ struct SampleLinkView {
 struct InstanceRowView {
     let instance: String
     let url: String
+    let urlHTML: SafeHTML
     let targetUUID: String
     let count: CountView
     let lastSeen: TimeView

@@ -1,5 +1,6 @@
 // The leaf's own page templates, added to the web kit's partials. As in the kit: every value
-// through `{{ }}`, no triple mustache, no inline style, script or event attribute.
+// through `{{ }}`, triple mustaches only for SafeHTML (`…HTML` fields, escaped by
+// `SafeHTML.breakable` with `<wbr>`s to wrap at), no inline style, script or event attribute.
 
 enum LeafPageTemplates {
     static let all: [String: String] = [
@@ -30,7 +31,7 @@ enum LeafPageTemplates {
         <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
         <div><dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd></div>
         <div><dt>Instances</dt><dd>{{instancesSummary}}</dd></div>
-        <div class="fact-wide"><dt>Aggregation key</dt><dd class="mono group-key">{{key}}</dd></div>
+        <div class="fact-wide"><dt>Aggregation key</dt><dd class="mono group-key">{{{keyHTML}}}</dd></div>
         </dl>
         <h2>Samples</h2>
         {{#hasSampleError}}{{#sampleError}}{{>errorBanner}}{{/sampleError}}{{/hasSampleError}}
@@ -53,7 +54,7 @@ enum LeafPageTemplates {
         <tbody>
         {{#instances}}
         <tr>
-        <td>{{instance}}</td><td class="mono">{{url}}</td><td class="mono">{{targetUUID}}</td>
+        <td>{{instance}}</td><td class="mono">{{{urlHTML}}}</td><td class="mono">{{targetUUID}}</td>
         <td class="num">{{#count}}{{>count}}{{/count}}</td><td>{{#lastSeen}}{{>time}}{{/lastSeen}}</td>
         <td>{{#state}}{{>healthBadge}}{{/state}}</td>
         </tr>
@@ -83,12 +84,12 @@ enum LeafPageTemplates {
         <tbody>
         {{#targets}}
         <tr class="{{#health}}{{rowClass}}{{/health}}">
-        <td class="mono endpoint">{{url}}</td>
+        <td class="mono endpoint">{{{urlHTML}}}</td>
         <td>{{#health}}{{>healthBadge}}{{/health}}</td>
         <td><ul class="label-list">{{#labels}}<li>{{name}}="{{value}}"</li>{{/labels}}</ul></td>
         <td>{{#lastScrape}}{{>time}}{{/lastScrape}}<span class="muted scrape-every"> every {{interval}}</span></td>
         <td class="num">{{duration}}</td>
-        <td class="target-error">{{error}}</td>
+        <td class="target-error">{{{errorHTML}}}</td>
         </tr>
         {{/targets}}
         </tbody>

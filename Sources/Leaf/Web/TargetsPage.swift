@@ -64,12 +64,14 @@ extension LeafPages {
             }
         return TargetRowView(
             url: target.url,
+            urlHTML: .breakable(target.url),
             health: HealthBadgeView(health),
             labels: labels(target.labels),
             lastScrape: TimeView(target.lastScrape, now: now),
             interval: target.scrapeInterval,
             duration: target.lastScrape == nil ? "" : WebFormat.duration(seconds: target.lastScrapeDurationSeconds),
-            error: target.lastError ?? ""
+            error: target.lastError ?? "",
+            errorHTML: .breakable(target.lastError ?? "")
         )
     }
 
@@ -100,6 +102,8 @@ struct ServiceTargetsView {
 
 struct TargetRowView {
     let url: String
+    /// `url` and `error` wrapping after their `/`, `.`, `:`... (`SafeHTML.breakable`).
+    let urlHTML: SafeHTML
     let health: HealthBadgeView
     let labels: [LabelView]
     let lastScrape: TimeView
@@ -108,6 +112,7 @@ struct TargetRowView {
     let duration: String
     /// "" when the last scrape worked.
     let error: String
+    let errorHTML: SafeHTML
 }
 
 struct DroppedTargetView {

@@ -34,10 +34,13 @@ public struct LineChartView: Sendable {
 /// One legend entry: a series' name and the class (`series-3`) that colours its line and swatch.
 public struct LegendEntryView: Sendable, Equatable {
     public var name: String
+    /// `name` with a `<wbr>` after each `,`, `=`, `.`..., so that a long label set wraps there.
+    public var nameHTML: SafeHTML
     public var colourClass: String
 
     public init(name: String, colourClass: String) {
         self.name = name
+        nameHTML = .breakable(name)
         self.colourClass = colourClass
     }
 }

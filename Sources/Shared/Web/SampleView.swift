@@ -13,6 +13,8 @@ public struct SampleView: Sendable {
     public var time: TimeView
     public var severity: SeverityBadgeView
     public var errorClass: String
+    /// `errorClass` with a `<wbr>` after each dot, so that a long class wraps at its dots.
+    public var errorClassHTML: SafeHTML
     public var message: String
     /// The frames, one a line, as the client's language printed them.
     public var stacktrace: String
@@ -29,6 +31,7 @@ public struct SampleView: Sendable {
         time = TimeView(sample.timestamp, now: now)
         severity = SeverityBadgeView(sample.severity)
         errorClass = sample.error.className
+        errorClassHTML = .breakable(sample.error.className)
         message = sample.error.message
         stacktrace = sample.error.stacktrace.joined(separator: "\n")
         hasStacktrace = !sample.error.stacktrace.isEmpty
@@ -54,6 +57,7 @@ public struct CauseView: Sendable, Equatable {
     /// 1 for the direct cause, 2 for its cause, ...
     public var depth: Int
     public var errorClass: String
+    public var errorClassHTML: SafeHTML
     public var message: String
     public var stacktrace: String
     public var hasStacktrace: Bool
@@ -61,6 +65,7 @@ public struct CauseView: Sendable, Equatable {
     public init(_ error: ErrorInstance, depth: Int) {
         self.depth = depth
         errorClass = error.className
+        errorClassHTML = .breakable(error.className)
         message = error.message
         stacktrace = error.stacktrace.joined(separator: "\n")
         hasStacktrace = !error.stacktrace.isEmpty
@@ -71,6 +76,8 @@ public struct CauseView: Sendable, Equatable {
 public struct HTTPContextView: Sendable, Equatable {
     public var method: String
     public var url: String
+    /// `url` with a `<wbr>` after each `/`, `?`, `&`, `.`..., so that it wraps there.
+    public var urlHTML: SafeHTML
     /// Sorted by name, so that a page shows them in the same order every time.
     public var headers: [HeaderView]
     public var hasHeaders: Bool
@@ -82,11 +89,19 @@ public struct HTTPContextView: Sendable, Equatable {
     public struct HeaderView: Sendable, Equatable {
         public var name: String
         public var value: String
+        public var valueHTML: SafeHTML
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+            valueHTML = .breakable(value)
+        }
     }
 
     public init(_ context: HTTPContext) {
         method = context.requestMethod
         url = context.requestURL
+        urlHTML = .breakable(context.requestURL)
         headers = context.requestHeaders.sorted { $0.key < $1.key }.map { HeaderView(name: $0.key, value: $0.value) }
         hasHeaders = !headers.isEmpty
         body = context.requestBody ?? ""

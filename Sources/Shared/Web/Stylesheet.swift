@@ -1,6 +1,10 @@
 // The one stylesheet, served at /static/canopy.css. System fonts only (no request leaves the
 // page); colours are custom properties with a dark set under `prefers-color-scheme`; tables
-// scroll inside their own box so that a phone's page never scrolls sideways.
+// scroll inside their own box so that a phone's page never scrolls sideways, their first column
+// kept in view. Long URLs, keys and class names wrap where the server put a `<wbr>`
+// (`SafeHTML.breakable`: after `/ ? & . -` and the like) or at a hyphen; `overflow-wrap:
+// break-word` only breaks a token that fits no line at all, and, unlike `anywhere`, never lets a
+// table squeeze a column to one letter a line.
 
 enum Stylesheet {
     static let css = #"""
@@ -29,7 +33,7 @@ enum Stylesheet {
         body {
           margin: 0; background: var(--bg); color: var(--text);
           font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
-          overflow-wrap: anywhere;
+          overflow-wrap: break-word;
         }
         a { color: var(--link); }
         a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
@@ -68,8 +72,8 @@ enum Stylesheet {
         td time, td .count { white-space: nowrap; }
         table.groups { min-width: 900px; }
         .exception { min-width: 18rem; max-width: 40rem; }
-        .error-class { display: block; font-weight: 600; overflow-wrap: anywhere; }
-        .message { display: block; color: var(--muted); overflow-wrap: anywhere; }
+        .error-class { display: block; font-weight: 600; overflow-wrap: break-word; }
+        .message { display: block; color: var(--muted); overflow-wrap: break-word; }
         .owner .team { display: block; color: var(--muted); font-size: 0.85em; }
         .window-cell { display: inline-flex; align-items: center; gap: 0.4rem; }
 
@@ -166,7 +170,7 @@ enum Stylesheet {
         .legend { display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; margin: 0.5rem 0 0; padding: 0; list-style: none; font-size: 0.85rem; }
         .legend-entry { display: flex; align-items: baseline; gap: 0.4rem; min-width: 0; max-width: 100%; }
         .legend-swatch { flex: none; display: inline-block; width: 0.9rem; height: 0.25rem; border-radius: 2px; background: var(--series); transform: translateY(-0.2rem); }
-        .legend-name { overflow-wrap: anywhere; min-width: 0; }
+        .legend-name { overflow-wrap: break-word; min-width: 0; }
         .sparkline { display: inline-block; width: 6rem; height: 1.4rem; vertical-align: middle; }
         .sparkline .spark-line { fill: none; stroke: var(--accent); stroke-width: 1.5; vector-effect: non-scaling-stroke; }
         .sparkline .spark-area { fill: var(--accent-soft); stroke: none; }
@@ -176,8 +180,8 @@ enum Stylesheet {
         .sample-meta { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.6rem; margin: 0 0 0.4rem; }
         .sample-uuid { color: var(--muted); font-size: 0.8rem; }
         .sample-error { margin: 0.25rem 0; }
-        .sample-class { overflow-wrap: anywhere; }
-        .sample-message { overflow-wrap: anywhere; }
+        .sample-class { overflow-wrap: break-word; }
+        .sample-message { overflow-wrap: break-word; }
         .cause { margin-top: 0.75rem; padding-left: 0.75rem; border-left: 3px solid var(--border); }
         .cause-label { color: var(--muted); font-size: 0.85rem; }
         .stacktrace, .request-body {
@@ -185,36 +189,37 @@ enum Stylesheet {
           background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
         }
         .sample-heading { font-size: 1rem; margin: 0.9rem 0 0.3rem; }
-        .request-line { margin: 0.2rem 0 0.5rem; overflow-wrap: anywhere; }
+        .request-line { margin: 0.2rem 0 0.5rem; overflow-wrap: break-word; }
         .request-method { font-weight: 700; }
         .request-headers th[scope="row"] { background: none; font-weight: 600; white-space: nowrap; }
-        .request-headers td { overflow-wrap: anywhere; }
+        .request-headers td { overflow-wrap: break-word; }
 
-        /* Facts about one thing (a group): small named values in a grid. Each <div> holds one
-           <dt> and its <dd>, so a value stays under its own label however the grid wraps; a long
-           one (the key) takes a row of its own. */
+        /* Facts about one thing (a group): label/value pairs in a grid. Each <div> holds one
+           <dt> and its <dd>: the value sits beside its label while 12rem are left for it there,
+           and under it (in the label's column) when not, never under another label; a long one
+           (the key) takes a row of its own. */
         .facts {
-          display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: 0.6rem 1rem; margin: 0 0 var(--gap);
+          display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 25rem), 1fr)); gap: 0.5rem 1.5rem; margin: 0 0 var(--gap);
           padding: 0.75rem; background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
         }
-        .facts div { min-width: 0; }
+        .facts div { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.1rem 0.75rem; min-width: 0; }
         .facts .fact-wide { grid-column: 1 / -1; }
-        .facts dt { color: var(--muted); font-size: 0.8rem; }
-        .facts dd { margin: 0; overflow-wrap: anywhere; }
-        .group-message { font-size: 1.05rem; margin: -0.5rem 0 var(--gap); overflow-wrap: anywhere; }
+        .facts dt { flex: 0 0 7.5rem; color: var(--muted); font-size: 0.8rem; }
+        .facts dd { flex: 1 1 12rem; min-width: 0; margin: 0; overflow-wrap: break-word; }
+        .group-message { font-size: 1.05rem; margin: -0.5rem 0 var(--gap); overflow-wrap: break-word; }
         .label-list { display: flex; flex-wrap: wrap; gap: 0.25rem; margin: 0; padding: 0; list-style: none; }
         .label-list li {
-          padding: 0 0.4rem; border-radius: var(--radius); background: var(--grey-bg); color: var(--text);
-          font-size: 0.8rem; white-space: nowrap;
+          max-width: 100%; padding: 0 0.4rem; border-radius: var(--radius); background: var(--grey-bg); color: var(--text);
+          font-size: 0.8rem; overflow-wrap: break-word;
         }
-        .target-error { color: var(--red); overflow-wrap: anywhere; }
+        .target-error { color: var(--red); overflow-wrap: break-word; }
         /* One service's targets under another's: the same columns line up */
         table.targets { table-layout: fixed; min-width: 880px; }
         table.targets th:nth-child(1) { width: 24%; }
-        table.targets th:nth-child(2) { width: 8%; }
-        table.targets th:nth-child(3) { width: 28%; }
-        table.targets th:nth-child(4) { width: 14%; }
-        table.targets th:nth-child(5) { width: 8%; }
+        table.targets th:nth-child(2) { width: 9%; }
+        table.targets th:nth-child(3) { width: 26%; }
+        table.targets th:nth-child(4) { width: 13%; }
+        table.targets th:nth-child(5) { width: 10%; }
         .sample-nav { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.25rem 0.75rem; margin: 0 0 var(--gap); }
         .sample-nav ol { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; margin: 0; padding: 0; list-style: none; }
         .sample-nav a[aria-current="true"] { font-weight: 700; color: var(--text); }
@@ -235,10 +240,10 @@ enum Stylesheet {
           background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
         }
         .result-summary { color: var(--muted); margin: 0 0 0.5rem; }
-        table.query-result .series-labels { overflow-wrap: anywhere; min-width: 12rem; }
+        table.query-result .series-labels { overflow-wrap: break-word; min-width: 12rem; }
         table.query-result .sample-value { display: block; }
         .graph-links { margin: 0.25rem 0 var(--gap); }
-        .graph-links code { overflow-wrap: anywhere; }
+        .graph-links code { overflow-wrap: break-word; }
 
         /* The hub's alerts and rules: a card per alert or rule, in a list per state or group.
            Long label values, annotations, errors and expressions wrap inside their card. */
@@ -250,7 +255,7 @@ enum Stylesheet {
         .alert-main { min-width: 0; }
         .alert-silence:empty { display: none; }
         .alert-silence { max-width: 22rem; min-width: 0; }
-        .silenced { margin: 0; overflow-wrap: anywhere; }
+        .silenced { margin: 0; overflow-wrap: break-word; }
         .silence-details > summary { cursor: pointer; font-weight: 600; }
         .silence-form { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 0.35rem 0.5rem; align-items: center; margin-top: 0.5rem; }
         .silence-form input, .silence-form select { min-width: 0; width: 100%; box-sizing: border-box; }
@@ -258,43 +263,48 @@ enum Stylesheet {
         .group-silence { margin: 0.5rem 0 var(--gap); max-width: 30rem; }
         @media (max-width: 640px) { .alert-card { grid-template-columns: minmax(0, 1fr); } .alert-silence { max-width: none; } }
         .alert-name, .rule-name { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.5rem; margin: 0 0 0.35rem; font-size: 1.05rem; }
-        .alert-title, .rule-title { min-width: 0; overflow-wrap: anywhere; }
+        .alert-title, .rule-title { min-width: 0; overflow-wrap: break-word; }
         .alert-firing { color: #ffffff; background: var(--down); text-transform: uppercase; letter-spacing: 0.03em; }
         @media (prefers-color-scheme: dark) { .alert-firing { color: #2b0a07; } }
         .alert-pending { color: var(--orange); background: var(--orange-bg); border-color: var(--orange); }
         .rule-type { color: var(--grey); background: var(--grey-bg); }
-        .alert-summary { margin: 0 0 0.2rem; font-size: 1.05rem; font-weight: 600; overflow-wrap: anywhere; }
-        .alert-description { margin: 0 0 0.5rem; color: var(--muted); overflow-wrap: anywhere; }
+        .alert-summary { margin: 0 0 0.2rem; font-size: 1.05rem; font-weight: 600; overflow-wrap: break-word; }
+        .alert-description { margin: 0 0 0.5rem; color: var(--muted); overflow-wrap: break-word; }
         .label-chips { margin: 0.4rem 0; }
-        .label-chips li { max-width: 100%; white-space: normal; overflow-wrap: anywhere; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+        .label-chips li { max-width: 100%; white-space: normal; overflow-wrap: break-word; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
         .label-chips .label-name { color: var(--muted); }
         .alert-facts, .rule-facts, .rule-annotations { display: flex; flex-wrap: wrap; gap: 0.3rem 1.5rem; margin: 0.4rem 0; }
         .alert-facts div, .rule-facts div, .rule-annotations div { min-width: 0; max-width: 100%; }
         .alert-facts dt, .rule-facts dt, .rule-annotations dt { color: var(--muted); font-size: 0.8rem; }
-        .alert-facts dd, .rule-facts dd, .rule-annotations dd { margin: 0; overflow-wrap: anywhere; }
+        .alert-facts dd, .rule-facts dd, .rule-annotations dd { margin: 0; overflow-wrap: break-word; }
         .alert-links { margin: 0.4rem 0 0; }
         .rule-expr {
-          margin: 0.4rem 0; padding: 0.5rem 0.6rem; white-space: pre-wrap; overflow-wrap: anywhere;
+          margin: 0.4rem 0; padding: 0.5rem 0.6rem; white-space: pre-wrap; overflow-wrap: break-word;
           background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius);
         }
         .rule-expr a { text-decoration: none; }
         .rule-expr a:hover { text-decoration: underline; }
         .rule-card.rule-err { border-color: var(--red); box-shadow: inset 4px 0 0 var(--red); }
         .rule-error { margin: 0.4rem 0; padding: 0.5rem 0.6rem; color: var(--red); background: var(--red-bg); border: 1px solid var(--red); border-radius: var(--radius); }
-        .rule-error pre { margin: 0.25rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+        .rule-error pre { margin: 0.25rem 0 0; white-space: pre-wrap; overflow-wrap: break-word; }
         .rule-group h2 { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 0.5rem; }
 
         /* A phone: tighter spacing, the nav under the brand */
         @media (max-width: 640px) {
           body { font-size: 14px; }
+          h1 { font-size: 1.25rem; }
           main { padding: 0.75rem; }
+          /* A table wider than the phone scrolls in its box; its first column stays in view */
+          .table-scroll th:first-child, .table-scroll td:first-child { position: sticky; left: 0; z-index: 1; background: var(--bg); }
+          .table-scroll th:first-child { background: var(--surface); }
+          .table-scroll tr.row-down td:first-child { background: var(--down-bg); }
+          .table-scroll tr.row-stale td:first-child { background: var(--orange-bg); }
           .site-header { padding: 0.5rem 0.75rem; }
           .field { flex: 1 1 9rem; }
           .field input[type="search"], .field select, .graph-form .field input[type="text"] { width: 100%; }
           .sparkline { width: 4rem; }
           .chart-bars { min-width: 520px; }  /* labels stay readable; the figure scrolls */
           .chart-lines { min-width: 520px; }  /* the same: the chart scrolls in .chart-scroll */
-          .facts { grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); }
           .alert-card { grid-template-columns: minmax(0, 1fr); }  /* the silence slot goes under the alert */
         }
         """#

@@ -1,6 +1,7 @@
 // The kit's Mustache templates, compiled into the binary (no resources: the servers deploy as
 // single files). Every value goes through `{{ }}`, which escapes `< > & " '`; the only triple
-// mustaches print `SafeHTML` fields (`body`, `svg`, `sparkline`), which the kit made itself.
+// mustaches print `SafeHTML` fields (`body`, `svg`, `sparkline`, and `heading` and the `…HTML`
+// fields that `SafeHTML.breakable` escaped with `<wbr>`s to wrap at), which the kit made itself.
 // The markup has no inline style or script and no event attribute: the CSP forbids them.
 
 enum WebTemplateSources {
@@ -43,7 +44,7 @@ enum WebTemplateSources {
         {{/nav}}</ul></nav>
         </header>
         <main id="main">
-        <h1>{{title}}</h1>
+        <h1>{{{heading}}}</h1>
         {{{body}}}
         </main>
         <footer class="site-footer">{{footer}}</footer>
@@ -68,7 +69,7 @@ enum WebTemplateSources {
         <tr>
         <td>{{#status}}{{>statusBadge}}{{/status}}</td>
         <td>{{#severity}}{{>severityBadge}}{{/severity}}</td>
-        <td class="exception"><a class="error-class" href="{{href}}">{{errorClass}}</a><span class="message">{{message}}</span></td>
+        <td class="exception"><a class="error-class" href="{{href}}">{{{errorClassHTML}}}</a><span class="message">{{message}}</span></td>
         <td class="owner"><span class="service">{{service}}</span>{{#showTeam}}<span class="team">{{team}}</span>{{/showTeam}}</td>
         <td>{{#firstSeen}}{{>time}}{{/firstSeen}}</td>
         <td>{{#lastSeen}}{{>time}}{{/lastSeen}}</td>
@@ -155,7 +156,7 @@ enum WebTemplateSources {
         <figure class="chart line-chart"><figcaption>{{caption}}</figcaption><div class="chart-scroll">{{{svg}}}</div>
         {{#hasNote}}<p class="chart-note">{{note}}</p>{{/hasNote}}
         <ul class="legend">
-        {{#legend}}<li class="legend-entry"><span class="legend-swatch {{colourClass}}" aria-hidden="true"></span><span class="legend-name mono">{{name}}</span></li>
+        {{#legend}}<li class="legend-entry"><span class="legend-swatch {{colourClass}}" aria-hidden="true"></span><span class="legend-name mono">{{{nameHTML}}}</span></li>
         {{/legend}}</ul>
         </figure>
 
@@ -165,23 +166,23 @@ enum WebTemplateSources {
     static let sample = """
         <article class="sample">
         <p class="sample-meta">{{#severity}}{{>severityBadge}}{{/severity}} {{#hasTime}}{{#time}}{{>time}}{{/time}}{{/hasTime}}{{^hasTime}}<span class="muted">no time</span>{{/hasTime}} <span class="sample-uuid mono" title="Sample uuid">{{uuid}}</span></p>
-        <p class="sample-error"><strong class="sample-class">{{errorClass}}</strong> <span class="sample-message">{{message}}</span></p>
+        <p class="sample-error"><strong class="sample-class">{{{errorClassHTML}}}</strong> <span class="sample-message">{{message}}</span></p>
         {{#hasStacktrace}}<pre class="stacktrace"><code>{{stacktrace}}</code></pre>{{/hasStacktrace}}
         {{#causes}}
         <section class="cause">
-        <p class="sample-error"><span class="cause-label">Caused by</span> <strong class="sample-class">{{errorClass}}</strong> <span class="sample-message">{{message}}</span></p>
+        <p class="sample-error"><span class="cause-label">Caused by</span> <strong class="sample-class">{{{errorClassHTML}}}</strong> <span class="sample-message">{{message}}</span></p>
         {{#hasStacktrace}}<pre class="stacktrace"><code>{{stacktrace}}</code></pre>{{/hasStacktrace}}
         </section>
         {{/causes}}
         {{#hasHTTP}}{{#http}}
         <section class="http-context">
         <h3 class="sample-heading">Request</h3>
-        <p class="request-line mono"><span class="request-method">{{method}}</span> <span class="request-url">{{url}}</span></p>
+        <p class="request-line mono"><span class="request-method">{{method}}</span> <span class="request-url">{{{urlHTML}}}</span></p>
         {{#hasHeaders}}
         <div class="table-scroll"><table class="request-headers">
         <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
         <tbody>
-        {{#headers}}<tr><th scope="row" class="mono">{{name}}</th><td class="mono">{{value}}</td></tr>
+        {{#headers}}<tr><th scope="row" class="mono">{{name}}</th><td class="mono">{{{valueHTML}}}</td></tr>
         {{/headers}}
         </tbody></table></div>
         {{/hasHeaders}}

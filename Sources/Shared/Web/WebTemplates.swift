@@ -49,6 +49,7 @@ public struct WebTemplates: Sendable {
         let view = LayoutView(
             product: chrome.product,
             title: chrome.title,
+            heading: .breakable(chrome.title),
             nav: chrome.nav,
             homeHref: chrome.homeHref,
             footer: chrome.footer,
@@ -70,6 +71,8 @@ public struct WebTemplates: Sendable {
 struct LayoutView {
     let product: String
     let title: String
+    /// The title for the page's `<h1>`, wrapping at dots and slashes (a class name).
+    let heading: SafeHTML
     let nav: [NavItem]
     let homeHref: String
     let footer: String

@@ -143,6 +143,8 @@ public struct GroupRowView: Sendable {
     public var status: StatusBadgeView
     public var severity: SeverityBadgeView
     public var errorClass: String
+    /// `errorClass` with a `<wbr>` after each dot, for the table.
+    public var errorClassHTML: SafeHTML
     public var message: String
     public var service: String
     /// "" at a leaf; shown only when the table's `showTeam` is set.
@@ -172,6 +174,7 @@ public struct GroupRowView: Sendable {
         self.status = status
         self.severity = severity
         self.errorClass = errorClass
+        self.errorClassHTML = .breakable(errorClass)
         self.message = message
         self.service = service
         self.team = team

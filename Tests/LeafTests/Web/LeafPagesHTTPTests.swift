@@ -18,7 +18,7 @@ import Testing
             #expect(form.status == 200)
             #expect(form.body.contains(#"<option value="search" selected>search</option>"#))
             #expect(form.body.components(separatedBy: #"<a class="error-class""#).count - 1 == 2)
-            #expect(form.body.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"))
+            #expect(form.body.replacingOccurrences(of: "<wbr>", with: "").contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"))
             #expect(!form.body.contains(LeafWebFixture.script))
 
             // A group that does not exist, and filters the leaf cannot apply: pages that say so.

@@ -137,7 +137,7 @@ import Testing
         #expect(html.contains("<title>{env=&quot;&lt;script&gt;window.__pwned=1&lt;/script&gt;&quot;, q=&quot;\\&quot;&#39;&amp;&quot;}</title>"))
         #expect(html.contains(#"aria-label="&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;""#))
         // Mustache's escaping of the legend and caption (it writes `&quot;` as `&quot;` too).
-        #expect(html.contains(#"<span class="legend-name mono">{env=&quot;&lt;script&gt;"#))
+        #expect(html.contains(#"<span class="legend-name mono">{env=<wbr>&quot;&lt;script&gt;"#))
         #expect(html.contains("<figcaption>{env=&quot;&lt;script&gt;"))
     }
 

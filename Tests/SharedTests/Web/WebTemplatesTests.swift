@@ -97,7 +97,7 @@ import Testing
         #expect(html.contains(#"<table class="groups">"#))
         #expect(html.contains(#"<span class="badge status-unresolved">unresolved</span>"#))
         #expect(html.contains(#"<span class="severity severity-error">error</span>"#))
-        #expect(html.contains(#"<a class="error-class" href="/groups/java.io.IOException">java.io.IOException</a>"#))
+        #expect(html.contains(#"<a class="error-class" href="/groups/java.io.IOException">java.<wbr>io.<wbr>IOException</a>"#))
         #expect(html.contains(#"<span class="service">checkout</span><span class="team">payments</span>"#))
         #expect(html.contains(#"<time datetime="2025-04-30T14:00:00Z" title="2025-04-30 14:00:00 UTC">3 d ago</time>"#))
         #expect(html.contains(#"<time datetime="2025-05-03T13:57:00Z" title="2025-05-03 13:57:00 UTC">3 min ago</time>"#))
@@ -191,9 +191,24 @@ import Testing
         #expect(try templates.render("time", TimeView(nil, now: WebFixtures.now)).html == #"<span class="muted">never</span>"#)
     }
 
+    /// Long URLs, keys and class names wrap at their separators, never inside a word: escaped,
+    /// with a `<wbr>` after each run of `/ ? & . - _ = :`, before a `%` escape and between
+    /// camel-case humps.
+    @Test func breakableTextIsEscapedAndWrapsAtSeparators() {
+        #expect(
+            SafeHTML.breakable("http://127.0.0.1:7878/api/v1/federate?match=a&b=c").html
+                == "http://<wbr>127.<wbr>0.<wbr>0.<wbr>1:<wbr>7878/<wbr>api/<wbr>v1/<wbr>federate?<wbr>match=<wbr>a&amp;<wbr>b=<wbr>c")
+        #expect(SafeHTML.breakable("com.example.TemplateRenderingFailedException").html == "com.<wbr>example.<wbr>Template<wbr>Rendering<wbr>Failed<wbr>Exception")
+        #expect(SafeHTML.breakable("de-DE%2Fx").html == "de-<wbr>DE<wbr>%2Fx")
+        // Markup stays text; a separator before a space or at the end gets no break of its own.
+        #expect(SafeHTML.breakable("<script>x</script> & done.").html == "&lt;script&gt;x&lt;/<wbr>script&gt; &amp; done.")
+        #expect(SafeHTML.breakable("").html == "")
+    }
+
     /// Triple mustaches print unescaped: only for the `SafeHTML` fields, which the kit makes.
     @Test func onlySafeHTMLIsPrintedUnescaped() throws {
-        let safeFields: Set = ["body", "svg", "sparkline"]
+        // `…HTML` fields and `heading` are SafeHTML made by `SafeHTML.breakable` (escaped, with `<wbr>`s).
+        let safeFields: Set = ["body", "svg", "sparkline", "heading", "errorClassHTML", "urlHTML", "valueHTML", "nameHTML"]
         for (name, text) in WebTemplateSources.all {
             #expect(!text.contains("{{&"), "\(name) uses {{& }}")
             #expect(!text.contains("{{{{"), "\(name)")
