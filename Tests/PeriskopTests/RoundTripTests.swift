@@ -35,6 +35,26 @@ import Testing
         )
     }
 
+    /// The hub stores samples as jsonb written by `PayloadEncoder.encode(_:)` (it stored them as
+    /// `JSONEncoder` writes their `Codable` form): the same JSON value, every field set or not.
+    @Test func aSampleEncodesToTheValueItsCodableFormHas() throws {
+        let samples = try Self.fullPayload().aggregatedErrors.flatMap(\.latestErrors) + [
+            ErrorWithContext(
+                error: ErrorInstance(className: "A", message: "\u{7F}\u{08}\u{0C}/\u{2028}", stacktrace: [], cause: nil), uuid: "u", timestamp: nil,
+                severity: .error, httpContext: HTTPContext(requestMethod: "", requestURL: "", requestHeaders: [:], requestBody: nil)),
+            ErrorWithContext(
+                error: ErrorInstance(className: "A", message: "m", stacktrace: ["x"], cause: ErrorInstance(className: "B", cause: ErrorInstance(className: "C"))),
+                uuid: "v", timestamp: Date(timeIntervalSince1970: -1.5), severity: .info, httpContext: nil),
+        ]
+        for sample in samples {
+            let written = PayloadEncoder().encode(sample)
+            let codable = try JSONEncoder().encode(sample)
+            let value = try #require(try JSONSerialization.jsonObject(with: Data(written)) as? NSDictionary)
+            #expect(value == (try JSONSerialization.jsonObject(with: codable) as? NSDictionary), "\(String(decoding: written, as: UTF8.self))")
+            #expect(try JSONDecoder().decode(ErrorWithContext.self, from: Data(written)) == sample)
+        }
+    }
+
     @Test func encodeThenDecodeGivesTheSamePayload() throws {
         let payload = try Self.fullPayload()
         #expect(try PayloadDecoder().decode(PayloadEncoder().encode(payload)) == payload)

@@ -58,44 +58,30 @@ struct FederationApply {
         var previousEpoch: String?
         var cursors: [GroupKey: Cursor] = [:]
         let services = (names: payload.services.map(\.name), totals: payload.services.map(\.targetsTotal), ups: payload.services.map(\.targetsUp))
-        let existing = try await connection.query("SELECT id, epoch FROM leaves WHERE url = \(leafURL) FOR UPDATE", logger: logger)
-        if let row = try await existing.collect().first {
-            (leafID, previousEpoch) = try row.decode((Int64, String).self)
+        var locked: (Int64, String)?
+        for try await row in try await connection.execute(IngestStatements.LockLeaf(url: leafURL), logger: logger) { locked = row }
+        if let locked {
+            (leafID, previousEpoch) = locked
             // A known leaf's new epoch is taken as a baseline until its first complete report; the
             // leaf row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
             let stored = previousEpoch != epoch && !payload.complete ? Self.warming(epoch) : epoch
-            let rows = try await connection.query(
-                """
-                WITH updated AS (
-                    UPDATE leaves SET job = \(job), name = \(payload.leaf.name), team = \(team), epoch = \(stored),
-                        started_at = \(payload.leaf.startedAt), external_labels = \(labels)::jsonb, last_applied = \(time)
-                    WHERE id = \(leafID)
-                ),
-                -- The leaf's services as it reports them: the gone deleted, the others written where they changed.
-                gone AS (DELETE FROM leaf_services WHERE leaf_id = \(leafID) AND service <> ALL(\(services.names)::text[])),
-                reported AS (
-                    INSERT INTO leaf_services AS ls (leaf_id, service, targets_total, targets_up)
-                    SELECT \(leafID), s, t, u FROM UNNEST(\(services.names)::text[], \(services.totals)::int8[], \(services.ups)::int8[]) AS x(s, t, u)
-                    ON CONFLICT (leaf_id, service) DO UPDATE SET targets_total = EXCLUDED.targets_total, targets_up = EXCLUDED.targets_up
-                    WHERE (ls.targets_total, ls.targets_up) IS DISTINCT FROM (EXCLUDED.targets_total, EXCLUDED.targets_up)
-                )
-                SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
-                FROM cursors c JOIN groups g ON g.id = c.group_id
-                WHERE c.leaf_id = \(leafID) AND g.team = \(team)
-                """, logger: logger)
-            for try await (service, key, groupID, cursorEpoch, lastTotal) in rows.decode((String, String, Int64, String, Int64).self) {
+            let update = IngestStatements.UpdateLeaf(
+                job: job, name: payload.leaf.name, team: team, epoch: stored, startedAt: payload.leaf.startedAt, labels: labels, time: time,
+                leafID: leafID, services: services.names, totals: services.totals, ups: services.ups)
+            for try await (service, key, groupID, cursorEpoch, lastTotal) in try await connection.execute(update, logger: logger) {
                 cursors[GroupKey(service: service, key: key)] = Cursor(groupID: groupID, epoch: cursorEpoch, lastTotal: lastTotal)
             }
         } else {
             // A leaf new to the hub has no cursors.
-            let rows = try await connection.query(
-                """
-                INSERT INTO leaves (url, job, name, team, epoch, started_at, external_labels, first_scrape, last_applied)
-                VALUES (\(leafURL), \(job), \(payload.leaf.name), \(team), \(epoch), \(payload.leaf.startedAt), \(labels)::jsonb, \(time), \(time))
-                RETURNING id
-                """, logger: logger)
-            leafID = try await rows.collect().first!.decode(Int64.self)
-            try await writeServices(payload, leafID: leafID, on: connection, logger: logger)
+            let insert = IngestStatements.InsertLeaf(
+                url: leafURL, job: job, name: payload.leaf.name, team: team, epoch: epoch, startedAt: payload.leaf.startedAt, labels: labels, time: time)
+            var inserted: Int64?
+            for try await id in try await connection.execute(insert, logger: logger) { inserted = id }
+            leafID = inserted!
+            if !payload.services.isEmpty {
+                try await connection.run(
+                    IngestStatements.InsertServices(leafID: leafID, services: services.names, totals: services.totals, ups: services.ups), logger: logger)
+            }
         }
         result.epochChanged = previousEpoch != nil && previousEpoch != epoch && previousEpoch != Self.warming(epoch)
         let rebasing = previousEpoch != nil && previousEpoch != epoch
@@ -128,63 +114,20 @@ struct FederationApply {
         let groupIDs = changed.map { ids[$0.key]! }
         result.rowsWritten += try await writeSeries(seriesSteps, groupIDs: ids, leafID: leafID, epoch: epoch, at: time, on: connection, logger: logger)
         let grown = changed.indices.filter { changed[$0].increase > 0 }
-        let samples = try samplesToStore(changed.map(\.group), groupIDs: groupIDs)
+        let samples = samplesToStore(changed.map(\.group), groupIDs: groupIDs)
         // The group cursors, the minute and hour counts, the status changes of groups that occur
         // again, and the samples, in one statement: none of these reads what another writes (the
         // status change reads the groups' totals, written by the statement before).
-        try await connection.query(
-            """
-            WITH u AS (SELECT * FROM UNNEST(\(groupIDs)::int8[], \(changed.map(\.cursor))::int8[], \(changed.map(\.increase))::int8[]) AS u(id, next, increase)),
-            moved_cursors AS (
-                INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
-                SELECT \(leafID), id, \(epoch), next FROM u
-                ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
-            ),
-            minutes AS (
-                INSERT INTO group_counts (group_id, minute, count)
-                SELECT id, date_trunc('minute', \(time)::timestamptz), increase FROM u WHERE increase > 0
-                ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
-            ),
-            hours AS (
-                INSERT INTO group_counts_hourly (group_id, hour, count)
-                SELECT id, date_trunc('hour', \(time)::timestamptz, 'UTC'), increase FROM u WHERE increase > 0
-                ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
-            ),
-            new_samples AS (
-                -- A sample stored already is not parsed again: ON CONFLICT would leave it as it is.
-                INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
-                SELECT x.id, x.u, CASE WHEN x.t = 'NaN' THEN NULL ELSE to_timestamp(x.t) END, \(leafID), x.s::jsonb
-                FROM UNNEST(\(samples.ids)::int8[], \(samples.uuids)::text[], \(samples.times)::float8[], \(samples.bodies)::text[]) AS x(id, u, t, s)
-                WHERE NOT EXISTS (SELECT 1 FROM samples o WHERE o.group_id = x.id AND o.uuid = x.u)
-                ON CONFLICT (group_id, uuid) DO NOTHING
-            ),
-            -- A resolved group that occurs again has regressed; an ignored one whose count
-            -- condition is met is back. Both changes are recorded as made by canopy.
-            moved AS (
-                UPDATE groups SET
-                    status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
-                    status_changed_at = \(time), status_changed_by = 'canopy',
-                    ignored_until = NULL, ignored_until_total = NULL
-                WHERE id = ANY(\(grown.map { groupIDs[$0] })::int8[])
-                  AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
-                RETURNING id, status
-            )
-            INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
-            SELECT id, \(time), 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
-                   CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
-            FROM moved
-            """, logger: logger)
+        try await connection.run(
+            IngestStatements.CountsAndSamples(
+                groupIDs: groupIDs, cursors: changed.map(\.cursor), increases: changed.map(\.increase), leafID: leafID, epoch: epoch, time: time,
+                sampleGroups: samples.ids, sampleUUIDs: samples.uuids, sampleTimes: samples.times, sampleBodies: samples.bodies,
+                grown: grown.map { groupIDs[$0] }),
+            logger: logger)
         result.occurrencesAdded = grown.reduce(0) { $0 + changed[$1].increase }
         if !samples.ids.isEmpty {
             // Only the newest `samplesPerGroup` of each group stay: after the insert, which it must see.
-            try await connection.query(
-                """
-                DELETE FROM samples s USING (
-                    SELECT group_id, uuid, row_number() OVER (PARTITION BY group_id ORDER BY time DESC NULLS LAST, uuid) AS n
-                    FROM samples WHERE group_id = ANY(\(groupIDs)::int8[])
-                ) r
-                WHERE s.group_id = r.group_id AND s.uuid = r.uuid AND r.n > \(samplesPerGroup)
-                """, logger: logger)
+            try await connection.run(IngestStatements.TrimSamples(groupIDs: groupIDs, limit: samplesPerGroup), logger: logger)
         }
         result.rowsWritten += samples.ids.count
         result.groupsChanged = changed.count
@@ -270,16 +213,11 @@ struct FederationApply {
     private func seriesCursors(
         leafID: Int64, team: String, of groups: [GroupKey], on connection: PostgresConnection, logger: Logger
     ) async throws -> [SeriesKey: (epoch: String, lastTotal: Int64)] {
-        let rows = try await connection.query(
-            """
-            SELECT g.service, g.aggregation_key, s.labels::text, c.epoch, c.last_total
-            FROM UNNEST(\(groups.map(\.service))::text[], \(groups.map(\.key))::text[]) AS k(service, key)
-            JOIN groups g ON g.team = \(team) AND g.service = k.service AND g.aggregation_key = k.key
-            JOIN series s ON s.group_id = g.id JOIN series_cursors c ON c.series_id = s.id AND c.leaf_id = \(leafID)
-            """, logger: logger)
+        let rows = try await connection.execute(
+            IngestStatements.SeriesCursors(services: groups.map(\.service), keys: groups.map(\.key), team: team, leafID: leafID), logger: logger)
         let decoder = JSONDecoder()
         var cursors: [SeriesKey: (epoch: String, lastTotal: Int64)] = [:]
-        for try await (service, key, labels, epoch, lastTotal) in rows.decode((String, String, String, String, Int64).self) {
+        for try await (service, key, labels, epoch, lastTotal) in rows {
             let decoded = (try? decoder.decode(Labels.self, from: Data(labels.utf8))) ?? Labels()
             cursors[SeriesKey(group: GroupKey(service: service, key: key), labels: decoded)] = (epoch, lastTotal)
         }
@@ -296,28 +234,10 @@ struct FederationApply {
         let labels = try steps.map { String(decoding: try encoder.encode($0.labels), as: UTF8.self) }
         // The series' totals, their cursors and their minutes in one statement: the cursors and
         // minutes take the ids the upsert returns, matched to the steps by group and labels.
-        try await connection.query(
-            """
-            WITH steps AS (
-                SELECT g, l::jsonb AS l, inc, next
-                FROM UNNEST(\(groups)::int8[], \(labels)::text[], \(steps.map(\.increase))::int8[], \(steps.map(\.next))::int8[]) AS u(g, l, inc, next)
-            ),
-            upserted AS (
-                INSERT INTO series AS s (group_id, labels, total)
-                SELECT g, l, inc FROM steps
-                ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
-                RETURNING s.id, s.group_id, s.labels
-            ),
-            matched AS (SELECT u.id, steps.inc, steps.next FROM upserted u JOIN steps ON steps.g = u.group_id AND steps.l = u.labels),
-            moved_cursors AS (
-                INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
-                SELECT \(leafID), id, \(epoch), next FROM matched
-                ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
-            )
-            INSERT INTO series_counts (series_id, minute, count)
-            SELECT id, date_trunc('minute', \(time)::timestamptz), inc FROM matched WHERE inc > 0
-            ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
-            """, logger: logger)
+        try await connection.run(
+            IngestStatements.WriteSeries(
+                groups: groups, labels: labels, increases: steps.map(\.increase), nexts: steps.map(\.next), leafID: leafID, epoch: epoch, time: time),
+            logger: logger)
         return steps.count * 2 + steps.filter { $0.increase > 0 }.count
     }
 
@@ -333,58 +253,35 @@ struct FederationApply {
         let firstSeen = groups.map { seconds($0.group.firstSeen) }
         let lastSeen = groups.map { seconds($0.group.lastSeen) }
         let increases = groups.map(\.increase)
-        let rows = try await connection.query(
-            """
-            INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total)
-            SELECT \(team), s, k, c, m, st, sev,
-                   CASE WHEN fs = 'NaN' THEN \(time)::timestamptz ELSE to_timestamp(fs) END,
-                   CASE WHEN ls = 'NaN' THEN \(time)::timestamptz ELSE to_timestamp(ls) END, inc
-            FROM UNNEST(\(services)::text[], \(keys)::text[], \(classes)::text[], \(messages)::text[], \(stacktraces)::text[],
-                        \(severities)::int2[], \(firstSeen)::float8[], \(lastSeen)::float8[], \(increases)::int8[])
-                 AS u(s, k, c, m, st, sev, fs, ls, inc)
-            ON CONFLICT (team, service, aggregation_key) DO UPDATE SET
-                total = g.total + EXCLUDED.total,
-                severity = GREATEST(g.severity, EXCLUDED.severity),
-                first_seen = LEAST(g.first_seen, EXCLUDED.first_seen),
-                last_seen = GREATEST(g.last_seen, EXCLUDED.last_seen),
-                class = CASE WHEN EXCLUDED.total > 0 OR g.class = '' THEN EXCLUDED.class ELSE g.class END,
-                message = CASE WHEN EXCLUDED.total > 0 OR g.message = '' THEN EXCLUDED.message ELSE g.message END,
-                stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END
-            RETURNING id, service, aggregation_key
-            """, logger: logger)
+        let upsert = IngestStatements.UpsertGroups(
+            team: team, time: time, services: services, keys: keys, classes: classes, messages: messages, stacktraces: stacktraces,
+            severities: severities, firstSeen: firstSeen, lastSeen: lastSeen, increases: increases)
+        let rows = try await connection.execute(upsert, logger: logger)
         var ids: [GroupKey: Int64] = [:]
-        for try await (id, service, key) in rows.decode((Int64, String, String).self) {
+        for try await (id, service, key) in rows {
             ids[GroupKey(service: service, key: key)] = id
         }
         return ids
     }
 
     /// The samples of the changed groups, newest `samplesPerGroup` of each, as the statement binds them.
-    private func samplesToStore(_ groups: [FederatedGroup], groupIDs: [Int64]) throws -> (ids: [Int64], uuids: [String], times: [Double], bodies: [String]) {
+    private func samplesToStore(_ groups: [FederatedGroup], groupIDs: [Int64]) -> (ids: [Int64], uuids: [String], times: [Double], bodies: [String]) {
         var ids: [Int64] = []
         var uuids: [String] = []
         var times: [Double] = []
         var bodies: [String] = []
-        let encoder = CanopyJSON.encoder()
+        // The JSON value the sample's `Codable` form has (stored as jsonb, the same row), written
+        // by the payload writer: `JSONEncoder` took a tenth of the hub's CPU here.
+        let encoder = PayloadEncoder()
         for (group, id) in zip(groups, groupIDs) {
             for sample in group.samples.prefix(samplesPerGroup) {
                 ids.append(id)
                 uuids.append(sample.uuid)
                 times.append(sample.timestamp?.timeIntervalSince1970 ?? .nan)
-                bodies.append(String(decoding: try encoder.encode(sample), as: UTF8.self))
+                bodies.append(String(decoding: encoder.encode(sample), as: UTF8.self))
             }
         }
         return (ids, uuids, times, bodies)
-    }
-
-    /// A new leaf's services.
-    private func writeServices(_ payload: FederationPayload, leafID: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        guard !payload.services.isEmpty else { return }
-        try await connection.query(
-            """
-            INSERT INTO leaf_services (leaf_id, service, targets_total, targets_up)
-            SELECT \(leafID), s, t, u FROM UNNEST(\(payload.services.map(\.name))::text[], \(payload.services.map(\.targetsTotal))::int8[], \(payload.services.map(\.targetsUp))::int8[]) AS x(s, t, u)
-            """, logger: logger)
     }
 }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where each group of a federation body lies: the byte range of every element of every
 /// service's `groups` array, found by following the JSON's structure (strings, nesting) without
 /// decoding it. Only for bodies the JSON decoder also reads (`GroupReuse` decodes the rest of the
@@ -23,12 +29,16 @@ struct FederationLayout: Equatable {
     }
 
     static func scan(_ body: [UInt8]) -> FederationLayout? {
-        var reader = Reader(bytes: body)
-        return reader.payload()
+        body.withUnsafeBufferPointer { bytes in
+            var reader = Reader(bytes: bytes)
+            return reader.payload()
+        }
     }
 
+    /// Reads the body in place, without an array's bounds checks (a body is a megabyte or more),
+    /// and finds a string's end with `memchr`.
     private struct Reader {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var position = 0
 
         mutating func payload() -> FederationLayout? {
@@ -164,18 +174,21 @@ struct FederationLayout: Equatable {
             byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
         }
 
+        /// A string from its opening quote to past its closing one: the first quote not escaped,
+        /// i.e. not after an odd run of backslashes (which cannot reach back past the opening quote).
         private mutating func skipString() -> Bool {
-            position += 1
-            while position < bytes.count {
-                switch bytes[position] {
-                case UInt8(ascii: "\""):
-                    position += 1
+            guard let base = bytes.baseAddress else { return false }
+            var from = position + 1
+            while from < bytes.count {
+                guard let found = memchr(base + from, Int32(UInt8(ascii: "\"")), bytes.count - from) else { return false }
+                let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                var backslashes = 0
+                while bytes[quote - 1 - backslashes] == UInt8(ascii: "\\") { backslashes += 1 }
+                if backslashes % 2 == 0 {
+                    position = quote + 1
                     return true
-                case UInt8(ascii: "\\"):
-                    position += 2
-                default:
-                    position += 1
                 }
+                from = quote + 1
             }
             return false
         }

@@ -98,13 +98,12 @@ final class HubIngest: ScrapeConsumer {
         let outcome = health.state != .up ? "failed" : unchanged ? "unchanged" : "applied"
         let result = outcome == "applied" ? lastApplied.withLock { $0.removeValue(forKey: target.key) } ?? ApplyResult() : ApplyResult()
         do {
-            try await client.query(
-                """
-                INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
-                SELECT (SELECT id FROM leaves WHERE url = \(target.url)), \(target.url), \(health.lastScrape ?? Date()), \(health.lastDurationSeconds),
-                       \(outcome), \(health.lastError), (SELECT epoch FROM leaves WHERE url = \(target.url)), \(result.groupsChanged), \(result.occurrencesAdded),
-                       \(result.skipped.count), \(Self.detail(result.skipped))
-                """, logger: logger)
+            try await client.run(
+                IngestStatements.LogScrape(
+                    url: target.url, time: health.lastScrape ?? Date(), duration: health.lastDurationSeconds, outcome: outcome, error: health.lastError,
+                    groupsChanged: result.groupsChanged, occurrencesAdded: result.occurrencesAdded, skipped: result.skipped.count,
+                    skippedDetail: Self.detail(result.skipped)),
+                logger: logger)
         } catch {
             // While the database is unreachable every scrape fails to store and to log: `Database` says so once.
             logger.log(

@@ -14,6 +14,9 @@ protocol DatabaseClient: Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     func transaction<Result: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result
+
+    /// Runs a prepared statement that returns no rows (prepared once per connection).
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == ()
 }
 
 extension PostgresClient: DatabaseClient {
@@ -24,6 +27,10 @@ extension PostgresClient: DatabaseClient {
 
     func transaction<Result: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await withTransaction(logger: logger) { connection in try await body(connection) }
+    }
+
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
+        for try await _ in try await execute(statement, logger: logger) {}
     }
 }
 
@@ -144,6 +151,10 @@ final class Database: DatabaseClient, Service, Sendable {
 
     func transaction<Result: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await call { client in try await client.withTransaction(logger: logger) { connection in try await body(connection) } }
+    }
+
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
+        try await call { client in for try await _ in try await client.execute(statement, logger: logger) {} }
     }
 
     /// Throws `DatabaseUnavailable` unless the database answers `SELECT 1`: `/-/ready`.

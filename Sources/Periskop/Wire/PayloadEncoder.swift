@@ -14,6 +14,16 @@ public struct PayloadEncoder: Sendable {
         return writer.out
     }
 
+    /// One sample, as `ErrorWithContext`'s `Codable` form writes it: the same keys and values
+    /// (`null` for an absent cause, context or body, no `timestamp` when there is none), keys in
+    /// this writer's order and escapes its own. For JSON stored as values (the hub's jsonb
+    /// samples), where neither order nor escapes count.
+    public func encode(_ sample: ErrorWithContext) -> [UInt8] {
+        var writer = Writer()
+        writer.sample(sample)
+        return writer.out
+    }
+
     /// The same bytes as `encode(_:)`, for APIs that take `Data`.
     public func encodeData(_ payload: ExceptionsPayload) -> Data {
         Data(encode(payload))

@@ -1,0 +1,401 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The ingest's statements, prepared once per connection (PostgreSQL then parses and plans each
+/// once, not on every leaf scrape: planning these CTEs was a large part of what PostgreSQL spent
+/// per scrape). Each is the statement `FederationApply` sent before as an interpolated query,
+/// word for word, with `$n` where the interpolations bound values.
+enum IngestStatements {
+    /// The leaf row, locked for the transaction.
+    struct LockLeaf: PostgresPreparedStatement {
+        static let sql = "SELECT id, epoch FROM leaves WHERE url = $1 FOR UPDATE"
+        typealias Row = (Int64, String)
+        var url: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(url)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// A known leaf's row and services written, and its cursors read (after the lock is held).
+    struct UpdateLeaf: PostgresPreparedStatement {
+        static let sql = """
+            WITH updated AS (
+                UPDATE leaves SET job = $1, name = $2, team = $3, epoch = $4,
+                    started_at = $5, external_labels = $6::jsonb, last_applied = $7
+                WHERE id = $8
+            ),
+            -- The leaf's services as it reports them: the gone deleted, the others written where they changed.
+            gone AS (DELETE FROM leaf_services WHERE leaf_id = $8 AND service <> ALL($9::text[])),
+            reported AS (
+                INSERT INTO leaf_services AS ls (leaf_id, service, targets_total, targets_up)
+                SELECT $8, s, t, u FROM UNNEST($9::text[], $10::int8[], $11::int8[]) AS x(s, t, u)
+                ON CONFLICT (leaf_id, service) DO UPDATE SET targets_total = EXCLUDED.targets_total, targets_up = EXCLUDED.targets_up
+                WHERE (ls.targets_total, ls.targets_up) IS DISTINCT FROM (EXCLUDED.targets_total, EXCLUDED.targets_up)
+            )
+            SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
+            FROM cursors c JOIN groups g ON g.id = c.group_id
+            WHERE c.leaf_id = $8 AND g.team = $3
+            """
+        typealias Row = (String, String, Int64, String, Int64)
+        var job: String
+        var name: String
+        var team: String
+        var epoch: String
+        var startedAt: Date
+        var labels: String
+        var time: Date
+        var leafID: Int64
+        var services: [String]
+        var totals: [Int]
+        var ups: [Int]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 11)
+            bindings.append(job)
+            bindings.append(name)
+            bindings.append(team)
+            bindings.append(epoch)
+            bindings.append(startedAt)
+            bindings.append(labels)
+            bindings.append(time)
+            bindings.append(leafID)
+            bindings.append(services)
+            bindings.append(totals)
+            bindings.append(ups)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// A leaf new to the hub.
+    struct InsertLeaf: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO leaves (url, job, name, team, epoch, started_at, external_labels, first_scrape, last_applied)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $8)
+            RETURNING id
+            """
+        typealias Row = Int64
+        var url: String
+        var job: String
+        var name: String
+        var team: String
+        var epoch: String
+        var startedAt: Date
+        var labels: String
+        var time: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 8)
+            bindings.append(url)
+            bindings.append(job)
+            bindings.append(name)
+            bindings.append(team)
+            bindings.append(epoch)
+            bindings.append(startedAt)
+            bindings.append(labels)
+            bindings.append(time)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// A new leaf's services.
+    struct InsertServices: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO leaf_services (leaf_id, service, targets_total, targets_up)
+            SELECT $1, s, t, u FROM UNNEST($2::text[], $3::int8[], $4::int8[]) AS x(s, t, u)
+            """
+        typealias Row = ()
+        var leafID: Int64
+        var services: [String]
+        var totals: [Int]
+        var ups: [Int]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(leafID)
+            bindings.append(services)
+            bindings.append(totals)
+            bindings.append(ups)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    /// The series cursors of a leaf's changed groups.
+    struct SeriesCursors: PostgresPreparedStatement {
+        static let sql = """
+            SELECT g.service, g.aggregation_key, s.labels::text, c.epoch, c.last_total
+            FROM UNNEST($1::text[], $2::text[]) AS k(service, key)
+            JOIN groups g ON g.team = $3 AND g.service = k.service AND g.aggregation_key = k.key
+            JOIN series s ON s.group_id = g.id JOIN series_cursors c ON c.series_id = s.id AND c.leaf_id = $4
+            """
+        typealias Row = (String, String, String, String, Int64)
+        var services: [String]
+        var keys: [String]
+        var team: String
+        var leafID: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(services)
+            bindings.append(keys)
+            bindings.append(team)
+            bindings.append(leafID)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// The series' totals, their cursors and their minutes.
+    struct WriteSeries: PostgresPreparedStatement {
+        static let sql = """
+            WITH steps AS (
+                SELECT g, l::jsonb AS l, inc, next
+                FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[]) AS u(g, l, inc, next)
+            ),
+            upserted AS (
+                INSERT INTO series AS s (group_id, labels, total)
+                SELECT g, l, inc FROM steps
+                ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
+                RETURNING s.id, s.group_id, s.labels
+            ),
+            matched AS (SELECT u.id, steps.inc, steps.next FROM upserted u JOIN steps ON steps.g = u.group_id AND steps.l = u.labels),
+            moved_cursors AS (
+                INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
+                SELECT $5, id, $6, next FROM matched
+                ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            )
+            INSERT INTO series_counts (series_id, minute, count)
+            SELECT id, date_trunc('minute', $7::timestamptz), inc FROM matched WHERE inc > 0
+            ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
+            """
+        typealias Row = ()
+        var groups: [Int64]
+        var labels: [String]
+        var increases: [Int64]
+        var nexts: [Int64]
+        var leafID: Int64
+        var epoch: String
+        var time: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 7)
+            bindings.append(groups)
+            bindings.append(labels)
+            bindings.append(increases)
+            bindings.append(nexts)
+            bindings.append(leafID)
+            bindings.append(epoch)
+            bindings.append(time)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    /// The changed groups, inserted or added to.
+    struct UpsertGroups: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total)
+            SELECT $1, s, k, c, m, st, sev,
+                   CASE WHEN fs = 'NaN' THEN $2::timestamptz ELSE to_timestamp(fs) END,
+                   CASE WHEN ls = 'NaN' THEN $2::timestamptz ELSE to_timestamp(ls) END, inc
+            FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                        $8::int2[], $9::float8[], $10::float8[], $11::int8[])
+                 AS u(s, k, c, m, st, sev, fs, ls, inc)
+            ON CONFLICT (team, service, aggregation_key) DO UPDATE SET
+                total = g.total + EXCLUDED.total,
+                severity = GREATEST(g.severity, EXCLUDED.severity),
+                first_seen = LEAST(g.first_seen, EXCLUDED.first_seen),
+                last_seen = GREATEST(g.last_seen, EXCLUDED.last_seen),
+                class = CASE WHEN EXCLUDED.total > 0 OR g.class = '' THEN EXCLUDED.class ELSE g.class END,
+                message = CASE WHEN EXCLUDED.total > 0 OR g.message = '' THEN EXCLUDED.message ELSE g.message END,
+                stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END
+            RETURNING id, service, aggregation_key
+            """
+        typealias Row = (Int64, String, String)
+        var team: String
+        var time: Date
+        var services: [String]
+        var keys: [String]
+        var classes: [String]
+        var messages: [String]
+        var stacktraces: [String]
+        var severities: [Int16]
+        var firstSeen: [Double]
+        var lastSeen: [Double]
+        var increases: [Int64]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 11)
+            bindings.append(team)
+            bindings.append(time)
+            bindings.append(services)
+            bindings.append(keys)
+            bindings.append(classes)
+            bindings.append(messages)
+            bindings.append(stacktraces)
+            bindings.append(severities)
+            bindings.append(firstSeen)
+            bindings.append(lastSeen)
+            bindings.append(increases)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// The group cursors, the minute and hour counts, the samples and the status changes of
+    /// groups that occur again.
+    struct CountsAndSamples: PostgresPreparedStatement {
+        static let sql = """
+            WITH u AS (SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[]) AS u(id, next, increase)),
+            moved_cursors AS (
+                INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
+                SELECT $4, id, $5, next FROM u
+                ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
+            ),
+            minutes AS (
+                INSERT INTO group_counts (group_id, minute, count)
+                SELECT id, date_trunc('minute', $6::timestamptz), increase FROM u WHERE increase > 0
+                ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
+            ),
+            hours AS (
+                INSERT INTO group_counts_hourly (group_id, hour, count)
+                SELECT id, date_trunc('hour', $6::timestamptz, 'UTC'), increase FROM u WHERE increase > 0
+                ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
+            ),
+            new_samples AS (
+                -- A sample stored already is not parsed again: ON CONFLICT would leave it as it is.
+                INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
+                SELECT x.id, x.u, CASE WHEN x.t = 'NaN' THEN NULL ELSE to_timestamp(x.t) END, $4, x.s::jsonb
+                FROM UNNEST($7::int8[], $8::text[], $9::float8[], $10::text[]) AS x(id, u, t, s)
+                WHERE NOT EXISTS (SELECT 1 FROM samples o WHERE o.group_id = x.id AND o.uuid = x.u)
+                ON CONFLICT (group_id, uuid) DO NOTHING
+            ),
+            -- A resolved group that occurs again has regressed; an ignored one whose count
+            -- condition is met is back. Both changes are recorded as made by canopy.
+            moved AS (
+                UPDATE groups SET
+                    status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
+                    status_changed_at = $6, status_changed_by = 'canopy',
+                    ignored_until = NULL, ignored_until_total = NULL
+                WHERE id = ANY($11::int8[])
+                  AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
+                RETURNING id, status
+            )
+            INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
+            SELECT id, $6, 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
+                   CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
+            FROM moved
+            """
+        typealias Row = ()
+        var groupIDs: [Int64]
+        var cursors: [Int64]
+        var increases: [Int64]
+        var leafID: Int64
+        var epoch: String
+        var time: Date
+        var sampleGroups: [Int64]
+        var sampleUUIDs: [String]
+        var sampleTimes: [Double]
+        var sampleBodies: [String]
+        var grown: [Int64]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 11)
+            bindings.append(groupIDs)
+            bindings.append(cursors)
+            bindings.append(increases)
+            bindings.append(leafID)
+            bindings.append(epoch)
+            bindings.append(time)
+            bindings.append(sampleGroups)
+            bindings.append(sampleUUIDs)
+            bindings.append(sampleTimes)
+            bindings.append(sampleBodies)
+            bindings.append(grown)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    /// Only the newest `limit` samples of each group stay.
+    struct TrimSamples: PostgresPreparedStatement {
+        static let sql = """
+            DELETE FROM samples s USING (
+                SELECT group_id, uuid, row_number() OVER (PARTITION BY group_id ORDER BY time DESC NULLS LAST, uuid) AS n
+                FROM samples WHERE group_id = ANY($1::int8[])
+            ) r
+            WHERE s.group_id = r.group_id AND s.uuid = r.uuid AND r.n > $2
+            """
+        typealias Row = ()
+        var groupIDs: [Int64]
+        var limit: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(groupIDs)
+            bindings.append(limit)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a statement that returns no rows, to its end. (Not `execute`'s command-tag variant:
+    /// PostgresNIO 1.33 traps in it when the result was not complete on arrival.)
+    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
+        for try await _ in try await execute(statement, logger: logger) {}
+    }
+}
+
+extension IngestStatements {
+    /// A leaf scrape's row in the snapshot log.
+    struct LogScrape: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
+            SELECT (SELECT id FROM leaves WHERE url = $1), $1, $2, $3, $4, $5::text, (SELECT epoch FROM leaves WHERE url = $1), $6, $7, $8, $9::text
+            """
+        typealias Row = ()
+        var url: String
+        var time: Date
+        var duration: Double
+        var outcome: String
+        var error: String?
+        var groupsChanged: Int
+        var occurrencesAdded: Int64
+        var skipped: Int
+        var skippedDetail: String?
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 9)
+            bindings.append(url)
+            bindings.append(time)
+            bindings.append(duration)
+            bindings.append(outcome)
+            bindings.append(error)
+            bindings.append(groupsChanged)
+            bindings.append(occurrencesAdded)
+            bindings.append(skipped)
+            bindings.append(skippedDetail)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+}
