@@ -379,6 +379,17 @@ import Testing
         #expect(scrubber.scrubURL(once) == once)
     }
 
+    /// Found by the scrubber fuzz target: a password holding a literal `[REDACTED]` of its own
+    /// (`s3cret: [REDACTED] more`) was taken for one scrubbed before, and kept.
+    @Test func aPasswordHoldingTheMarkerGoesWhole() {
+        #expect(scrubber.scrubURL("https://u:s3cret: [REDACTED] more@h/p?a=1") == "https://u:\(redacted)@h/p?a=1")
+        let crash = "https://alrceic:s4BasiAuthorn: [REDACTED]\nCooirket\"=1; b=2\nX-Fuzz-SececEY: &\nUser'-AgEc et@shoam"
+        let once = scrubber.scrubURL(crash)
+        #expect(once == "https://alrceic:\(redacted)@shoam", "\(once.debugDescription)")
+        #expect(scrubber.scrubURL(once) == once)
+        #expect(scrubber.scrubURL("https://u:\(redacted)@h/x") == "https://u:\(redacted)@h/x")
+    }
+
     // MARK: - Field names
 
     @Test func fieldMatching() {

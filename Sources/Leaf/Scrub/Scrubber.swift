@@ -131,11 +131,13 @@ public struct Scrubber: Sendable {
         // In a URL only `/ ? #` end the authority (`u: p@h` has the password ` p`); in text, a
         // space or a quote ends the URL too.
         while end < range.upperBound, !(mayBeCut ? ByteCode.endsAuthority(bytes[end]) : ByteCode.endsURLAuthority(bytes[end])) { end += 1 }
-        // An authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a quote or
-        // a space) was scrubbed before: the `/` or `#` that ended it may have gone with a
-        // redacted value, and reading it again (up to a later `@`, or as cut inside its
-        // password) would widen the redaction on each scrub.
-        if Self.holdsWrittenRedaction(bytes, start..<end) { return max(end - 1, start) }
+        // In text, an authority holding `[REDACTED]` where a scrub writes it (after `=`, `:`, a
+        // quote or a space) was scrubbed before: the `/` or `#` that ended it may have gone with
+        // a redacted value, and reading it again (up to a later `@`, or as cut inside its
+        // password) would widen the redaction on each scrub. In a URL nothing before the query
+        // is redacted but passwords, which leave its `/ ? #` where they were: a marker there is
+        // the service's own (`u:s3cret: [REDACTED] x@h`), and the password goes whole.
+        if mayBeCut, Self.holdsWrittenRedaction(bytes, start..<end) { return max(end - 1, start) }
         if let at = bytes[start..<end].lastIndex(of: ByteCode.at), let colon = bytes[start..<at].firstIndex(of: ByteCode.colon),
             colon + 1 < at
         {
