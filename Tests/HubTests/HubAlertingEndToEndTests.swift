@@ -67,11 +67,17 @@ import Testing
                             // Silenced on the hub's alerts page, in Chromium: Alertmanager suppresses it,
                             // and the page says who silenced it.
                             try await Browser.withBrowser(window: .phone) { browser in
-                                try await browser.open(api.base + "/alerts")
-                                _ = try await browser.waitFor("li.alert-card")
-                                let index = try await browser.execute(
-                                    "return [...document.querySelectorAll('#alerts-firing + ol > li.alert-card')].findIndex(c => c.querySelector('.alert-title').textContent === 'TestBurst')"
-                                ).number ?? -1
+                                // The hub's own evaluation may list the burst a moment after Alertmanager sent it on.
+                                var index = -1.0
+                                let deadline = ContinuousClock.now + .seconds(30)
+                                while index < 0, ContinuousClock.now < deadline {
+                                    try await browser.open(api.base + "/alerts")
+                                    _ = try await browser.waitFor("li.alert-card")
+                                    index = try await browser.execute(
+                                        "return [...document.querySelectorAll('#alerts-firing + ol > li.alert-card')].findIndex(c => c.querySelector('.alert-title').textContent === 'TestBurst')"
+                                    ).number ?? -1
+                                    if index < 0 { try await Task.sleep(for: .milliseconds(500)) }
+                                }
                                 #expect(index >= 0)
                                 try await browser.find("#alerts-firing + ol > li.alert-card:nth-child(\(Int(index) + 1)) .silence-details summary").click()
                                 try await browser.find("#silence-firing-\(Int(index))-comment").type("known burst")
