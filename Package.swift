@@ -168,7 +168,7 @@ let package = Package(
             exclude: ["python"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PeriskopTests", dependencies: ["Periskop"], swiftSettings: swiftSettings),
+        .testTarget(name: "PeriskopTests", dependencies: ["Periskop", "CanopyTestSupport"], swiftSettings: swiftSettings),
         // Rule files and templates, checked against promtool (`check rules`, `test rules`).
         .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Shared", "CanopyTestSupport"], swiftSettings: swiftSettings),
         // Two of its tests run promtool (Debian's prometheus package) and require agreement with it.

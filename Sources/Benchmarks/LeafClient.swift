@@ -43,6 +43,14 @@ struct LeafClient: Sendable {
         enum CodingKeys: String, CodingKey { case activeTargets = "active_targets" }
     }
 
+    /// Targets up, of all, and the last errors of those that are not.
+    func health() async throws -> (up: Int, total: Int, errors: [String]) {
+        let body = try await fetcher.fetch(base + "/api/v1/targets", settings: settings)
+        let targets = try JSONDecoder().decode(TargetsReport.self, from: Data(body)).activeTargets
+        let down = targets.filter { $0.health != "up" }
+        return (targets.count - down.count, targets.count, down.map { $0.lastError ?? ($0.health == "unknown" ? "not scraped yet" : $0.health) })
+    }
+
     /// Waits until the leaf reports `count` targets, all up; a target still down at the deadline
     /// is an error that quotes the leaf's reason.
     func waitUntilUp(count: Int, within timeout: Duration) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import CanopyTestSupport
 import Testing
 
 @testable import Periskop
@@ -157,7 +158,7 @@ import Testing
     /// exactly the full decode's uncovered ones, the stubs its covered ones, all else equal.
     @Test func skimmingSplitsTheFullDecode() throws {
         var payloads = try Fixtures.payloadFiles.map { try Fixtures.bytes($0) }
-        var random = SplitMix(seed: 7)
+        var random = SplitMix64(seed: 7)
         for _ in 0..<200 { payloads.append(PayloadEncoder().encode(Self.randomPayload(&random))) }
         for body in payloads {
             let full = try PayloadDecoder().decode(body)
@@ -182,7 +183,7 @@ import Testing
         }
     }
 
-    private static func randomPayload(_ random: inout SplitMix) -> ExceptionsPayload {
+    private static func randomPayload(_ random: inout SplitMix64) -> ExceptionsPayload {
         let groups = (0..<Int(random.next() % 5)).map { index in
             AggregatedError(
                 aggregationKey: "k\(index)", totalCount: Int(random.next() % 100),
@@ -193,7 +194,7 @@ import Testing
         return ExceptionsPayload(targetUUID: random.next() % 3 == 0 ? nil : "t\(random.next() % 3)", aggregatedErrors: groups)
     }
 
-    private static func randomSample(_ random: inout SplitMix) -> ErrorWithContext {
+    private static func randomSample(_ random: inout SplitMix64) -> ErrorWithContext {
         let cause = random.next() % 3 == 0 ? ErrorInstance(className: "Cause", message: "c \(random.next() % 10)") : nil
         let context = random.next() % 2 == 0 ? nil : HTTPContext(
             requestMethod: "GET", requestURL: "http://x/\(random.next() % 10)", requestHeaders: ["A": "\(random.next() % 10)"],
@@ -203,18 +204,5 @@ import Testing
             uuid: random.next() % 5 == 0 ? "" : "u\(random.next() % 12)",
             timestamp: random.next() % 6 == 0 ? nil : Date(timeIntervalSince1970: 1_700_000_000 + Double(random.next() % 20)),
             severity: Severity.allCases.randomElement(using: &random)!, httpContext: context)
-    }
-}
-
-/// A small seeded generator, so that a failure can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,5 @@
 /// A small seeded generator, so that random test data is the same on every run.
-public struct SplitMix64 {
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }

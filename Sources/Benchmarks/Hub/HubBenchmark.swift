@@ -26,13 +26,8 @@ struct HubBenchmark {
     let settings: Settings
 
     func run() async throws {
-        let files = FileManager.default
         let dataDir = settings.dataDir
-        guard !files.fileExists(atPath: dataDir) else { throw BenchError("\(dataDir) exists: the benchmark needs a fresh data dir") }
-        // 0755: the hub's PostgreSQL runs as another user when the hub is root, and must reach its cluster.
-        try files.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let work = dataDir + "/bench"
-        try files.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let work = try HubProcess.makeDataDir(dataDir)
         let config = work + "/hub.yml"
         try Self.config.write(toFile: config, atomically: true, encoding: .utf8)
 
@@ -60,7 +55,7 @@ struct HubBenchmark {
             say("kept \(dataDir) (hub log: \(work)/hub.log); reopen with: \(settings.hubExecutable) --data-dir \(dataDir) --listen 127.0.0.1:0")
         } else {
             do {
-                try files.removeItem(atPath: dataDir)
+                try FileManager.default.removeItem(atPath: dataDir)
             } catch {
                 say("warning: could not remove \(dataDir): \(error)")
             }

@@ -8,6 +8,18 @@ import Foundation
 /// A release `canopy-hub` child process on a fresh data dir, its output going to a log file.
 /// Its private PostgreSQL lives in `<data dir>/postgres` and stops when the hub does.
 final class HubProcess: @unchecked Sendable {
+    /// Makes the fresh data dir a benchmark's hub runs on; returns its `bench` folder, for the
+    /// benchmark's own files.
+    static func makeDataDir(_ dataDir: String) throws -> String {
+        let files = FileManager.default
+        guard !files.fileExists(atPath: dataDir) else { throw BenchError("\(dataDir) exists: the benchmark needs a fresh data dir") }
+        // 0755: the hub's PostgreSQL runs as another user when the hub is root, and must reach its cluster.
+        try files.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let work = dataDir + "/bench"
+        try files.createDirectory(atPath: work, withIntermediateDirectories: true)
+        return work
+    }
+
     let process: Process
     let dataDir: String
     let logPath: String

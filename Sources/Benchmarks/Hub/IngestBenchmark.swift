@@ -38,13 +38,8 @@ struct IngestBenchmark: Service {
     }
 
     private func benchmark() async throws {
-        let files = FileManager.default
         let dataDir = settings.dataDir
-        guard !files.fileExists(atPath: dataDir) else { throw BenchError("\(dataDir) exists: the benchmark needs a fresh data dir") }
-        // 0755: the hub's PostgreSQL runs as another user when the hub is root, and must reach its cluster.
-        try files.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let work = dataDir + "/bench"
-        try files.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let work = try HubProcess.makeDataDir(dataDir)
         let port = try await fleet.listeningPort(within: .seconds(10))
         let configPath = work + "/hub.yml"
         try config(port: port).write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -66,7 +61,7 @@ struct IngestBenchmark: Service {
         if settings.keepDataDir {
             say("kept \(dataDir) (hub log: \(work)/hub.log)")
         } else {
-            do { try files.removeItem(atPath: dataDir) } catch { say("warning: could not remove \(dataDir): \(error)") }
+            do { try FileManager.default.removeItem(atPath: dataDir) } catch { say("warning: could not remove \(dataDir): \(error)") }
         }
         if let failure {
             say("hub log:\n\(hub.logTail)")

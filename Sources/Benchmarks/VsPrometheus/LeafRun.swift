@@ -61,33 +61,12 @@ struct LeafFleetClient: Sendable {
 
     var counts: LeafClient { LeafClient(base: base, fetcher: fetcher, settings: Self.settings) }
 
-    private struct TargetsAnswer: Decodable {
-        struct Target: Decodable {
-            var health: String
-            var lastError: String?
-            enum CodingKeys: String, CodingKey {
-                case health
-                case lastError = "last_error"
-            }
-        }
-        var activeTargets: [Target]
-        enum CodingKeys: String, CodingKey { case activeTargets = "active_targets" }
-    }
-
-    /// Targets up, of all, and the last errors of those that are not.
-    func health() async throws -> (up: Int, total: Int, errors: [String]) {
-        let body = try await fetcher.fetch(base + "/api/v1/targets", settings: Self.settings)
-        let targets = try JSONDecoder().decode(TargetsAnswer.self, from: Data(body)).activeTargets
-        let down = targets.filter { $0.health != "up" }
-        return (targets.count - down.count, targets.count, down.map { $0.lastError ?? ($0.health == "unknown" ? "not scraped yet" : $0.health) })
-    }
-
     func waitUntilUp(count: Int, within timeout: Duration, required: Bool, leaf: ChildProgram) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastProblem = "no answer"
         while ContinuousClock.now < deadline {
             if leaf.hasExited { throw BenchError("the leaf exited:\n\(leaf.logTail)") }
-            if let health = try? await health() {
+            if let health = try? await counts.health() {
                 if health.total == count && health.up == count { return }
                 lastProblem = "\(health.up) of \(health.total) targets up" + (health.errors.first.map { ", e.g. \($0)" } ?? "")
             }

@@ -133,7 +133,7 @@ struct Scale: Sendable {
                     }
                     let nginxCores = (nginxProcess.groupCPUSeconds() - nginxBefore) / window.seconds
                     window.failed = (failures.last ?? 0) - (failures.first ?? 0)
-                    window.errors = try await client.health().errors
+                    window.errors = try await client.counts.health().errors
                     let processes = try await client.processes(reporting: key)
                     guard !leaf.hasExited else { throw BenchError("the leaf exited during the measurement:\n\(leaf.logTail)") }
                     return ScaleRun(leaf: window, nginxCores: nginxCores, processes: processes)

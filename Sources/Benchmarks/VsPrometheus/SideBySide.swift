@@ -101,7 +101,7 @@ struct SideBySide: Sendable {
                 return counts.scrapes
             }
             window.failed = failuresAfter - failuresBefore
-            window.errors = try await client.health().errors
+            window.errors = try await client.counts.health().errors
             guard !leaf.hasExited else { throw BenchError("the leaf exited during the measurement:\n\(leaf.logTail)") }
             return window
         }

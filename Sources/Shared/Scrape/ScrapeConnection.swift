@@ -90,7 +90,7 @@ final class ScrapeConnection {
             do {
                 return try await exchange(request, over: open.channel, open.handler)
             } catch Failure.closedEarly where !open.handler.answered {
-                close()
+                // Asked again below.
             }
         }
         close()
