@@ -208,6 +208,53 @@ import Testing
         #expect(await total(state, "k") == 40)
     }
 
+    /// A state with every field the file holds, and strings that need escaping.
+    func richState() async -> TeamState {
+        let state = TeamState(snapshot: TeamSnapshot(epoch: "e\"1"))
+        let rule = SeriesRule(dropLabels: [])
+        let labelled = ScrapeTarget(
+            service: "api", url: "a", labels: ["instance": "a", "region": "eu \u{1F30D}\n"], discoveredLabels: [:], settings: Self.settings)
+        await state.apply(
+            Self.payload("p1", [("k/with \"quote\"", 5, [Self.sample("s1", at: 3, headers: ["Cookie": "x", "Accept": "json"]), Self.sample("s2", at: 4.5)])]),
+            from: labelled, at: Date(timeIntervalSince1970: 1000), sampleLimit: 10, scrubber: Scrubber(), series: rule)
+        // A process without a target uuid, a group without samples or dates, a resolved group.
+        await apply(state, Self.payload(nil, [("bare", 2, [])]), Self.target("b", service: "web"))
+        _ = await state.resolve(GroupID(service: "web", key: "bare"))
+        return state
+    }
+
+    @Test func theStateFileIsWhatCodableReads() async throws {
+        let state = await richState()
+        var encoder = StateEncoder()
+        let snapshot = await state.snapshot
+        #expect(snapshot.groups[GroupID(service: "web", key: "bare")]?.resolvedAtTotal == 2)
+        let decoded = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(encoder.encode(snapshot)))
+        #expect(decoded == snapshot)
+        // And the same value as JSONEncoder's form of it.
+        let coded = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: CanopyJSON.encoder().encode(snapshot))
+        #expect(decoded == coded)
+    }
+
+    @Test func aSaveReusesTheSamplesOfGroupsWhoseSamplesAreAsTheyWere() async throws {
+        let state = await richState()
+        var encoder = StateEncoder()
+        _ = encoder.encode(await state.snapshot)
+        #expect(encoder.samplesEncoded == 2)
+        // Counts grow without new samples: nothing is encoded again, yet the file has the new totals.
+        await apply(state, Self.payload(nil, [("bare", 9, [])]), Self.target("b", service: "web"))
+        let grown = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(encoder.encode(await state.snapshot)))
+        #expect(encoder.samplesEncoded == 0)
+        #expect(grown == (await state.snapshot))
+        #expect(grown.groups[GroupID(service: "web", key: "bare")]?.total == 9)
+        // A new sample: that group's samples are written again, and the file has it.
+        let key = GroupID(service: "api", key: "k/with \"quote\"")
+        await apply(state, Self.payload("p1", [(key.key, 6, [Self.sample("s3", at: 9)])]), Self.target("a"))
+        let sampled = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(encoder.encode(await state.snapshot)))
+        #expect(encoder.samplesEncoded == 1)
+        #expect(sampled == (await state.snapshot))
+        #expect(sampled.groups[key]?.samples.map(\.uuid) == ["s3", "s2", "s1"])
+    }
+
     @Test func aStateSavedBeforeSeriesRestoresAsOneSeries() throws {
         let old = #"{"version":1,"epoch":"e","processes":{},"groups":[{"service":"api","key":"k","group":{"class":"E","message":"m","severity":"error","total":7,"samples":[]}}]}"#
         let snapshot = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(old.utf8))

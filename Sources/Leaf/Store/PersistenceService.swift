@@ -17,19 +17,20 @@ struct PersistenceService: Service {
 
     func run() async throws {
         var saved = await state.changes
+        var encoder = StateEncoder()
         for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
             await state.forgetStaleProcesses(now: Date())
-            saved = await saveIfChanged(since: saved)
+            saved = await saveIfChanged(since: saved, encoder: &encoder)
         }
-        _ = await saveIfChanged(since: saved)
+        _ = await saveIfChanged(since: saved, encoder: &encoder)
     }
 
-    private func saveIfChanged(since saved: Int) async -> Int {
+    private func saveIfChanged(since saved: Int, encoder: inout StateEncoder) async -> Int {
         let (snapshot, changes) = await state.snapshotForSaving()
         guard changes != saved else { return saved }
         let now = Date()
         do {
-            try file.save(snapshot)
+            try file.save(snapshot, with: &encoder)
             if let since = health.succeeded(at: now) {
                 logger.notice("saving the leaf state works again", metadata: ["store.failing_for": "\(Int(now.timeIntervalSince(since)))s"])
             }

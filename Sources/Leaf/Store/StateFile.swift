@@ -36,13 +36,14 @@ struct StateFile: Sendable {
     }
 
     func save(_ snapshot: TeamSnapshot) throws(Failure) {
+        var encoder = StateEncoder()
+        try save(snapshot, with: &encoder)
+    }
+
+    /// Saves with an encoder kept from the last save, which reuses what did not change.
+    func save(_ snapshot: TeamSnapshot, with encoder: inout StateEncoder) throws(Failure) {
         let temporary = directory.appendingPathComponent("state.json.tmp")
-        let data: Data
-        do {
-            data = try CanopyJSON.encoder().encode(snapshot)
-        } catch {
-            throw Failure(description: "cannot encode the leaf state: \(error)")
-        }
+        let data = encoder.encode(snapshot)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -62,7 +63,7 @@ struct StateFile: Sendable {
     }
 
     /// Writes and syncs `data`, with the system's reason (ENOSPC, EROFS) when it cannot.
-    private static func write(_ data: Data, to path: String) throws(Failure) {
+    private static func write(_ data: [UInt8], to path: String) throws(Failure) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(lastError)") }
         defer { close(fd) }

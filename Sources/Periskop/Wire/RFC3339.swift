@@ -141,7 +141,8 @@ public enum RFC3339 {
         return Instant(unixSeconds: seconds, microseconds: micros)
     }
 
-    static func append(_ date: Date, to out: inout [UInt8]) {
+    /// Appends what `string(from:)` prints, for writers that build JSON bytes.
+    public static func append(_ date: Date, to out: inout [UInt8]) {
         let instant = Instant(date)
         var days = instant.unixSeconds / 86_400
         var secondOfDay = instant.unixSeconds % 86_400
