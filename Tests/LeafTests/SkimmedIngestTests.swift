@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Periskop
 import Shared
 import CanopyTestSupport
@@ -53,7 +54,7 @@ import Testing
         mutating func scrape(_ bodies: [(target: ScrapeTarget, body: [UInt8])], at time: Date) async throws {
             var scrapes: [TeamIngest.Scrape] = []
             for (target, body) in bodies {
-                let scrape = try ingest.decode(body, from: target)
+                let scrape = try ingest.decode(ByteBuffer(bytes: body), from: target)
                 skipped += scrape.payload.skippedCount
                 scrapes.append(scrape)
             }
@@ -105,7 +106,7 @@ import Testing
         try await leaves.scrape([(target, body([("a", 1), ("b", 2), ("c", 3)], count: 3))], at: Date(timeIntervalSince1970: 10))
         // Full with b and c: a is skipped as older than the oldest kept.
         let next = body([("a", 1), ("b", 2), ("c", 3), ("d", 4)], count: 4)
-        let scrape = try leaves.ingest.decode(next, from: target)
+        let scrape = try leaves.ingest.decode(ByteBuffer(bytes: next), from: target)
         #expect(scrape.payload.groups[0].skipped.map(\.uuid) == ["a", "b", "c"])
         // Room for a, b, c and d now: a would be merged, so the skipping merge refuses.
         try leaves.setSampleLimit(5)

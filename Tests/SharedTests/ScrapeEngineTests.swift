@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 
@@ -98,6 +99,6 @@ final class Box<Value: Sendable>: Sendable {
 }
 
 struct NoConsumer: ScrapeConsumer {
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Int { body.count }
+    func decode(_ body: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Int { body.readableBytes }
     func consume(_ payload: Int, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {}
 }

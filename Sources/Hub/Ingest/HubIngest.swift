@@ -35,7 +35,9 @@ final class HubIngest: ScrapeConsumer {
         }
     }
 
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
+    func decode(_ buffer: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
+        // Kept as bytes of its own: the groups reused next time are found in this body.
+        let body = Array(buffer.readableBytesView)
         // Most of a body is the groups of the last one: those are not decoded again. Anything
         // unusual about the body decodes it whole, below, which says what was wrong with it.
         if let decoded = reuse.decode(body, from: target.key, storable: StorablePayload()) {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Periskop
 import Shared
 import Synchronization
@@ -32,17 +33,19 @@ final class TeamIngest: ScrapeConsumer {
     /// stays, to be decoded in full should the team have moved on by the time it is merged.
     struct Scrape: Sendable {
         var payload: SkimmedPayload
-        var body: [UInt8]
+        var body: ByteBuffer
         var limits: PayloadLimits
     }
 
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Scrape {
+    func decode(_ body: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Scrape {
         let service = settings.withLock { $0.services[target.service] }
         var limits = PayloadLimits()
         limits.maxGroups = service?.aggregateLimit
         let kept = state.keptSamples
         let payload = try Self.decoding { () throws(PayloadError) in
-            try PayloadDecoder(limits: limits).decode(body) { key in kept.kept(GroupID(service: target.service, key: key)) }
+            try Self.read(body) { bytes throws(PayloadError) in
+                try PayloadDecoder(limits: limits).decode(bytes) { key in kept.kept(GroupID(service: target.service, key: key)) }
+            }
         }
         return Scrape(payload: payload, body: body, limits: limits)
     }
@@ -53,8 +56,17 @@ final class TeamIngest: ScrapeConsumer {
         if await state.apply(scrape.payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series) { return }
         // Another target of the service (or a new sample_limit) changed a group since the decode
         // looked: a skipped sample might now be merged, so this body is read whole. Rare, and exact.
-        let payload = try Self.decoding { () throws(PayloadError) in try PayloadDecoder(limits: scrape.limits).decode(scrape.body) }
+        let payload = try Self.decoding { () throws(PayloadError) in
+            try Self.read(scrape.body) { bytes throws(PayloadError) in try PayloadDecoder(limits: scrape.limits).decode(bytes) }
+        }
         await state.apply(payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series)
+    }
+
+    /// The body's bytes in place (ByteBuffer's closure rethrows untyped).
+    private static func read<Payload>(
+        _ body: ByteBuffer, _ decode: (UnsafeRawBufferPointer) throws(PayloadError) -> Payload
+    ) throws(PayloadError) -> Payload {
+        try body.withUnsafeReadableBytes { bytes in Result { () throws(PayloadError) in try decode(bytes) } }.get()
     }
 
     /// Runs a decode, with its error as the scrape's failure.

@@ -170,7 +170,11 @@ actor TeamState {
             let id = GroupID(service: target.service, key: entry.group.aggregationKey)
             let state = merged[id]?.state ?? snapshot.groups[id] ?? GroupState(
                 className: "", message: "", severity: entry.group.severity, total: 0, firstSeen: nil, lastSeen: nil, samples: [])
-            guard let result = merge(entry, into: state, increase: increases[entry.group.aggregationKey] ?? 0) else { return false }
+            // What the group's samples cover before this scrape: published by the last merge into it
+            // (every merge publishes), made again only for a new group or a new sample_limit.
+            let increase = increases[entry.group.aggregationKey] ?? 0
+            let covered = increase == 0 ? nil : merged[id]?.kept ?? keptSamples.kept(id, limit: sampleLimit) ?? KeptSamples(newestFirst: state.samples, limit: sampleLimit)
+            guard let result = merge(entry, into: state, increase: increase, covered: covered) else { return false }
             merged[id] = result
         }
 
@@ -181,9 +185,9 @@ actor TeamState {
         for (id, result) in merged {
             if result.state != snapshot.groups[id] { snapshot.groups[id] = result.state }
             if let kept = result.kept {
-                keptSamples.publish(kept, for: id)
-            } else {
-                keptSamples.publishIfMissing(for: id) { KeptSamples(newestFirst: result.state.samples, limit: sampleLimit) }
+                keptSamples.publish(kept, limit: sampleLimit, for: id)
+            } else if keptSamples.kept(id, limit: sampleLimit) == nil {
+                keptSamples.publish(KeptSamples(newestFirst: result.state.samples, limit: sampleLimit), limit: sampleLimit, for: id)
             }
         }
         changes += 1
@@ -253,8 +257,11 @@ private struct ScrapeMerge {
     var seriesLabels: Labels
 
     /// The group's new state, and what it keeps of its samples when they were merged (only then
-    /// is it worth publishing); nil when a skipped sample is not one `state` covers.
-    func callAsFunction(_ entry: SkimmedGroup, into state: GroupState, increase: Int) -> (state: GroupState, kept: KeptSamples?)? {
+    /// is it worth publishing); nil when a skipped sample is not one `state` covers. `covered` is
+    /// what `state`'s samples cover, given when `increase` is positive.
+    func callAsFunction(
+        _ entry: SkimmedGroup, into state: GroupState, increase: Int, covered: KeptSamples?
+    ) -> (state: GroupState, kept: KeptSamples?)? {
         let group = entry.group
         var state = state
         var kept: KeptSamples?
@@ -263,8 +270,7 @@ private struct ScrapeMerge {
         // is full, a time no newer than the oldest kept) would be dropped at once: neither is
         // scrubbed or merged. Skipped samples are exactly such; with the built ones dropped the
         // same way, the merge is what it would be had every sample been built.
-        if increase > 0 {
-            let before = KeptSamples(newestFirst: state.samples, limit: sampleLimit)
+        if increase > 0, let before = covered {
             guard entry.skipped.allSatisfy({ before.covers(uuid: $0.uuid, timestamp: $0.timestamp) }) else { return nil }
             let fresh = Array(
                 group.latestErrors.lazy

@@ -1,12 +1,15 @@
 import Foundation
+import NIOCore
 
 /// What the scrape engine hands its bodies to: the leaf's team state, or the hub's store.
 public protocol ScrapeConsumer: Sendable {
     associatedtype Payload: Sendable
 
     /// Decodes a body. Runs in the target's own loop, in parallel with other targets: decoding is
-    /// the expensive part of a scrape, and must not wait behind an actor.
-    func decode(_ body: [UInt8], from target: ScrapeTarget) throws(ScrapeFailure) -> Payload
+    /// the expensive part of a scrape, and must not wait behind an actor. The body is read in
+    /// place, in a buffer the engine reuses for a later body once it no longer is shared: a
+    /// payload that holds on to it makes that storage the payload's own, never a wrong read.
+    func decode(_ body: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Payload
 
     /// Takes a decoded payload in. A thrown failure marks the scrape failed, and the same body
     /// will be decoded and offered again next time.

@@ -131,7 +131,7 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
                 unchanged = true
                 consumer.unchanged(target, at: time)
             } else {
-                let payload = try consumer.decode(Array(body.readableBytesView), from: target)
+                let payload = try consumer.decode(body, from: target)
                 guard !stop.isStopped else { return last }
                 try await consumer.consume(payload, from: target, at: time)
                 result = fingerprint
