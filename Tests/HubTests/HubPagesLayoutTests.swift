@@ -6,7 +6,8 @@ import Testing
 @testable import Hub
 
 /// Every page of the hub (the overview, the groups and their empty state, a group with and
-/// without a request, the leaves, the graph page's three views, the alerts, the rules, the
+/// without a request, the leaves, the bugs page's empty state (a bug's page is checked in
+/// `HubBugsEndToEndTests`), the graph page's three views, the alerts, the rules, the
 /// lookup's error page) with names as long as real ones (team, service, leaf, class, key,
 /// request URL, rule and alert names), at a desktop and a phone: no word broken between two
 /// letters, no box whose content is wider than it, nothing past the window, and each fact
@@ -75,6 +76,7 @@ import Testing
             ("group", lookup(LongNames.key)),
             ("group-smtp", lookup(LongNames.smtpKey)),
             ("leaves", "/leaves"),
+            ("bugs-empty", "/bugs"),
             ("graph-empty", "/graph"),
             ("graph-table", PageLink.href("/graph", query: [("expr", expr), ("tab", "table")])),
             ("graph", PageLink.href("/graph", query: [("expr", expr), ("tab", "graph")])),

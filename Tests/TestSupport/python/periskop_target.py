@@ -8,6 +8,8 @@ them with its own ExceptionExporter and HTTP handler at GET /-/exceptions. The t
          kind=missing           KeyError
          kind=http              RuntimeError with an HTTP context (Authorization header and a
                                 JSON body with a password)
+         kind=checkout-order    shared_orders.InvalidOrder, through the checkout's own code
+         kind=billing-order     the same bug of the same library, through billing's code
     answers {"aggregation_key": ..., "reported": n, "total_count": ...}
 
 It listens on 127.0.0.1, on the port given with --port (default 0: the OS chooses), prints the
@@ -28,6 +30,8 @@ from periskop_client.collector import ExceptionCollector
 from periskop_client.exporter import ExceptionExporter
 from periskop_client.handler import exception_http_handler
 from periskop_client.models import HTTPContext
+
+import shared_orders
 
 ENDPOINT = "/-/exceptions"
 
@@ -60,7 +64,16 @@ def payment():
     raise RuntimeError("payment provider declined order 42")
 
 
-KINDS = {"zero": zero, "missing": missing, "http": payment}
+def checkout_order():
+    return shared_orders.load_order({"id": 7})
+
+
+def bill_order():
+    invoice = {"id": 9, "currency": "EUR"}
+    return shared_orders.load_order(invoice)
+
+
+KINDS = {"zero": zero, "missing": missing, "http": payment, "checkout-order": checkout_order, "billing-order": bill_order}
 
 
 def totals(exporter):
