@@ -20,7 +20,8 @@ enum BugsPage {
         /// The section's fragment id (`bug-<fingerprint>`), where a status form returns to.
         let anchor: String
         let fingerprint: String
-        let classHTML: SafeHTML
+        /// The class, wrapping after its `.`, `$`... (`SafeHTML.breakable`).
+        let nameHTML: SafeHTML
         let message: String
         let firstSeen: TimeView
         let total: CountView
@@ -41,7 +42,7 @@ enum BugsPage {
             let teams = Set(bug.groups.map(\.team)).count
             let services = Set(bug.groups.map { [$0.team, $0.service] }).count
             return BugSection(
-                anchor: "bug-\(bug.fingerprint)", fingerprint: bug.fingerprint, classHTML: .breakable(bug.className.isEmpty ? "(no class)" : bug.className),
+                anchor: "bug-\(bug.fingerprint)", fingerprint: bug.fingerprint, nameHTML: .breakable(bug.className.isEmpty ? "(no class)" : bug.className),
                 message: bug.message, firstSeen: TimeView(bug.firstSeen, now: now), total: CountView(bug.groups.reduce(0) { $0 + $1.total }),
                 spread: "\(teams) \(teams == 1 ? "team" : "teams"), \(services) \(services == 1 ? "service" : "services"), \(bug.groups.count) groups",
                 groups: bug.groups.map { group in

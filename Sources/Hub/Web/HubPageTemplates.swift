@@ -166,7 +166,7 @@ enum HubPageTemplates {
         {{#hasBugs}}<p class="result-summary">{{summary}}</p>{{/hasBugs}}
         {{#bugs}}
         <section class="bug" id="{{anchor}}" data-fingerprint="{{fingerprint}}" aria-labelledby="{{anchor}}-title">
-        <h2 id="{{anchor}}-title" class="bug-class">{{{classHTML}}}</h2>
+        <h2 id="{{anchor}}-title" class="bug-class">{{{nameHTML}}}</h2>
         <p class="bug-message message">{{message}}</p>
         <dl class="facts">
         <div><dt>Fingerprint</dt><dd class="mono bug-fingerprint">{{fingerprint}}</dd></div>
