@@ -46,6 +46,27 @@ import Testing
         #expect(BugFingerprint.frames(of: [moved.joined(separator: "\n")]) == BugFingerprint.frames(of: moved))
     }
 
+    /// Every group of every real client's export gets a fingerprint; the Scala spec's two
+    /// messages raised at two lines of one frame are one bug, the Ruby fixture's frames read.
+    @Test func theClientsFixtures() throws {
+        let directory = Self.pythonFixture.deletingLastPathComponent()
+        func groups(_ file: String) throws -> [AggregatedError] {
+            try PayloadDecoder().decode(Data(contentsOf: directory.appendingPathComponent(file))).aggregatedErrors
+        }
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) where file.hasSuffix(".json") && !file.hasSuffix("schema.json") {
+            for group in (try? groups(file)) ?? [] {
+                let error = group.latestErrors.first?.error
+                let fingerprint = BugFingerprint.make(className: error?.className ?? "", message: error?.message ?? "", stacktrace: error?.stacktrace ?? [])
+                #expect(fingerprint.count == 16 && fingerprint.allSatisfy(\.isHexDigit), "\(file): \(group.aggregationKey)")
+            }
+        }
+        let scala = try groups("scala-client_export-from-ExceptionExporterSpec.json").compactMap(\.latestErrors.first?.error).filter { !$0.stacktrace.isEmpty }
+        try #require(scala.count == 2)
+        #expect(Set(scala.map { BugFingerprint.make(className: $0.className, message: $0.message, stacktrace: $0.stacktrace) }).count == 1)
+        let ruby = try #require(try groups("ruby-client_export-constructed.json").first?.latestErrors.first?.error)
+        #expect(BugFingerprint.frames(of: ruby.stacktrace) == ["app.rb:/", "app.rb:div", "app.rb:<main>"])
+    }
+
     @Test func javaAndScalaFrames() {
         let java = [
             "java.lang.IllegalStateException: order 42 has no lines",

@@ -151,12 +151,6 @@ struct HubAPI<Context: RequestContext> {
     }
 }
 
-/// `POST /api/v1/bugs/{fingerprint}/status`: the groups of the bug, as they are now.
-struct BugStatusChange: Encodable, Sendable {
-    var fingerprint: String
-    var groups: [BugGroup]
-}
-
 /// `POST /api/v1/groups/{id}/status` and `POST /api/v1/bugs/{fingerprint}/status`.
 struct StatusBody: Decodable {
     var status: String

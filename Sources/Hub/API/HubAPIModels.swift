@@ -120,6 +120,12 @@ struct BugList: Encodable, Sendable {
     var bugs: [Bug]
 }
 
+/// `POST /api/v1/bugs/{fingerprint}/status`: the groups of the bug, as they are now.
+struct BugStatusChange: Encodable, Sendable {
+    var fingerprint: String
+    var groups: [BugGroup]
+}
+
 /// A group of a bug, in its team and service, with its own total and status.
 struct BugGroup: Encodable, Sendable {
     var id: Int64
