@@ -103,6 +103,19 @@ import Testing
             #expect(changes == [
                 "InvalidOrder@aa resolved 3 unresolved→resolved fixed in shared-orders 2.1", "InvalidOrder@dd resolved 5 unresolved→resolved fixed in shared-orders 2.1",
             ])
+
+            // Ignoring all for 100 more: each group's own total plus 100, and a second change each.
+            #expect(try await store.set(fingerprint: bug.fingerprint, .ignore(until: nil, additionalOccurrences: 100), actor: "bob", comment: nil) == 2)
+            let ignored = try await client.query(
+                """
+                SELECT g.aggregation_key, g.status, g.ignored_until_total, count(c.id)::int8 FROM groups g JOIN status_changes c ON c.group_id = g.id
+                GROUP BY 1, 2, 3 ORDER BY 1
+                """, logger: HubStoreTests.logger)
+            var rowsIgnored: [String] = []
+            for try await (key, status, untilTotal, count) in ignored.decode((String, String, Int64?, Int64).self) {
+                rowsIgnored.append("\(key) \(status) \(untilTotal ?? -1) \(count)")
+            }
+            #expect(rowsIgnored == ["InvalidOrder@aa ignored 103 2", "InvalidOrder@dd ignored 105 2"])
         }
     }
 

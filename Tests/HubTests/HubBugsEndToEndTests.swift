@@ -5,7 +5,8 @@ import Testing
 @testable import Hub
 
 /// One bug across teams: two teams' services, real Python periskop clients, raise the same
-/// exception through the same shared library function (`python/shared_orders.py`); two real
+/// exception through the same shared library function (`python/shared_orders.py`, installed in
+/// each service's own directory) from their own code; two real
 /// leaves scrape them and one hub scrapes the leaves. The hub lists the bug once, with both
 /// groups and their exact totals, on `/api/v1/bugs`, on `/bugs` (in a browser), on each group's
 /// page (a link to its sibling), and as a `fingerprint` label that PromQL counts by; resolving
@@ -23,10 +24,18 @@ import Testing
 
     @Test func twoTeamsRaisingOneLibraryBugSeeOneBugWithExactCounts() async throws {
         let cluster = try await TestCluster.shared.postgres()
-        let checkout = try await PythonTarget.start()
-        let billing = try await PythonTarget.start()
         try await TestDatabase.with { database in
             try await withTemporaryDirectory { directory in
+                // Each service with its own installation of the library: other directories.
+                var libraries: [String] = []
+                for service in ["checkout", "billing"] {
+                    let library = directory + "/\(service)-venv/lib/python3/site-packages"
+                    try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+                    try FileManager.default.copyItem(atPath: PythonTarget.sharedLibrary, toPath: library + "/shared_orders.py")
+                    libraries.append(library)
+                }
+                let checkout = try await PythonTarget.start(libraryDirectory: libraries[0])
+                let billing = try await PythonTarget.start(libraryDirectory: libraries[1])
                 let checkoutKey = try await checkout.raise(kind: "checkout-order", count: 3).key
                 let billingKey = try await billing.raise(kind: "billing-order", count: 5).key
                 try await checkout.raise(kind: "zero", count: 2)  // a bug of the checkout alone: not listed
@@ -54,6 +63,13 @@ import Testing
                     let groups = try #require(bug["groups"] as? [[String: Any]])
                     #expect(Set(groups.compactMap { $0["aggregation_key"] as? String }) == [checkoutKey, billingKey])
                     #expect(groups.allSatisfy { $0["last_seen"] is String && $0["status"] as? String == "unresolved" })
+                    // The samples name each service's own copy of the library.
+                    for (id, library) in zip(groups.compactMap { $0["id"] as? Int }, groups.map { $0["team"] as? String == "payments" ? libraries[0] : libraries[1] }) {
+                        let detail = try #require(try await hub.json("/api/v1/groups/\(id)") as? [String: Any])
+                        let samples = try #require(detail["samples"] as? [[String: Any]])
+                        let trace = (samples.first?["error"] as? [String: Any])?["stacktrace"] as? [String] ?? []
+                        #expect(trace.contains { $0.contains(library + "/shared_orders.py") }, "\(trace)")
+                    }
 
                     // More of it in one team: that team's count, exactly.
                     try await billing.raise(kind: "billing-order", count: 2)
@@ -142,9 +158,9 @@ import Testing
                 }
                 await payments.stop()
                 await finance.stop()
+                await checkout.stop()
+                await billing.stop()
             }
         }
-        await checkout.stop()
-        await billing.stop()
     }
 }
