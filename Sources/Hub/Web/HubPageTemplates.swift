@@ -112,13 +112,6 @@ enum HubPageTemplates {
         </dl>
         {{#actions}}{{>statusActions}}{{/actions}}
         {{#silenceForm}}<div class="group-silence">{{>hubSilenceForm}}</div>{{/silenceForm}}
-        <section class="occurrences">
-        <h2>Occurrences</h2>
-        <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
-        {{#chart}}{{>chart}}{{/chart}}
-        <p class="graph-links"><a class="graph-counts" href="{{graphHref}}">Graph these counts</a> <code>{{{graphQueryHTML}}}</code></p>
-        {{#breakdown}}<p class="graph-links"><a class="graph-breakdown" href="{{href}}">{{label}}</a> <code>{{{queryHTML}}}</code></p>{{/breakdown}}
-        </section>
         {{#hasSiblings}}
         <section class="siblings">
         <h2>The same bug elsewhere</h2>
@@ -129,6 +122,13 @@ enum HubPageTemplates {
         </ul>
         </section>
         {{/hasSiblings}}
+        <section class="occurrences">
+        <h2>Occurrences</h2>
+        <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
+        {{#chart}}{{>chart}}{{/chart}}
+        <p class="graph-links"><a class="graph-counts" href="{{graphHref}}">Graph these counts</a> <code>{{{graphQueryHTML}}}</code></p>
+        {{#breakdown}}<p class="graph-links"><a class="graph-breakdown" href="{{href}}">{{label}}</a> <code>{{{queryHTML}}}</code></p>{{/breakdown}}
+        </section>
         <section class="instances">
         <h2>Instances</h2>
         {{#instancesError}}{{>errorBanner}}{{/instancesError}}
