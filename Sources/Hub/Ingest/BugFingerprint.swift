@@ -8,7 +8,7 @@ import Periskop
 /// The fingerprint is the FNV-1a 64-bit hash (`FNV1a64`, fixed and unseeded), as 16 hex digits,
 /// of `class + "\n" + frame₁ + "\n" + … + frameₙ`: the error's class and its `frameCount` innermost
 /// frames, each normalised so that what differs between installations, builds and runs goes
-/// (`frame(_:)`). The message is not hashed: messages embed ids, and one bug has many. A stack
+/// (`frames(of:limit:)`). The message is not hashed: messages embed ids, and one bug has many. A stack
 /// trace in which no line reads as a frame of a known client (none at all, or a shape not
 /// listed below) falls back to the class and the message (`class + "\nmessage:" + message`).
 ///
@@ -32,12 +32,13 @@ import Periskop
 ///   makes it.
 ///
 /// Limits, on purpose or not: two bugs at one call site (the same class raised in the same
-/// innermost frames for different reasons) are one fingerprint; so are two installations of a
-/// file with the same name and function in different packages. A bug whose innermost `frameCount`
+/// innermost frames for different reasons) are one fingerprint; so are two files of the same
+/// name with a function of the same name in different packages. A bug whose innermost `frameCount`
 /// frames include the reporting service's own code (a library function that raises at the
 /// first level down) has one fingerprint per calling site. A fix that renames a function, or a
 /// client upgrade that changes the trace's shape, makes a new fingerprint. Line numbers are not
-/// hashed (an edit above a frame would split the bug), so neither are the lines of a frame.
+/// hashed (an edit above a frame would split the bug): two raises of one class in one function
+/// with the same callers are one bug.
 enum BugFingerprint {
     /// How many innermost frames are hashed: few, so that a library's bug called from several
     /// services' code is one fingerprint, and more than one, so that a library's every error of
