@@ -9,8 +9,8 @@ import Testing
 /// each service's own directory) from their own code; two real
 /// leaves scrape them and one hub scrapes the leaves. The hub lists the bug once, with both
 /// groups and their exact totals, on `/api/v1/bugs`, on `/bugs` (in a browser), on each group's
-/// page (a link to its sibling), and as a `fingerprint` label that PromQL counts by; resolving
-/// all resolves both, each with its own status history.
+/// page (a link to its sibling), and as a `fingerprint` label that PromQL counts by (a rule
+/// fires one alert for the bug); resolving all resolves both, each with its own status history.
 @Suite(.serialized) struct HubBugsEndToEndTests {
     static func bugs(_ hub: HTTPTestClient) async throws -> [[String: Any]] {
         try #require(try await hub.json("/api/v1/bugs") as? [String: Any])["bugs"] as? [[String: Any]] ?? []
@@ -44,8 +44,18 @@ import Testing
                 let finance = try HubEndToEndTests.Leaf(team: "finance", service: "billing", targets: [billing.address], directory: directory)
                 try await payments.start()
                 try await finance.start()
+                // The README's rule: one alert per bug in several teams, not one per team.
+                let ruleFile = directory + "/bugs.rules.yml"
+                try """
+                    groups:
+                      - name: bugs
+                        rules:
+                          - alert: BugInSeveralTeams
+                            expr: count by (fingerprint) (canopy_group_status{status=~"unresolved|regressed", fingerprint!=""}) >= 2
+                    """.write(toFile: ruleFile, atomically: true, encoding: .utf8)
                 try await withInProcessHub(
-                    database: database, cluster: cluster, leaves: [("payments", payments.port), ("finance", finance.port)], directory: directory, token: "s3cret"
+                    database: database, cluster: cluster, leaves: [("payments", payments.port), ("finance", finance.port)], directory: directory, token: "s3cret",
+                    ruleFiles: [ruleFile], evaluationInterval: "1s"
                 ) { base in
                     let hub = HTTPTestClient(base: base)
                     let listed = try await eventually(timeout: .seconds(30)) {
@@ -86,6 +96,13 @@ import Testing
                     let counts = Dictionary(uniqueKeysWithValues: result.map { (($0["metric"] as? [String: String])?["fingerprint"] ?? "", ($0["value"] as? [Any])?[1] as? String ?? "") })
                     #expect(counts[fingerprint] == "2", "\(result)")
                     #expect(counts.count == 2 && counts.values.filter { $0 == "1" }.count == 1, "the checkout's own bug counts once: \(result)")
+                    let alerted = try await eventually(timeout: .seconds(20)) {
+                        let alerts = (try? await HubRulesTests.alerts(hub)) ?? []
+                        return alerts.count == 1 && (alerts[0]["labels"] as? [String: String]) == ["alertname": "BugInSeveralTeams", "fingerprint": fingerprint]
+                            && alerts[0]["state"] as? String == "firing"
+                    }
+                    let alerts = (try? await HubRulesTests.alerts(hub)) ?? []
+                    #expect(alerted, "one alert for the bug, with its fingerprint: \(alerts)")
 
                     let ids = groups.compactMap { ($0["id"] as? Int).map(Int64.init) }
                     try #require(ids.count == 2)
