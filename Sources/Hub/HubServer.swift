@@ -185,6 +185,8 @@ struct HubServer {
             defer { group.cancelAll() }
             let applied = try await MigrationRunner.migrate(client, Schema.migrations, logger: logger)
             if !applied.isEmpty { logger.info("database schema migrated", metadata: ["store.migrations": "\(applied)"]) }
+            let fingerprinted = try await FingerprintBackfill.run(client, logger: logger)
+            if fingerprinted > 0 { logger.info("bug fingerprints computed", metadata: ["store.groups": "\(fingerprinted)"]) }
             try await Retention.ensurePartitions(client: client, around: Date(), logger: logger)
         }
     }

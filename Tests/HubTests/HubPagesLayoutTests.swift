@@ -6,7 +6,7 @@ import Testing
 @testable import Hub
 
 /// Every page of the hub (the overview, the groups and their empty state, a group with and
-/// without a request, the leaves, the graph page's three views, the alerts, the rules, the
+/// without a request, the leaves, the bugs page (the long group's bug in a second team), the graph page's three views, the alerts, the rules, the
 /// lookup's error page) with names as long as real ones (team, service, leaf, class, key,
 /// request URL, rule and alert names), at a desktop and a phone: no word broken between two
 /// letters, no box whose content is wider than it, nothing past the window, and each fact
@@ -36,16 +36,27 @@ import Testing
         try await TestDatabase.with { database in
             let target = FakeTarget()
             target.payload = LongNames.payload
-            try await withServices([target.makeApplication()]) {
+            // The long group's bug in a second team, once (under every rule's threshold), so
+            // that the bugs page has a bug with long names.
+            let other = FakeTarget()
+            other.payload = LongNames.payload
+            other.payload.aggregatedErrors = [other.payload.aggregatedErrors[0]]
+            other.payload.aggregatedErrors[0].totalCount = 1
+            other.payload.aggregatedErrors[0].aggregationKey = "TemplateRenderingFailedException@9f3c2a71"
+            try await withServices([target.makeApplication(), other.makeApplication()]) {
                 try await withTemporaryDirectory { directory in
                     let leaf = try HubEndToEndTests.Leaf(
                         team: LongNames.team, service: LongNames.service, targets: [await target.address()],
                         labels: [["env": "production-eu-west-1"]], directory: directory)
                     try await leaf.start()
+                    let otherLeaf = try HubEndToEndTests.Leaf(
+                        team: Self.otherTeam, service: "invoice-document-rendering-and-delivery-service", targets: [await other.address()], directory: directory)
+                    try await otherLeaf.start()
                     let ruleFile = directory + "/notifications.rules.yml"
                     try Self.rules.write(toFile: ruleFile, atomically: true, encoding: .utf8)
                     try await withInProcessHub(
-                        database: database, cluster: cluster, leaves: [(LongNames.leaf, leaf.port)], directory: directory, ruleFiles: [ruleFile],
+                        database: database, cluster: cluster, leaves: [(LongNames.leaf, leaf.port), (Self.otherTeam + "-leaf", otherLeaf.port)], directory: directory,
+                        ruleFiles: [ruleFile],
                         evaluationInterval: "1s"
                     ) { base in
                         let hub = HTTPTestClient(base: base)
@@ -55,13 +66,21 @@ import Testing
                             return states == ["firing", "pending"] && broken == "err"
                         }
                         try #require(ready, "an alert fires, one waits and the broken rule fails")
+                        let bugListed = try await eventually(timeout: .seconds(20)) {
+                            (try? await hub.json("/api/v1/bugs") as? [String: Any])?["bugs"].flatMap { $0 as? [Any] }?.count == 1
+                        }
+                        try #require(bugListed, "the long group's bug is in both teams")
                         try await Self.checkEveryPage(base)
                     }
                     await leaf.stop()
+                    await otherLeaf.stop()
                 }
             }
         }
     }
+
+    /// Sorts after `LongNames.team`, so that the overview's first team is still that one.
+    static let otherTeam = "payments-and-invoicing-platform-north-america"
 
     static func checkEveryPage(_ base: String) async throws {
         func lookup(_ key: String) -> String {
@@ -75,6 +94,7 @@ import Testing
             ("group", lookup(LongNames.key)),
             ("group-smtp", lookup(LongNames.smtpKey)),
             ("leaves", "/leaves"),
+            ("bugs", "/bugs"),
             ("graph-empty", "/graph"),
             ("graph-table", PageLink.href("/graph", query: [("expr", expr), ("tab", "table")])),
             ("graph", PageLink.href("/graph", query: [("expr", expr), ("tab", "graph")])),

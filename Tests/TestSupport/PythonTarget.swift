@@ -43,13 +43,16 @@ public final class PythonTarget: Sendable {
     public let port: Int
     private let child: Mutex<Child?>
     private let logPath: String
+    /// Where the script imports `shared_orders` from (nil: beside the script).
+    private let libraryDirectory: String?
 
     public var address: String { "127.0.0.1:\(port)" }
 
-    private init(port: Int, child: Child, logPath: String) {
+    private init(port: Int, child: Child, logPath: String, libraryDirectory: String?) {
         self.port = port
         self.child = Mutex(child)
         self.logPath = logPath
+        self.libraryDirectory = libraryDirectory
     }
 
     deinit {
@@ -67,11 +70,16 @@ public final class PythonTarget: Sendable {
     }
 
     /// Starts the script on a port the OS chooses and waits (at most 20 s) until it listens.
-    public static func start() async throws -> PythonTarget {
+    /// `libraryDirectory`: a directory holding a copy of `python/shared_orders.py` that the
+    /// script imports instead of its own (each service with the library installed its own way).
+    public static func start(libraryDirectory: String? = nil) async throws -> PythonTarget {
         let logPath = NSTemporaryDirectory() + "canopy-python-target-\(UUID().uuidString).log"
-        let (child, port) = try await spawn(port: 0, logPath: logPath)
-        return PythonTarget(port: port, child: child, logPath: logPath)
+        let (child, port) = try await spawn(port: 0, logPath: logPath, libraryDirectory: libraryDirectory)
+        return PythonTarget(port: port, child: child, logPath: logPath, libraryDirectory: libraryDirectory)
     }
+
+    /// The shared library the script's `*-order` kinds call, to copy elsewhere.
+    public static let sharedLibrary = URL(fileURLWithPath: script).deletingLastPathComponent().appendingPathComponent("shared_orders.py").path
 
     /// What the process wrote on stderr (Python's tracebacks if it failed).
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -110,7 +118,7 @@ public final class PythonTarget: Sendable {
         // The old socket may linger for a moment; the script's server reuses the address.
         for _ in 0..<20 {
             do {
-                let (child, _) = try await Self.spawn(port: port, logPath: logPath)
+                let (child, _) = try await Self.spawn(port: port, logPath: logPath, libraryDirectory: libraryDirectory)
                 self.child.withLock { $0 = child }
                 return
             } catch {
@@ -154,7 +162,7 @@ public final class PythonTarget: Sendable {
     }
 
     /// Spawns `python3 periskop_target.py --port N` and reads the port it prints.
-    private static func spawn(port: Int, logPath: String) async throws -> (Child, Int) {
+    private static func spawn(port: Int, logPath: String, libraryDirectory: String?) async throws -> (Child, Int) {
         var stdinPipe: [Int32] = [0, 0]
         var stdoutPipe: [Int32] = [0, 0]
         guard pipe(&stdinPipe) == 0 else { throw TestFailure("pipe failed: errno \(errno)") }
@@ -191,7 +199,7 @@ public final class PythonTarget: Sendable {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
 
-        let arguments = ["python3", "-u", script, "--port", String(port)]
+        let arguments = ["python3", "-u", script, "--port", String(port)] + (libraryDirectory.map { ["--library", $0] } ?? [])
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0

@@ -46,19 +46,8 @@ struct HubAPI<Context: RequestContext> {
         api.post("groups/:id/status") { request, context in
             let actor = try writeGuard.authorise(request)
             let id = try Self.groupID(context)
-            let body = try await request.body.collect(upTo: 64 * 1024)
             // The UI's forms post here too (form-encoded) and are sent back to the group's page.
-            let isForm = request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true
-            let change: StatusBody
-            if isForm {
-                change = try StatusBody(form: String(buffer: body))
-            } else {
-                do {
-                    change = try JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView))
-                } catch {
-                    throw HTTPError(.badRequest, message: "body must be JSON like {\"status\": \"resolved\"}: \(error)")
-                }
-            }
+            let (change, isForm) = try await Self.statusBody(request)
             let statusRequest = try change.request(now: Date())
             guard try await status.set(id: id, statusRequest, actor: change.actor ?? actor, comment: change.comment),
                 let group = try await queries.group(id: id)
@@ -68,11 +57,36 @@ struct HubAPI<Context: RequestContext> {
             if isForm { return Response(status: .seeOther, headers: [.location: "/groups/\(id)"]) }
             return try JSONResponse.make(group)
         }
+        api.get("bugs") { _, _ in try JSONResponse.make(BugList(bugs: try await queries.bugs())) }
+        // Every group of one bug at once (each keeps its own status history); the bugs page's
+        // forms post here and are sent back to it.
+        api.post("bugs/:fingerprint/status") { request, context in
+            let actor = try writeGuard.authorise(request)
+            let fingerprint = try context.parameters.decoded("fingerprint")
+            let (change, isForm) = try await Self.statusBody(request)
+            let changed = try await status.set(fingerprint: fingerprint, try change.request(now: Date()), actor: change.actor ?? actor, comment: change.comment)
+            guard changed > 0 else { throw HTTPError(.notFound, message: "no group has the fingerprint \(fingerprint)") }
+            if isForm { return Response(status: .seeOther, headers: [.location: "/bugs#bug-\(fingerprint)"]) }
+            return try JSONResponse.make(BugStatusChange(fingerprint: fingerprint, groups: try await queries.bugGroups(fingerprint: fingerprint)))
+        }
         api.get("leaves") { _, _ in try JSONResponse.make(try await leaves.reports()) }
         api.get("scrapes") { request, _ in
             let limit = min(1000, max(1, Int(request.query("limit") ?? "") ?? 100))
             let before = request.query("before").flatMap { Int64($0) }
             return try JSONResponse.make(try await queries.scrapes(leaf: request.query("leaf"), limit: limit, before: before))
+        }
+    }
+
+    /// A status change's body: JSON, or an HTML form's fields (and whether it was a form).
+    static func statusBody(_ request: Request) async throws -> (StatusBody, isForm: Bool) {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        if request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
+            return (try StatusBody(form: String(buffer: body)), true)
+        }
+        do {
+            return (try JSONDecoder().decode(StatusBody.self, from: Data(body.readableBytesView)), false)
+        } catch {
+            throw HTTPError(.badRequest, message: "body must be JSON like {\"status\": \"resolved\"}: \(error)")
         }
     }
 
@@ -137,7 +151,7 @@ struct HubAPI<Context: RequestContext> {
     }
 }
 
-/// `POST /api/v1/groups/{id}/status`.
+/// `POST /api/v1/groups/{id}/status` and `POST /api/v1/bugs/{fingerprint}/status`.
 struct StatusBody: Decodable {
     var status: String
     /// With `ignored`: a duration (`2h`), a time, or a number of further occurrences; none: until reopened.

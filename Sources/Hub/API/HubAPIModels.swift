@@ -85,14 +85,61 @@ struct HubGroupDetail: Encodable, Sendable {
     var samples: [ErrorWithContext]
     var statusChanges: [StatusChange]
     var leaves: [GroupLeaf]
+    /// `BugFingerprint` of its class and stack trace, and the other groups (any team) that have it.
+    var fingerprint: String
+    var siblings: [BugGroup]
 
     enum CodingKeys: String, CodingKey {
-        case group, samples, leaves
+        case group, samples, leaves, fingerprint, siblings
         case statusChangedAt = "status_changed_at"
         case statusChangedBy = "status_changed_by"
         case ignoredUntil = "ignored_until"
         case ignoredUntilTotal = "ignored_until_total"
         case statusChanges = "status_changes"
+    }
+}
+
+/// One bug (a `BugFingerprint`) seen in two or more teams or services, and its groups.
+struct Bug: Encodable, Sendable {
+    var fingerprint: String
+    /// The class and message of the group that saw it last.
+    var className: String
+    var message: String
+    /// The earliest first seen of its groups, anywhere.
+    var firstSeen: Date
+    var groups: [BugGroup]
+
+    enum CodingKeys: String, CodingKey {
+        case fingerprint, message, groups
+        case className = "class"
+        case firstSeen = "first_seen"
+    }
+}
+
+struct BugList: Encodable, Sendable {
+    var bugs: [Bug]
+}
+
+/// `POST /api/v1/bugs/{fingerprint}/status`: the groups of the bug, as they are now.
+struct BugStatusChange: Encodable, Sendable {
+    var fingerprint: String
+    var groups: [BugGroup]
+}
+
+/// A group of a bug, in its team and service, with its own total and status.
+struct BugGroup: Encodable, Sendable {
+    var id: Int64
+    var team: String
+    var service: String
+    var aggregationKey: String
+    var total: Int64
+    var lastSeen: Date
+    var status: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, team, service, total, status
+        case aggregationKey = "aggregation_key"
+        case lastSeen = "last_seen"
     }
 }
 

@@ -253,9 +253,11 @@ struct FederationApply {
         let firstSeen = groups.map { seconds($0.group.firstSeen) }
         let lastSeen = groups.map { seconds($0.group.lastSeen) }
         let increases = groups.map(\.increase)
+        // From the stack trace as stored, so that `FingerprintBackfill` would compute the same.
+        let fingerprints = zip(groups, stacktraces).map { BugFingerprint.make(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) }
         let upsert = IngestStatements.UpsertGroups(
             team: team, time: time, services: services, keys: keys, classes: classes, messages: messages, stacktraces: stacktraces,
-            severities: severities, firstSeen: firstSeen, lastSeen: lastSeen, increases: increases)
+            severities: severities, firstSeen: firstSeen, lastSeen: lastSeen, increases: increases, fingerprints: fingerprints)
         let rows = try await connection.execute(upsert, logger: logger)
         var ids: [GroupKey: Int64] = [:]
         for try await (id, service, key) in rows {

@@ -207,13 +207,13 @@ enum IngestStatements {
     /// The changed groups, inserted or added to.
     struct UpsertGroups: PostgresPreparedStatement {
         static let sql = """
-            INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total)
+            INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total, fingerprint)
             SELECT $1, s, k, c, m, st, sev,
                    CASE WHEN fs = 'NaN' THEN $2::timestamptz ELSE to_timestamp(fs) END,
-                   CASE WHEN ls = 'NaN' THEN $2::timestamptz ELSE to_timestamp(ls) END, inc
+                   CASE WHEN ls = 'NaN' THEN $2::timestamptz ELSE to_timestamp(ls) END, inc, fp
             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                        $8::int2[], $9::float8[], $10::float8[], $11::int8[])
-                 AS u(s, k, c, m, st, sev, fs, ls, inc)
+                        $8::int2[], $9::float8[], $10::float8[], $11::int8[], $12::text[])
+                 AS u(s, k, c, m, st, sev, fs, ls, inc, fp)
             ON CONFLICT (team, service, aggregation_key) DO UPDATE SET
                 total = g.total + EXCLUDED.total,
                 severity = GREATEST(g.severity, EXCLUDED.severity),
@@ -221,7 +221,9 @@ enum IngestStatements {
                 last_seen = GREATEST(g.last_seen, EXCLUDED.last_seen),
                 class = CASE WHEN EXCLUDED.total > 0 OR g.class = '' THEN EXCLUDED.class ELSE g.class END,
                 message = CASE WHEN EXCLUDED.total > 0 OR g.message = '' THEN EXCLUDED.message ELSE g.message END,
-                stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END
+                stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END,
+                -- Of the class and stack trace kept, so it follows them.
+                fingerprint = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' OR g.class = '' OR g.message = '' OR g.fingerprint = '' THEN EXCLUDED.fingerprint ELSE g.fingerprint END
             RETURNING id, service, aggregation_key
             """
         typealias Row = (Int64, String, String)
@@ -236,9 +238,10 @@ enum IngestStatements {
         var firstSeen: [Double]
         var lastSeen: [Double]
         var increases: [Int64]
+        var fingerprints: [String]
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 11)
+            var bindings = PostgresBindings(capacity: 12)
             bindings.append(team)
             bindings.append(time)
             bindings.append(services)
@@ -250,6 +253,7 @@ enum IngestStatements {
             bindings.append(firstSeen)
             bindings.append(lastSeen)
             bindings.append(increases)
+            bindings.append(fingerprints)
             return bindings
         }
 

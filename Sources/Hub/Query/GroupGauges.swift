@@ -5,7 +5,9 @@ import PromQL
 import Shared
 
 /// The gauges of a group, labelled as the group is (team, service, aggregation_key, class,
-/// severity; no target labels): when it was first and last seen, and its status.
+/// severity; no target labels): when it was first and last seen, and its status (with the
+/// group's `fingerprint` too, so that a rule can count one bug across teams once:
+/// `count by (fingerprint) (canopy_group_status{status="unresolved"})`).
 struct GroupGauges: Sendable {
     static let firstSeen = "canopy_group_first_seen_timestamp_seconds"
     static let lastSeen = "canopy_group_last_seen_timestamp_seconds"
@@ -25,7 +27,7 @@ struct GroupGauges: Sendable {
     func select(_ metric: String, _ request: SelectRequest) async throws -> [SourceSeries] {
         var sql = SQLBuilder()
         let filter = try SeriesFilter(
-            request.matchers, ownLabels: false, extra: metric == Self.status ? ["status": HubQueries.effectiveStatus] : [:], sql: &sql)
+            request.matchers, ownLabels: false, extra: metric == Self.status ? ["status": HubQueries.effectiveStatus, "fingerprint": "g.fingerprint"] : [:], sql: &sql)
         let end = try sql.bind(QueryTime.date(request.end))
         var lastSeenBefore = "NULL::timestamptz"
         if metric == Self.lastSeen {
@@ -36,20 +38,23 @@ struct GroupGauges: Sendable {
             sql.query(
                 """
                 SELECT g.id, g.team, g.service, g.aggregation_key, g.class, g.severity, g.first_seen, g.last_seen,
-                       \(HubQueries.effectiveStatus), \(lastSeenBefore)
+                       \(HubQueries.effectiveStatus), \(lastSeenBefore), g.fingerprint
                 FROM groups g WHERE \(filter.whereClause) AND g.first_seen <= \(end)
                 LIMIT \(maxSeries + 1)
                 """), logger: logger)
         var found: [(id: Int64, labels: PromQL.Labels, firstSeen: Date, lastSeen: Date, before: Date?)] = []
-        for try await (id, team, service, key, className, severity, firstSeen, lastSeen, status, before) in rows.decode(
-            (Int64, String, String, String, String, Int16, Date, Date, String, Date?).self)
+        for try await (id, team, service, key, className, severity, firstSeen, lastSeen, status, before, fingerprint) in rows.decode(
+            (Int64, String, String, String, String, Int16, Date, Date, String, Date?, String).self)
         {
             guard found.count < maxSeries else { throw ExceptionCounters.TooManySeries(limit: maxSeries) }
             var labels = PromQL.Labels([
                 (PromQL.Labels.metricName, metric), ("team", team), ("service", service), ("aggregation_key", key), ("class", className),
                 ("severity", SeverityRank.severity(Int(severity)).rawValue),
             ])
-            if metric == Self.status { labels["status"] = status }
+            if metric == Self.status {
+                labels["status"] = status
+                if !fingerprint.isEmpty { labels["fingerprint"] = fingerprint }
+            }
             if filter.passes(labels) { found.append((id, labels, firstSeen, lastSeen, before)) }
         }
         switch metric {

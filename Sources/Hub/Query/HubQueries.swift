@@ -343,11 +343,11 @@ struct HubQueries: Sendable {
         let rows = try await client.query(
             """
             SELECT g.id, g.team, g.service, g.aggregation_key, g.class, g.message, g.severity, g.first_seen, g.last_seen, g.total,
-                   \(unescaped: Self.effectiveStatus), g.status_changed_at, g.status_changed_by, g.ignored_until, g.ignored_until_total, g.stacktrace
+                   \(unescaped: Self.effectiveStatus), g.status_changed_at, g.status_changed_by, g.ignored_until, g.ignored_until_total, g.fingerprint
             FROM groups g WHERE g.id = \(id)
             """, logger: logger)
         guard let row = try await rows.collect().first else { return nil }
-        let (gid, team, service, key, className, message, severity, firstSeen, lastSeen, total, status, changedAt, changedBy, ignoredUntil, ignoredUntilTotal, _) =
+        let (gid, team, service, key, className, message, severity, firstSeen, lastSeen, total, status, changedAt, changedBy, ignoredUntil, ignoredUntilTotal, fingerprint) =
             try row.decode((Int64, String, String, String, String, String, Int16, Date?, Date?, Int64, String, Date?, String?, Date?, Int64?, String).self)
         let group = HubGroup(
             id: gid, team: team, service: service, aggregationKey: key, className: className, message: message,
@@ -374,7 +374,8 @@ struct HubQueries: Sendable {
         }
         return HubGroupDetail(
             group: group, statusChangedAt: changedAt, statusChangedBy: changedBy, ignoredUntil: ignoredUntil, ignoredUntilTotal: ignoredUntilTotal,
-            samples: samples, statusChanges: history, leaves: reporting)
+            samples: samples, statusChanges: history, leaves: reporting, fingerprint: fingerprint,
+            siblings: try await bugGroups(fingerprint: fingerprint).filter { $0.id != id })
     }
 
     /// Occurrences of a group in `[from, to)`, summed per `step` (a whole number of minutes).

@@ -16,7 +16,7 @@ struct HubSeriesSource: SeriesSource {
         (ExceptionCounters.metric, "counter", "Occurrences of an exception group from targets with one set of labels, counted exactly across instances, restarts and leaves."),
         (GroupGauges.firstSeen, "gauge", "When the group first occurred, in seconds since the Unix epoch."),
         (GroupGauges.lastSeen, "gauge", "When the group last occurred, in seconds since the Unix epoch."),
-        (GroupGauges.status, "gauge", "1 for the group's current status (unresolved, regressed, resolved, ignored)."),
+        (GroupGauges.status, "gauge", "1 for the group's current status (unresolved, regressed, resolved, ignored), with its bug fingerprint."),
         (leafUp, "gauge", "1 if the hub's last scrape of the leaf succeeded, 0 if not."),
         (serviceTargets, "gauge", "Targets of the service its team's leaves discover."),
         (serviceTargetsUp, "gauge", "Targets of the service whose last scrape succeeded."),

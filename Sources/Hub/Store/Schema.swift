@@ -268,6 +268,16 @@ enum Schema {
                 )
                 """,
             ]),
+        Migration(
+            version: 8, name: "bug fingerprints: one bug across teams",
+            statements: [
+                // `BugFingerprint` of the group's class and stack trace, written at ingest; ''
+                // until then, and for groups stored before this version until `FingerprintBackfill`
+                // computes theirs at start (the normaliser is Swift, not SQL).
+                "ALTER TABLE groups ADD COLUMN fingerprint text NOT NULL DEFAULT ''",
+                // The cross-team list groups by fingerprint from this index alone.
+                "CREATE INDEX groups_fingerprint ON groups (fingerprint) INCLUDE (team, service, last_seen)",
+            ]),
     ]
 
 }

@@ -8,6 +8,7 @@ enum HubPageTemplates {
         "hubOverview": overview,
         "hubGroups": groups,
         "hubGroup": group,
+        "hubBugs": bugs,
         "hubLeaves": leaves,
         "hubGraph": graph,
         "hubAlerts": alerts,
@@ -111,6 +112,16 @@ enum HubPageTemplates {
         </dl>
         {{#actions}}{{>statusActions}}{{/actions}}
         {{#silenceForm}}<div class="group-silence">{{>hubSilenceForm}}</div>{{/silenceForm}}
+        {{#hasSiblings}}
+        <section class="siblings">
+        <h2>The same bug elsewhere</h2>
+        <p class="muted">Groups with the fingerprint <code class="group-fingerprint">{{fingerprint}}</code> (the class and innermost frames): <a class="bug-link" href="{{bugHref}}">the bug's groups together</a></p>
+        <ul class="sibling-list">
+        {{#siblings}}<li><a class="sibling-link" href="{{href}}">{{team}} · {{service}}</a> {{#status}}{{>statusBadge}}{{/status}} <span class="muted">{{#total}}{{>count}}{{/total}} in total</span></li>
+        {{/siblings}}
+        </ul>
+        </section>
+        {{/hasSiblings}}
         <section class="occurrences">
         <h2>Occurrences</h2>
         <nav class="ranges" aria-label="Range">{{#ranges}}<a href="{{href}}"{{#current}} aria-current="page"{{/current}}>{{label}}</a> {{/ranges}}</nav>
@@ -147,6 +158,34 @@ enum HubPageTemplates {
         {{/hasHistory}}
         {{^hasHistory}}<p class="muted">No changes yet.</p>{{/hasHistory}}
         </section>
+
+        """
+
+    // A section per bug: its groups (links to their pages) and the forms for all of them.
+    static let bugs = """
+        {{#hasBugs}}<p class="result-summary">{{summary}}</p>{{/hasBugs}}
+        {{#bugs}}
+        <section class="bug" id="{{anchor}}" data-fingerprint="{{fingerprint}}" aria-labelledby="{{anchor}}-title">
+        <h2 id="{{anchor}}-title" class="bug-class">{{{nameHTML}}}</h2>
+        <p class="bug-message message">{{message}}</p>
+        <dl class="facts">
+        <div><dt>Fingerprint</dt><dd class="mono bug-fingerprint">{{fingerprint}}</dd></div>
+        <div><dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd></div>
+        <div><dt>Where</dt><dd class="bug-spread">{{spread}}</dd></div>
+        <div><dt>Total</dt><dd class="bug-total">{{#total}}{{>count}}{{/total}}</dd></div>
+        </dl>
+        <div class="table-scroll"><table class="bug-groups">
+        <thead><tr><th scope="col">Team · service</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col" class="num">Total</th><th scope="col">Last seen</th></tr></thead>
+        <tbody>
+        {{#groups}}<tr class="bug-group" data-team="{{team}}" data-service="{{service}}"><td>{{team}} · {{service}}</td>
+        <td class="mono"><a class="bug-group-link" href="{{href}}">{{{keyHTML}}}</a></td><td>{{#status}}{{>statusBadge}}{{/status}}</td>
+        <td class="num bug-group-total">{{#total}}{{>count}}{{/total}}</td><td>{{#lastSeen}}{{>time}}{{/lastSeen}}</td></tr>
+        {{/groups}}
+        </tbody></table></div>
+        {{#actions}}{{>statusActions}}{{/actions}}
+        </section>
+        {{/bugs}}
+        {{^hasBugs}}{{#empty}}{{>emptyState}}{{/empty}}{{/hasBugs}}
 
         """
 

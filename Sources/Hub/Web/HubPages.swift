@@ -33,6 +33,7 @@ struct HubPages: Sendable {
         router.get("groups") { request, _ in try await html { try await groups(request) } }
         router.get("groups/lookup") { request, _ in try await lookup(request) }
         router.get("groups/:id") { request, context in try await html { try await group(request, id: context.parameters.decoded("id")) } }
+        router.get("bugs") { _, _ in try await html { try await bugsPage() } }
         router.get("leaves") { request, _ in try await html { try await leavesPage(request) } }
         router.get("graph") { request, _ in try await html { try await graph(request) } }
         router.get("alerts") { request, _ in try await html { try await alerts(request) } }
@@ -69,7 +70,7 @@ struct HubPages: Sendable {
     /// The shell of every hub page; the nav counts the alerts firing.
     static func chrome(_ title: String, path: String, alerts: AlertCounts = AlertCounts()) -> PageChrome {
         var nav = NavItem.items(
-            [("Overview", "/"), ("Groups", "/groups"), ("Alerts", "/alerts"), ("Rules", "/rules"), ("Graph", "/graph"), ("Leaves", "/leaves")],
+            [("Overview", "/"), ("Groups", "/groups"), ("Bugs", "/bugs"), ("Alerts", "/alerts"), ("Rules", "/rules"), ("Graph", "/graph"), ("Leaves", "/leaves")],
             currentPath: path)
         if alerts.firing > 0, let index = nav.firstIndex(where: { $0.href == "/alerts" }) {
             nav[index].count = "\(alerts.firing)"
@@ -387,6 +388,10 @@ struct HubPages: Sendable {
             let samples: [SampleView]
             let hasHistory: Bool
             let history: [HistoryRow]
+            let fingerprint: String
+            let bugHref: String
+            let hasSiblings: Bool
+            let siblings: [SiblingLink]
         }
         let view = View(
             message: group.message, team: group.team, teamHref: PageLink.href("/groups", query: [("team", group.team)]), service: group.service,
@@ -410,8 +415,28 @@ struct HubPages: Sendable {
             hasHistory: !detail.statusChanges.isEmpty,
             history: detail.statusChanges.map {
                 HistoryRow(at: TimeView($0.at, now: now), actor: $0.actor, from: $0.from, to: $0.to, comment: $0.comment ?? "")
+            },
+            fingerprint: detail.fingerprint, bugHref: "/bugs#bug-\(detail.fingerprint)", hasSiblings: !detail.siblings.isEmpty,
+            siblings: detail.siblings.map {
+                SiblingLink(team: $0.team, service: $0.service, href: "/groups/\($0.id)", status: StatusBadgeView(status: $0.status), total: CountView($0.total))
             })
         return try templates.page(await chrome(group.className.isEmpty ? "Group \(id)" : group.className, path: "/groups/\(id)"), template: "hubGroup", view)
+    }
+
+    /// Another group with the same bug fingerprint.
+    struct SiblingLink {
+        let team: String
+        let service: String
+        let href: String
+        let status: StatusBadgeView
+        let total: CountView
+    }
+
+    // MARK: Bugs
+
+    private func bugsPage() async throws -> String {
+        let view = BugsPage.view(try await queries.bugs(), now: Date())
+        return try templates.page(await chrome("Bugs across teams", path: "/bugs"), template: "hubBugs", view)
     }
 
     struct BreakdownLink {

@@ -8,7 +8,12 @@ them with its own ExceptionExporter and HTTP handler at GET /-/exceptions. The t
          kind=missing           KeyError
          kind=http              RuntimeError with an HTTP context (Authorization header and a
                                 JSON body with a password)
+         kind=checkout-order    shared_orders.InvalidOrder, through the checkout's own code
+         kind=billing-order     the same bug of the same library, through billing's code
     answers {"aggregation_key": ..., "reported": n, "total_count": ...}
+
+--library DIR makes it import shared_orders (the library both *-order kinds call) from DIR, as
+a service with its own installation of a shared library would.
 
 It listens on 127.0.0.1, on the port given with --port (default 0: the OS chooses), prints the
 port on stdout, and exits when its stdin closes or on SIGTERM/SIGINT, so that it never
@@ -28,6 +33,9 @@ from periskop_client.collector import ExceptionCollector
 from periskop_client.exporter import ExceptionExporter
 from periskop_client.handler import exception_http_handler
 from periskop_client.models import HTTPContext
+
+# Imported in main(), after --library has said where from.
+shared_orders = None
 
 ENDPOINT = "/-/exceptions"
 
@@ -60,7 +68,16 @@ def payment():
     raise RuntimeError("payment provider declined order 42")
 
 
-KINDS = {"zero": zero, "missing": missing, "http": payment}
+def checkout_order():
+    return shared_orders.load_order({"id": 7})
+
+
+def bill_order():
+    invoice = {"id": 9, "currency": "EUR"}
+    return shared_orders.load_order(invoice)
+
+
+KINDS = {"zero": zero, "missing": missing, "http": payment, "checkout-order": checkout_order, "billing-order": bill_order}
 
 
 def totals(exporter):
@@ -126,7 +143,12 @@ def exit_when_stdin_closes():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--library", help="a directory to import shared_orders from (default: beside this script)")
     arguments = parser.parse_args()
+    if arguments.library:
+        sys.path.insert(0, arguments.library)
+    global shared_orders
+    import shared_orders
 
     # A parent may have left these blocked or ignored (a test runner does): take them back.
     stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
