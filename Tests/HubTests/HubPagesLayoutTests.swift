@@ -6,7 +6,7 @@ import Testing
 @testable import Hub
 
 /// Every page of the hub (the overview, the groups and their empty state, a group with and
-/// without a request, the leaves, the graph page's three views, the alerts, the rules, the
+/// without a request, the leaves, a service's deploys, the graph page's three views, the alerts, the rules, the
 /// lookup's error page) with names as long as real ones (team, service, leaf, class, key,
 /// request URL, rule and alert names), at a desktop and a phone: no word broken between two
 /// letters, no box whose content is wider than it, nothing past the window, and each fact
@@ -40,7 +40,7 @@ import Testing
                 try await withTemporaryDirectory { directory in
                     let leaf = try HubEndToEndTests.Leaf(
                         team: LongNames.team, service: LongNames.service, targets: [await target.address()],
-                        labels: [["env": "production-eu-west-1"]], directory: directory)
+                        labels: [["env": "production-eu-west-1", "version": "2026.12.01-build.4711-notification-delivery-orchestrator"]], directory: directory)
                     try await leaf.start()
                     let ruleFile = directory + "/notifications.rules.yml"
                     try Self.rules.write(toFile: ruleFile, atomically: true, encoding: .utf8)
@@ -75,6 +75,7 @@ import Testing
             ("group", lookup(LongNames.key)),
             ("group-smtp", lookup(LongNames.smtpKey)),
             ("leaves", "/leaves"),
+            ("deploys", DeploysPage.path(team: LongNames.team, service: LongNames.service)),
             ("graph-empty", "/graph"),
             ("graph-table", PageLink.href("/graph", query: [("expr", expr), ("tab", "table")])),
             ("graph", PageLink.href("/graph", query: [("expr", expr), ("tab", "graph")])),
