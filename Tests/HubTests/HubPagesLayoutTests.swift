@@ -83,6 +83,8 @@ import Testing
             ("rules", "/rules"),
             ("error", lookup("no-such-group")),
         ]
+        // Not left to HubWebTests, which may not have run first.
+        try FileManager.default.createDirectory(atPath: HubWebTests.screenshots, withIntermediateDirectories: true)
         try await Browser.withBrowser { browser in
             for width in Browser.pageWidths {
                 try await browser.resize(BrowserWindow(width: width, height: 900))

@@ -34,7 +34,8 @@ enum DeploysPage {
 
     struct GroupLink {
         let href: String
-        let className: String
+        /// Class and key wrap after their `.`, `/`, `:` and between camel-case humps (`SafeHTML.breakable`).
+        let classHTML: SafeHTML
         /// Wrapping after its `.`, `/`, `:`... (`SafeHTML.breakable`).
         let keyHTML: SafeHTML
         let firstSeen: TimeView
@@ -42,7 +43,7 @@ enum DeploysPage {
 
     struct RateRow {
         let href: String
-        let className: String
+        let classHTML: SafeHTML
         let keyHTML: SafeHTML
         let change: String
         let changeClass: String
@@ -58,12 +59,12 @@ enum DeploysPage {
                 detail: "\(deploy.instances) \(deploy.instances == 1 ? "instance" : "instances")",
                 hasNewGroups: !deploy.newGroups.isEmpty,
                 newGroups: deploy.newGroups.map {
-                    GroupLink(href: "/groups/\($0.id)", className: $0.className, keyHTML: .breakable($0.aggregationKey), firstSeen: TimeView($0.firstSeen, now: now))
+                    GroupLink(href: "/groups/\($0.id)", classHTML: .breakable($0.className), keyHTML: .breakable($0.aggregationKey), firstSeen: TimeView($0.firstSeen, now: now))
                 },
                 hasRateChanges: !deploy.rateChanges.isEmpty,
                 rateChanges: deploy.rateChanges.map {
                     RateRow(
-                        href: "/groups/\($0.id)", className: $0.className, keyHTML: .breakable($0.aggregationKey), change: $0.change == .rose ? "rose" : "fell",
+                        href: "/groups/\($0.id)", classHTML: .breakable($0.className), keyHTML: .breakable($0.aggregationKey), change: $0.change == .rose ? "rose" : "fell",
                         changeClass: $0.change == .rose ? "health-down" : "health-up", before: CountView($0.before), after: CountView($0.after))
                 },
                 rateNote: window.map {
@@ -94,7 +95,7 @@ enum DeploysPage {
         <p class="muted">{{#at}}{{>time}}{{/at}} · {{detail}}</p>
         <h3>New groups</h3>
         {{#hasNewGroups}}<ul class="deploy-new">
-        {{#newGroups}}<li><a href="{{href}}">{{className}}</a> <span class="mono">{{{keyHTML}}}</span> <span class="muted">first seen {{#firstSeen}}{{>time}}{{/firstSeen}}</span></li>
+        {{#newGroups}}<li><a href="{{href}}">{{{classHTML}}}</a> <span class="mono">{{{keyHTML}}}</span> <span class="muted">first seen {{#firstSeen}}{{>time}}{{/firstSeen}}</span></li>
         {{/newGroups}}</ul>{{/hasNewGroups}}
         {{^hasNewGroups}}<p class="muted">None.</p>{{/hasNewGroups}}
         <h3>Rates that changed</h3>
@@ -103,7 +104,7 @@ enum DeploysPage {
         <div class="table-scroll"><table class="deploy-rates">
         <thead><tr><th scope="col">Group</th><th scope="col">Change</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr></thead>
         <tbody>
-        {{#rateChanges}}<tr><td><a href="{{href}}">{{className}}</a><br><span class="mono">{{{keyHTML}}}</span></td><td><span class="badge {{changeClass}}">{{change}}</span></td>
+        {{#rateChanges}}<tr><td><a href="{{href}}">{{{classHTML}}}</a><br><span class="mono">{{{keyHTML}}}</span></td><td><span class="badge {{changeClass}}">{{change}}</span></td>
         <td class="num">{{#before}}{{>count}}{{/before}}</td><td class="num">{{#after}}{{>count}}{{/after}}</td></tr>
         {{/rateChanges}}
         </tbody></table></div>
