@@ -65,11 +65,13 @@ import Testing
 
     // MARK: Stored and read
 
-    static func insertGroup(_ client: PostgresClient, _ key: String, firstSeen: Date, minutes: [(Date, Int64)], versions: [String] = []) async throws {
+    static func insertGroup(
+        _ client: PostgresClient, _ key: String, service: String = "api", firstSeen: Date, minutes: [(Date, Int64)], versions: [String] = []
+    ) async throws {
         let rows = try await client.query(
             """
             INSERT INTO groups (team, service, aggregation_key, class, total, first_seen, last_seen)
-            VALUES ('payments', 'api', \(key), 'TestError', \(minutes.reduce(0) { $0 + $1.1 }), \(firstSeen), \(firstSeen)) RETURNING id
+            VALUES ('payments', \(service), \(key), 'TestError', \(minutes.reduce(0) { $0 + $1.1 }), \(firstSeen), \(firstSeen)) RETURNING id
             """, logger: logger)
         var id: Int64 = 0
         for try await found in rows.decode(Int64.self) { id = found }
@@ -95,7 +97,11 @@ import Testing
                         deploys: [
                             FederatedDeploy(at: v10.addingTimeInterval(shift), version: "1.0", label: "version", instances: instances),
                             FederatedDeploy(at: v11.addingTimeInterval(shift), version: "1.1", label: "version", instances: 1),
-                        ])
+                        ]),
+                    // Only ever seen running 3.0: where the leaf first saw it, not a deploy it saw happen.
+                    FederatedService(
+                        name: "web", targetsTotal: 1, targetsUp: 1, groups: [],
+                        deploys: [FederatedDeploy(at: Self.at(base - 600), version: "3.0", label: "version", instances: 1)]),
                 ]
                 return payload
             }
@@ -108,6 +114,7 @@ import Testing
             try await Self.insertGroup(client, "falling", firstSeen: Self.at(base - 10_000), minutes: before.map { ($0.0, 4) })
             try await Self.insertGroup(client, "steady", firstSeen: Self.at(base - 10_000), minutes: before + after.map { ($0.0, 1) })
             try await Self.insertGroup(client, "born-in-1.0", firstSeen: Self.at(base - 5000), minutes: [], versions: ["1.0", "1.1"])
+            try await Self.insertGroup(client, "web-since-3.0", service: "web", firstSeen: Self.at(base - 300), minutes: [])
             try await Self.insertGroup(client, "new-in-1.1", firstSeen: Self.at(base - 1000), minutes: [(Self.at(base - 960), 3)], versions: ["1.1"])
 
             let report = try await DeployQueries(client: client, logger: Self.logger).report(team: "payments", service: "api", now: Self.at(base))
@@ -122,7 +129,8 @@ import Testing
             let id = try await HubStoreTests.groupID(client, key: "born-in-1.0")
             #expect(try await queries.versions(ofGroup: id, team: "payments", service: "api") == ["1.0", "1.1"])
 
-            // The series the shipped rule reads: the group new in the newest deploy, with its version.
+            // The series the shipped rule reads: the group new in the newest deploy, with its version
+            // (not web's, whose only deploy is its first sighting).
             let source = HubSeriesSource(client: client, logger: Self.logger) { [] }
             guard case .vector(let elements) = try await QueryEngine().instant(
                 try PromQLParser.parse("canopy_group_new_in_deploy"), at: QueryTime.timestamp(Date()), source: source)

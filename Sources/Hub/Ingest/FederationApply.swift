@@ -244,7 +244,9 @@ struct FederationApply {
 
     /// The payload's deploys, every one (a leaf sends its newest few per service).
     private func writeDeploys(_ payload: FederationPayload, team: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        // In key order, as every writer of these rows: two leaves of a team reporting one deploy never deadlock.
         let deploys = payload.services.flatMap { service in service.deploys.map { (service: service.name, deploy: $0) } }
+            .sorted { ($0.service, $0.deploy.id) < ($1.service, $1.deploy.id) }
         guard !deploys.isEmpty else { return 0 }
         try await connection.run(
             IngestStatements.UpsertDeploys(

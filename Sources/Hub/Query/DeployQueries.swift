@@ -96,12 +96,15 @@ struct DeployQueries: Sendable {
     }
 
     /// The groups first seen in (or after) their service's newest deploy, with that deploy's version.
+    /// A service's only version deploy is where its leaf first saw it running, not a deploy seen
+    /// happening: what came after it is not new in a deploy (a restart deploy always replaced something).
     func newInNewestDeploy(limit: Int) async throws -> [(team: String, service: String, key: String, className: String, severity: Int16, version: String?, firstSeen: Date)] {
         let rows = try await client.query(
             """
             WITH newest AS (SELECT DISTINCT ON (team, service) team, service, at, version FROM deploys ORDER BY team, service, at DESC)
             SELECT g.team, g.service, g.aggregation_key, g.class, g.severity, n.version, g.first_seen
             FROM newest n JOIN groups g ON g.team = n.team AND g.service = n.service AND g.first_seen >= n.at
+            WHERE n.version IS NULL OR EXISTS (SELECT 1 FROM deploys d WHERE d.team = n.team AND d.service = n.service AND d.at < n.at)
             LIMIT \(limit + 1)
             """, logger: logger)
         var found: [(team: String, service: String, key: String, className: String, severity: Int16, version: String?, firstSeen: Date)] = []
