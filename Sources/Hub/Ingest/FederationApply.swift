@@ -250,8 +250,9 @@ struct FederationApply {
         guard !deploys.isEmpty else { return 0 }
         try await connection.run(
             IngestStatements.UpsertDeploys(
-                team: team, services: deploys.map { $0.service }, ids: deploys.map { $0.deploy.id }, times: deploys.map { $0.deploy.at.timeIntervalSince1970 },
-                versions: deploys.map { $0.deploy.version ?? "" }, labels: deploys.map { $0.deploy.label ?? "" }, instances: deploys.map { $0.deploy.instances }),
+                team: team, services: deploys.map { $0.service }, ids: deploys.map { $0.deploy.id },
+                times: deploys.map { $0.deploy.at.timeIntervalSince1970 }, versions: deploys.map { $0.deploy.version ?? "" },
+                labels: deploys.map { $0.deploy.label ?? "" }, instances: deploys.map { $0.deploy.instances }),
             logger: logger)
         return deploys.count
     }

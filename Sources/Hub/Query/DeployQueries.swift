@@ -98,7 +98,7 @@ struct DeployQueries: Sendable {
     /// The groups first seen in (or after) their service's newest deploy, with that deploy's version.
     /// A service's only version deploy is where its leaf first saw it running, not a deploy seen
     /// happening: what came after it is not new in a deploy (a restart deploy always replaced something).
-    func newInNewestDeploy(limit: Int) async throws -> [(team: String, service: String, key: String, className: String, severity: Int16, version: String?, firstSeen: Date)] {
+    func newInNewestDeploy(limit: Int) async throws -> [NewInDeploy] {
         let rows = try await client.query(
             """
             WITH newest AS (SELECT DISTINCT ON (team, service) team, service, at, version FROM deploys ORDER BY team, service, at DESC)
@@ -107,13 +107,27 @@ struct DeployQueries: Sendable {
             WHERE n.version IS NULL OR EXISTS (SELECT 1 FROM deploys d WHERE d.team = n.team AND d.service = n.service AND d.at < n.at)
             LIMIT \(limit + 1)
             """, logger: logger)
-        var found: [(team: String, service: String, key: String, className: String, severity: Int16, version: String?, firstSeen: Date)] = []
-        for try await (team, service, key, className, severity, version, firstSeen) in rows.decode((String, String, String, String, Int16, String?, Date).self) {
+        var found: [NewInDeploy] = []
+        for try await (team, service, key, className, severity, version, firstSeen) in rows.decode(
+            (String, String, String, String, Int16, String?, Date).self)
+        {
             guard found.count < limit else { throw ExceptionCounters.TooManySeries(limit: limit) }
-            found.append((team, service, key, className, severity, version, firstSeen))
+            found.append(NewInDeploy(team: team, service: service, key: key, className: className, severity: severity, version: version, firstSeen: firstSeen))
         }
         return found
     }
+}
+
+/// A group new in its service's newest deploy.
+struct NewInDeploy: Sendable {
+    var team: String
+    var service: String
+    var key: String
+    var className: String
+    var severity: Int16
+    /// The deploy's; nil for a restart deploy.
+    var version: String?
+    var firstSeen: Date
 }
 
 /// `GET /api/v1/teams/{team}/services/{service}/deploys`.

@@ -104,12 +104,15 @@ public struct FederatedService: Codable, Sendable, Equatable {
     }
 
     /// The service's deploys, each decoded on its own: one malformed deploy costs only itself.
-    public static func deploys<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, forKey key: Key, service: String, undecodable: inout [FederationRejection]) throws -> [FederatedDeploy] {
+    public static func deploys<Key: CodingKey>(
+        _ container: KeyedDecodingContainer<Key>, forKey key: Key, service: String, undecodable: inout [FederationRejection]
+    ) throws -> [FederatedDeploy] {
         var deploys: [FederatedDeploy] = []
         for (index, element) in (try container.decodeIfPresent([Tolerant<FederatedDeploy>].self, forKey: key) ?? []).enumerated() {
             switch element.result {
             case .success(let deploy): deploys.append(deploy)
-            case .failure(let reason): undecodable.append(FederationRejection(service: service, key: "deploys[\(index)]", reason: "deploy left out: \(reason)"))
+            case .failure(let reason):
+                undecodable.append(FederationRejection(service: service, key: "deploys[\(index)]", reason: "deploy left out: \(reason)"))
             }
         }
         return deploys
