@@ -49,8 +49,7 @@ struct TeamViews: Sendable {
 
     /// The groups of several services (nil: all of them), as the team's pages list them together.
     func groups(in services: Set<String>?, filter: Filter) async -> [GroupSummary] {
-        let snapshot = await state.snapshot
-        let groups = snapshot.groups
+        let groups = await state.snapshot.groups
         let instances = await state.instanceCounts()
         let needle = filter.text?.lowercased()
         var result: [GroupSummary] = []
