@@ -76,7 +76,7 @@ struct DemoEndToEndTests {
                 let alerts = (answer["data"] as? [String: Any])?["alerts"] as? [[String: Any]],
                 let rules = try? await hub.get("/api/v1/rules").body
             else { return false }
-            let healthy = rules.components(separatedBy: #""health":"ok""#).count - 1 == 6
+            let healthy = rules.components(separatedBy: #""health":"ok""#).count - 1 == 7
             return healthy && alerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "CanopyNewException" }
         }
         let rules = try await hub.get("/api/v1/rules").body

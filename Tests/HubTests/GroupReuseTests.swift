@@ -107,3 +107,23 @@ import Testing
         }
     }
 }
+
+extension GroupReuseTests {
+    /// A service's deploys come through the reused decode as the whole decode gives them, and a
+    /// deploy the whole decode would leave out decodes the body whole.
+    @Test func deploysComeThroughAndABrokenOneDecodesWhole() throws {
+        var payload = try CanopyJSON.decoder().decode(FederationPayload.self, from: Data(try Self.body([[Self.group("a", total: 1)]])))
+        payload.services[0].deploys = [
+            FederatedDeploy(at: Date(timeIntervalSince1970: 1_700_000_000), version: "1.0", label: "version", instances: 2),
+            FederatedDeploy(at: Date(timeIntervalSince1970: 1_700_000_100), version: nil, label: nil, instances: 1),
+        ]
+        let body = Array(try CanopyJSON.encoder().encode(payload))
+        let reuse = GroupReuse()
+        let decoded = try #require(reuse.decode(body, from: Self.leaf, storable: StorablePayload()))
+        #expect(decoded.payload.services[0].deploys == payload.services[0].deploys)
+        #expect(try Self.completed(decoded) == Self.whole(body))
+        let broken = String(decoding: body, as: UTF8.self).replacingOccurrences(of: #""instances":2"#, with: #""instances":"two""#)
+        #expect(broken != String(decoding: body, as: UTF8.self))
+        #expect(reuse.decode(Array(broken.utf8), from: Self.leaf, storable: StorablePayload()) == nil)
+    }
+}

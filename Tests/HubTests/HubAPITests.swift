@@ -201,7 +201,7 @@ func withInProcessHub<T: Sendable>(
         let example = ServerProcess.packageRoot.appendingPathComponent("deploy/hub.example.yml").path
         let (good, text) = try ServerProcess.run("canopy-hub", ["check-config", example])
         #expect(good == 0, "\(text)")
-        #expect(text.contains("6 rules in 2 groups"), "the example loads the shipped rules: \(text)")
+        #expect(text.contains("7 rules in 2 groups"), "the example loads the shipped rules: \(text)")
     }
 
     /// Rule files are checked with the config: each problem with its file, line and rule.

@@ -301,7 +301,7 @@ import Testing
             while let open = rest.range(of: "{{{") {
                 guard let close = rest[open.upperBound...].range(of: "}}}") else { break }
                 // `…HTML` fields are SafeHTML made by `SafeHTML.breakable` (escaped, with `<wbr>`s).
-                let safe: Set = ["sparkline", "svg", "keyHTML", "graphQueryHTML", "queryHTML", "urlHTML", "nameHTML", "valueHTML", "fileHTML", "lastErrorHTML", "labelsHTML"]
+                let safe: Set = ["sparkline", "svg", "keyHTML", "classHTML", "graphQueryHTML", "queryHTML", "urlHTML", "nameHTML", "valueHTML", "fileHTML", "lastErrorHTML", "labelsHTML"]
                 #expect(safe.contains(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)), "\(name)")
                 rest = rest[close.upperBound...]
             }

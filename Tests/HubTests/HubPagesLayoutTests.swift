@@ -6,7 +6,7 @@ import Testing
 @testable import Hub
 
 /// Every page of the hub (the overview, the groups and their empty state, a group with and
-/// without a request, the leaves, the bugs page (the long group's bug in a second team), the graph page's three views, the alerts, the rules, the
+/// without a request, the leaves, the bugs page (the long group's bug in a second team), a service's deploys, the graph page's three views, the alerts, the rules, the
 /// lookup's error page) with names as long as real ones (team, service, leaf, class, key,
 /// request URL, rule and alert names), at a desktop and a phone: no word broken between two
 /// letters, no box whose content is wider than it, nothing past the window, and each fact
@@ -47,7 +47,7 @@ import Testing
                 try await withTemporaryDirectory { directory in
                     let leaf = try HubEndToEndTests.Leaf(
                         team: LongNames.team, service: LongNames.service, targets: [await target.address()],
-                        labels: [["env": "production-eu-west-1"]], directory: directory)
+                        labels: [["env": "production-eu-west-1", "version": "2026.12.01-build.4711-notification-delivery-orchestrator"]], directory: directory)
                     try await leaf.start()
                     let otherLeaf = try HubEndToEndTests.Leaf(
                         team: Self.otherTeam, service: "invoice-document-rendering-and-delivery-service", targets: [await other.address()], directory: directory)
@@ -95,6 +95,7 @@ import Testing
             ("group-smtp", lookup(LongNames.smtpKey)),
             ("leaves", "/leaves"),
             ("bugs", "/bugs"),
+            ("deploys", DeploysPage.path(team: LongNames.team, service: LongNames.service)),
             ("graph-empty", "/graph"),
             ("graph-table", PageLink.href("/graph", query: [("expr", expr), ("tab", "table")])),
             ("graph", PageLink.href("/graph", query: [("expr", expr), ("tab", "graph")])),
@@ -102,6 +103,8 @@ import Testing
             ("rules", "/rules"),
             ("error", lookup("no-such-group")),
         ]
+        // Not left to HubWebTests, which may not have run first.
+        try FileManager.default.createDirectory(atPath: HubWebTests.screenshots, withIntermediateDirectories: true)
         try await Browser.withBrowser { browser in
             for width in Browser.pageWidths {
                 try await browser.resize(BrowserWindow(width: width, height: 900))

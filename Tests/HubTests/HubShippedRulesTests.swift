@@ -39,6 +39,15 @@ import Testing
             try await HubCounterQueryTests.store(series, client, now: now)
             try await client.query("UPDATE groups SET status = 'ignored' WHERE aggregation_key = 'ignored-bursting'", logger: HubCounterQueryTests.logger)
             try await client.query("UPDATE groups SET status = 'regressed' WHERE aggregation_key = 'regressed'", logger: HubCounterQueryTests.logger)
+            // payments/api deployed 2.0 ten minutes ago, after 1.0: only the group first seen since
+            // is new in it. search/api was only ever seen running 1.0: nothing is new in a deploy there.
+            try await client.query(
+                """
+                INSERT INTO deploys (team, service, deploy_id, at, version, label, instances) VALUES
+                    ('payments', 'api', 'version:1.0', now() - interval '2 days', '1.0', 'version', 3),
+                    ('payments', 'api', 'version:2.0', now() - interval '10 minutes', '2.0', 'version', 3),
+                    ('search', 'api', 'version:1.0', now() - interval '1 day', '1.0', 'version', 1)
+                """, logger: HubCounterQueryTests.logger)
             let source = HubSeriesSource(client: client, logger: HubCounterQueryTests.logger) {
                 [LeafReport(leaf: "payments-leaf", url: "", team: "payments", name: "", epoch: "", health: .down, lastError: nil, lastScrape: nil, lastScrapeDurationSeconds: 0, lastApplied: nil, stale: true)]
             }
@@ -49,6 +58,7 @@ import Testing
             }
             #expect(fired["CanopyNewException"] == ["new"])
             #expect(fired["CanopyRegression"] == ["regressed"])
+            #expect(fired["CanopyNewGroupInNewestDeploy"] == ["new"])
             #expect(fired["CanopyExceptionBurst"] == ["bursting"], "not the ignored one, not the steady busy one")
             #expect(fired["CanopyTeamExceptionsHigh"] == ["search"], "payments is under 1,000 without its ignored group")
             #expect(fired["CanopyLeafDown"] == ["payments-leaf"] && fired["CanopyLeafStale"] == ["payments-leaf"])

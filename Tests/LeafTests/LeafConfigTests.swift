@@ -33,6 +33,17 @@ import Testing
         #expect(error.issues.first?.message.contains("not supported") == true)
     }
 
+    @Test func theDeployLabelIsReadAndABadOneNamesItsLine() throws {
+        let config = try LeafConfig.parse("global: {external_labels: {team: t}}\ndeploys: {label: build, restart_window: 2m}\n", file: "leaf.yml")
+        #expect(config.deploys.label == "build" && config.deploys.restartWindow == .seconds(120))
+        #expect(try LeafConfig.parse("global: {external_labels: {team: t}}\n", file: "leaf.yml").deploys == DeployRule(), "version, then release")
+        let error = try #require(throws: ConfigError.self) {
+            try LeafConfig.parse("global: {external_labels: {team: t}}\ndeploys:\n  label: no-dashes\n  restart: 1m\n", file: "leaf.yml")
+        }
+        #expect(error.issues.map(\.path) == ["deploys.label", "deploys.restart"])
+        #expect(error.issues.first?.line == 3 && error.issues.first?.message.contains("invalid label name") == true)
+    }
+
     @Test func everyOptionIsRead() throws {
         let directory = LeafHarness.temporaryDirectory()
         let ca = directory + "/ca.pem"

@@ -21,6 +21,14 @@ struct HubAPI<Context: RequestContext> {
             }
             return try JSONResponse.make(services)
         }
+        api.get("teams/:team/services/:service/deploys") { _, context in
+            let team = try context.parameters.decoded("team")
+            let service = try context.parameters.decoded("service")
+            guard try await queries.services(team: team).contains(where: { $0.name == service }) else {
+                throw HTTPError(.notFound, message: "no service \(service) in team \(team)")
+            }
+            return try JSONResponse.make(try await queries.deploys.report(team: team, service: service))
+        }
         api.get("groups") { request, _ in try JSONResponse.make(try await queries.groups(try Self.filter(request))) }
         api.get("groups/:id") { _, context in
             let id = try Self.groupID(context)

@@ -44,7 +44,7 @@ struct FederationApply {
     ///   them (`GroupReuse`); called only for the groups that are written.
     func apply(
         _ payload: FederationPayload, leafURL: String, job: String, at time: Date, on connection: PostgresConnection, logger: Logger,
-        complete: (GroupKey, FederatedGroup) throws -> FederatedGroup = { $1 }
+        writeDeploys: Bool = true, complete: (GroupKey, FederatedGroup) throws -> FederatedGroup = { $1 }
     ) async throws -> ApplyResult {
         let team = payload.leaf.team ?? ""
         let epoch = payload.leaf.epoch
@@ -83,6 +83,7 @@ struct FederationApply {
                     IngestStatements.InsertServices(leafID: leafID, services: services.names, totals: services.totals, ups: services.ups), logger: logger)
             }
         }
+        if writeDeploys { result.rowsWritten += try await self.writeDeploys(payload, team: team, on: connection, logger: logger) }
         result.epochChanged = previousEpoch != nil && previousEpoch != epoch && previousEpoch != Self.warming(epoch)
         let rebasing = previousEpoch != nil && previousEpoch != epoch
 
@@ -239,6 +240,21 @@ struct FederationApply {
                 groups: groups, labels: labels, increases: steps.map(\.increase), nexts: steps.map(\.next), leafID: leafID, epoch: epoch, time: time),
             logger: logger)
         return steps.count * 2 + steps.filter { $0.increase > 0 }.count
+    }
+
+    /// The payload's deploys, every one (a leaf sends its newest few per service).
+    private func writeDeploys(_ payload: FederationPayload, team: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        // In key order, as every writer of these rows: two leaves of a team reporting one deploy never deadlock.
+        let deploys = payload.services.flatMap { service in service.deploys.map { (service: service.name, deploy: $0) } }
+            .sorted { ($0.service, $0.deploy.id) < ($1.service, $1.deploy.id) }
+        guard !deploys.isEmpty else { return 0 }
+        try await connection.run(
+            IngestStatements.UpsertDeploys(
+                team: team, services: deploys.map { $0.service }, ids: deploys.map { $0.deploy.id },
+                times: deploys.map { $0.deploy.at.timeIntervalSince1970 }, versions: deploys.map { $0.deploy.version ?? "" },
+                labels: deploys.map { $0.deploy.label ?? "" }, instances: deploys.map { $0.deploy.instances }),
+            logger: logger)
+        return deploys.count
     }
 
     private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {

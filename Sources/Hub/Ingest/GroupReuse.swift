@@ -90,8 +90,12 @@ final class GroupReuse: Sendable {
                 seen[key] = kept
                 groups.append(group)
             }
+            // Anything left out of the deploys decodes the body whole, which names it.
+            let deploys = storable.deploys(service.deploys, service: name)
+            guard service.undecodable.isEmpty, deploys.skipped.isEmpty else { return nil }
             services.append(
-                FederatedService(name: name, targetsTotal: max(0, service.targetsTotal), targetsUp: max(0, service.targetsUp), groups: groups))
+                FederatedService(
+                    name: name, targetsTotal: max(0, service.targetsTotal), targetsUp: max(0, service.targetsUp), groups: groups, deploys: deploys.kept))
         }
         previous.withLock { $0[target] = seen }
         return Decoded(payload: FederationPayload(leaf: leaf, complete: envelope.complete, services: services), body: body, reused: reused, storable: storable)
@@ -109,11 +113,22 @@ final class GroupReuse: Sendable {
             var targetsTotal: Int
             var targetsUp: Int
             var groups: [Unread]
+            var deploys: [FederatedDeploy]
+            var undecodable: [FederationRejection] = []
 
             enum CodingKeys: String, CodingKey {
-                case name, groups
+                case name, groups, deploys
                 case targetsTotal = "targets_total"
                 case targetsUp = "targets_up"
+            }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                name = try container.decode(String.self, forKey: .name)
+                targetsTotal = try container.decode(Int.self, forKey: .targetsTotal)
+                targetsUp = try container.decode(Int.self, forKey: .targetsUp)
+                groups = try container.decode([Unread].self, forKey: .groups)
+                deploys = try FederatedService.deploys(container, forKey: .deploys, service: name, undecodable: &undecodable)
             }
         }
 

@@ -13,6 +13,8 @@ final class HubIngest: ScrapeConsumer {
     let logger: Logger
     /// What the last applied scrape of each leaf changed, for its snapshot log row.
     private let lastApplied = Mutex<[TargetKey: ApplyResult]>([:])
+    /// The deploys of each leaf's last applied scrape: written again only when they changed.
+    private let appliedDeploys = Mutex<[TargetKey: [[FederatedDeploy]]]>([:])
     /// Each leaf's groups of its last body, to decode the next without them.
     private let reuse = GroupReuse()
 
@@ -61,16 +63,24 @@ final class HubIngest: ScrapeConsumer {
         return Prepared(payload: storable, skipped: skipped, reused: nil)
     }
 
-    func removed(_ target: ScrapeTarget) async { reuse.forget(target.key) }
+    func removed(_ target: ScrapeTarget) async {
+        reuse.forget(target.key)
+        _ = appliedDeploys.withLock { $0.removeValue(forKey: target.key) }
+    }
 
     func consume(_ prepared: Prepared, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
         let payload = prepared.payload
         let started = ContinuousClock.now
+        let deploys = payload.services.map(\.deploys)
+        let writeDeploys = appliedDeploys.withLock { $0[target.key] } != deploys
         do {
             let (apply, logger) = (self.apply, self.logger)
             var result = try await client.transaction(logger: logger) { connection in
-                try await apply.apply(payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger, complete: prepared.complete)
+                try await apply.apply(
+                    payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger, writeDeploys: writeDeploys,
+                    complete: prepared.complete)
             }
+            appliedDeploys.withLock { $0[target.key] = deploys }
             result.skipped = prepared.skipped
             metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)
             if !prepared.skipped.isEmpty {

@@ -131,6 +131,40 @@ enum IngestStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
+    /// A leaf's deploys: new ones inserted, known ones keeping their earliest time and most instances.
+    struct UpsertDeploys: PostgresPreparedStatement {
+        static let sql = """
+            INSERT INTO deploys (team, service, deploy_id, at, version, label, instances)
+            SELECT $1, s, d, to_timestamp(a), NULLIF(v, ''), NULLIF(l, ''), i FROM UNNEST($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int8[]) AS x(s, d, a, v, l, i)
+            ON CONFLICT (team, service, deploy_id) DO UPDATE SET
+                at = LEAST(deploys.at, EXCLUDED.at), instances = GREATEST(deploys.instances, EXCLUDED.instances),
+                label = coalesce(EXCLUDED.label, deploys.label)
+            """
+        typealias Row = ()
+        var team: String
+        var services: [String]
+        var ids: [String]
+        var times: [Double]
+        /// Empty for none (a version is never empty).
+        var versions: [String]
+        var labels: [String]
+        var instances: [Int]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 7)
+            bindings.append(team)
+            bindings.append(services)
+            bindings.append(ids)
+            bindings.append(times)
+            bindings.append(versions)
+            bindings.append(labels)
+            bindings.append(instances)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
     /// The series cursors of a leaf's changed groups.
     struct SeriesCursors: PostgresPreparedStatement {
         static let sql = """

@@ -66,10 +66,38 @@ struct StorablePayload {
                     clean.groups.append(group)
                 }
             }
+            let deploys = self.deploys(service.deploys, service: clean.name)
+            clean.deploys = deploys.kept
+            skipped += deploys.skipped
             services.append(clean)
         }
         result.services = services
         return (result, skipped)
+    }
+
+    /// A service's deploys as stored: a version or label too long to index, a time out of range,
+    /// or a deploy given twice is left out by name.
+    func deploys(_ deploys: [FederatedDeploy], service: String) -> (kept: [FederatedDeploy], skipped: [FederationRejection]) {
+        var kept: [FederatedDeploy] = []
+        var skipped: [FederationRejection] = []
+        var ids: Set<String> = []
+        for deploy in deploys {
+            var clean = deploy
+            clean.version = deploy.version.map(Self.storable)
+            clean.label = deploy.label.map(Self.storable)
+            clean.instances = max(0, deploy.instances)
+            let name = "deploy " + Self.preview(clean.version ?? "at \(deploy.at)")
+            if (clean.version?.utf8.count ?? 0) > limits.identity || (clean.label?.utf8.count ?? 0) > limits.identity {
+                skipped.append(FederationRejection(service: service, key: name, reason: "version or label longer than \(limits.identity) bytes"))
+            } else if Self.storable(deploy.at) == nil {
+                skipped.append(FederationRejection(service: service, key: name, reason: "its time is out of range"))
+            } else if !ids.insert(clean.id).inserted {
+                skipped.append(FederationRejection(service: service, key: name, reason: "the deploy appears twice in the service"))
+            } else {
+                kept.append(clean)
+            }
+        }
+        return (kept, skipped)
     }
 
     func leaf(_ leaf: LeafIdentity) throws(ScrapeFailure) -> LeafIdentity {

@@ -10,6 +10,9 @@ struct HubQueries: Sendable {
     let client: any DatabaseClient
     let logger: Logger
 
+    /// Services' deploys, and what they changed.
+    var deploys: DeployQueries { DeployQueries(client: client, logger: logger) }
+
     /// `ignored` whose time is up reads as `unresolved` before the hourly sweep makes it so.
     static let effectiveStatus = "CASE WHEN g.status = 'ignored' AND g.ignored_until <= now() THEN 'unresolved' ELSE g.status END"
 

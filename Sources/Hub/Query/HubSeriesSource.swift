@@ -10,6 +10,7 @@ struct HubSeriesSource: SeriesSource {
     static let leafUp = "canopy_leaf_up"
     static let serviceTargets = "canopy_service_targets"
     static let serviceTargetsUp = "canopy_service_targets_up"
+    static let newInDeploy = "canopy_group_new_in_deploy"
 
     /// Every metric, with its type and help, as `/api/v1/metadata` lists them.
     static let metadata: [(name: String, type: String, help: String)] = [
@@ -17,6 +18,7 @@ struct HubSeriesSource: SeriesSource {
         (GroupGauges.firstSeen, "gauge", "When the group first occurred, in seconds since the Unix epoch."),
         (GroupGauges.lastSeen, "gauge", "When the group last occurred, in seconds since the Unix epoch."),
         (GroupGauges.status, "gauge", "1 for the group's current status (unresolved, regressed, resolved, ignored), with its bug fingerprint."),
+        (newInDeploy, "gauge", "1 for a group first seen in its service's newest deploy (labelled with its version), from its first occurrence on."),
         (leafUp, "gauge", "1 if the hub's last scrape of the leaf succeeded, 0 if not."),
         (serviceTargets, "gauge", "Targets of the service its team's leaves discover."),
         (serviceTargetsUp, "gauge", "Targets of the service whose last scrape succeeded."),
@@ -31,9 +33,12 @@ struct HubSeriesSource: SeriesSource {
     /// The leaves as the hub sees them now.
     let leaves: @Sendable () async throws -> [LeafReport]
 
+    let maxSeries: Int
+
     init(client: any DatabaseClient, logger: Logger, maxSeries: Int = 200_000, leaves: @escaping @Sendable () async throws -> [LeafReport]) {
         self.client = client
         self.logger = logger
+        self.maxSeries = maxSeries
         self.leaves = leaves
         counters = ExceptionCounters(client: client, logger: logger, maxSeries: maxSeries)
         gauges = GroupGauges(client: client, logger: logger, maxSeries: maxSeries)
@@ -60,6 +65,7 @@ struct HubSeriesSource: SeriesSource {
         switch metric {
         case ExceptionCounters.metric: return try await counters.select(request)
         case _ where GroupGauges.metrics.contains(metric): return try await gauges.select(metric, request)
+        case Self.newInDeploy: return try await newInDeploy().filter { series in request.matchers.allSatisfy { $0.matches(series.labels[$0.name] ?? "") } }
         default: return try await health(metric).filter { series in request.matchers.allSatisfy { $0.matches(series.labels[$0.name] ?? "") } }
         }
     }
@@ -94,6 +100,19 @@ struct HubSeriesSource: SeriesSource {
     static func metrics(passing matchers: [LabelMatcher]) -> [String] {
         let names = matchers.filter { $0.name == PromQL.Labels.metricName }
         return metadata.map(\.name).filter { name in names.allSatisfy { $0.matches(name) } }
+    }
+
+    /// The groups new in their service's newest deploy, labelled as the group gauges are and
+    /// with the deploy's `version` (none for a deploy seen as restarts).
+    private func newInDeploy() async throws -> [SourceSeries] {
+        try await DeployQueries(client: client, logger: logger).newInNewestDeploy(limit: maxSeries).map { group in
+            var labels = PromQL.Labels([
+                (PromQL.Labels.metricName, Self.newInDeploy), ("team", group.team), ("service", group.service), ("aggregation_key", group.key),
+                ("class", group.className), ("severity", SeverityRank.severity(Int(group.severity)).rawValue),
+            ])
+            if let version = group.version { labels["version"] = version }
+            return SourceSeries(labels: labels, data: .steps([Sample(t: QueryTime.timestamp(group.firstSeen), v: 1)]))
+        }
     }
 
     /// The leaves' and services' health now, as series that hold at every time.

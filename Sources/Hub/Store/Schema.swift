@@ -278,6 +278,25 @@ enum Schema {
                 // The cross-team list groups by fingerprint from this index alone.
                 "CREATE INDEX groups_fingerprint ON groups (fingerprint) INCLUDE (team, service, last_seen)",
             ]),
+        Migration(
+            version: 9, name: "deploys: each service's deploys as its leaves saw them",
+            statements: [
+                // `deploy_id` is `FederatedDeploy.id` (its version, or the time of a deploy seen
+                // only as restarts); a deploy reported again keeps its earliest time and most instances.
+                """
+                CREATE TABLE deploys (
+                    team text NOT NULL,
+                    service text NOT NULL,
+                    deploy_id text NOT NULL,
+                    at timestamptz NOT NULL,
+                    version text,
+                    label text,
+                    instances integer NOT NULL,
+                    PRIMARY KEY (team, service, deploy_id)
+                )
+                """,
+                "CREATE INDEX deploys_newest ON deploys (team, service, at DESC)",
+            ]),
     ]
 
 }

@@ -9,6 +9,7 @@ enum HubPageTemplates {
         "hubGroups": groups,
         "hubGroup": group,
         "hubBugs": bugs,
+        "hubDeploys": DeploysPage.template,
         "hubLeaves": leaves,
         "hubGraph": graph,
         "hubAlerts": alerts,
@@ -46,7 +47,7 @@ enum HubPageTemplates {
         <td>{{#health}}{{>healthBadge}}{{/health}} <span class="muted">{{leavesLabel}}</span></td>
         </tr>
         <tr class="services-row {{rowClass}}"><td colspan="9"><span class="muted">Services:</span>
-        {{#services}}<a class="service-link" href="{{href}}">{{name}}</a> <span class="muted">{{detail}}</span>{{^last}} · {{/last}}{{/services}}
+        {{#services}}<a class="service-link" href="{{href}}">{{name}}</a> <span class="muted">{{detail}}</span> <a class="service-deploys" href="{{deploysHref}}">deploys</a>{{^last}} · {{/last}}{{/services}}
         {{^services}}<span class="muted">none yet</span>{{/services}}
         · <a class="team-graph" href="{{graphHref}}">Graph by service</a>
         </td></tr>
@@ -108,6 +109,7 @@ enum HubPageTemplates {
         <div><dt>Total</dt><dd class="group-total">{{#total}}{{>count}}{{/total}}</dd></div>
         <div><dt>First seen</dt><dd>{{#firstSeen}}{{>time}}{{/firstSeen}}</dd></div>
         <div><dt>Last seen</dt><dd>{{#lastSeen}}{{>time}}{{/lastSeen}}</dd></div>
+        <div><dt>Versions</dt><dd class="group-versions">{{#hasVersions}}{{versions}}{{/hasVersions}}{{^hasVersions}}<span class="muted">none labelled</span>{{/hasVersions}} · <a href="{{deploysHref}}">deploys</a></dd></div>
         <div class="fact-wide"><dt>Key</dt><dd class="mono group-key">{{{keyHTML}}}</dd></div>
         </dl>
         {{#actions}}{{>statusActions}}{{/actions}}

@@ -38,6 +38,9 @@ struct HubPages: Sendable {
         router.get("graph") { request, _ in try await html { try await graph(request) } }
         router.get("alerts") { request, _ in try await html { try await alerts(request) } }
         router.get("rules") { _, _ in try await html { try await rulesPage() } }
+        router.get("teams/:team/services/:service/deploys") { _, context in
+            try await html { try await deploysPage(team: context.parameters.decoded("team"), service: context.parameters.decoded("service")) }
+        }
     }
 
     /// `/groups/lookup?team=…&service=…&aggregation_key=…`: the group's page, for links made
@@ -115,6 +118,7 @@ struct HubPages: Sendable {
     struct ServiceLink {
         let name: String
         let href: String
+        let deploysHref: String
         let detail: String
         let last: Bool
     }
@@ -148,6 +152,7 @@ struct HubPages: Sendable {
                     services: services.enumerated().map { index, service in
                         ServiceLink(
                             name: service.name, href: PageLink.href("/groups", query: [("team", team.name), ("service", service.name)]),
+                            deploysHref: DeploysPage.path(team: team.name, service: service.name),
                             detail: "\(service.groups) groups, \(service.targetsUp)/\(service.targetsTotal) targets up", last: index == services.count - 1)
                     },
                     graphHref: GraphPage.Links.href(GraphPage.Links.teamByService(team.name), range: "1d")))
@@ -325,6 +330,7 @@ struct HubPages: Sendable {
         let points = try await queries.occurrences(
             id: id, from: now.addingTimeInterval(-Double(range.seconds)), to: now, step: .seconds(range.step))
         let (instances, instancesError) = await self.instances(of: detail, now: now)
+        let versions = try await queries.deploys.versions(ofGroup: id, team: group.team, service: group.service)
         // The query behind the bars (an increase over each step of the chart), and the same by the series' own labels.
         let window = PromDuration(milliseconds: Int64(range.step) * 1000).description
         let countQuery = GraphPage.Links.groupCount(team: group.team, service: group.service, key: group.aggregationKey, window: window)
@@ -373,6 +379,10 @@ struct HubPages: Sendable {
             let total: CountView
             let firstSeen: TimeView
             let lastSeen: TimeView
+            /// The deploy label's values among the group's series.
+            let hasVersions: Bool
+            let versions: String
+            let deploysHref: String
             let actions: StatusActionsView
             /// Silencing the group's alerts in Alertmanager (none without Alertmanagers).
             let silenceForm: [SilenceFormView]
@@ -398,6 +408,7 @@ struct HubPages: Sendable {
             serviceHref: PageLink.href("/groups", query: [("team", group.team), ("service", group.service)]), keyHTML: .breakable(group.aggregationKey),
             status: StatusBadgeView(status: group.status), statusDetail: statusDetail, severity: SeverityBadgeView(group.severity),
             total: CountView(group.total), firstSeen: TimeView(group.firstSeen, now: now), lastSeen: TimeView(group.lastSeen, now: now),
+            hasVersions: !versions.isEmpty, versions: versions.joined(separator: ", "), deploysHref: DeploysPage.path(team: group.team, service: group.service),
             actions: StatusActionsView(actions: actions),
             silenceForm: silences.alertmanagers() == nil ? [] : [
                 SilenceFormView(
@@ -464,6 +475,18 @@ struct HubPages: Sendable {
         else { return nil }
         let names = Set(labels.flatMap(\.names)).subtracting(GraphPage.Links.groupLabels).sorted()
         return names.allSatisfy(GraphPage.Links.isPlainName) ? names : nil
+    }
+
+    // MARK: Deploys
+
+    private func deploysPage(team: String, service: String) async throws -> String {
+        guard try await queries.services(team: team).contains(where: { $0.name == service }) else {
+            throw HTTPError(.notFound, message: "there is no service \(service) in team \(team)")
+        }
+        let now = Date()
+        let report = try await queries.deploys.report(team: team, service: service, now: now)
+        let path = DeploysPage.path(team: team, service: service)
+        return try templates.page(await chrome("Deploys of \(service)", path: path), template: "hubDeploys", DeploysPage.view(report, now: now))
     }
 
     // MARK: Alerts and rules

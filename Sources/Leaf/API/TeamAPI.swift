@@ -15,6 +15,11 @@ struct TeamAPI<Context: RequestContext> {
             guard await views.hasService(service) else { throw HTTPError(.notFound, message: "no service named \(service)") }
             return try JSONResponse.make(await views.groups(of: service, filter: try Self.filter(request)))
         }
+        api.get("services/:service/deploys") { _, context in
+            let service = try context.parameters.decoded("service")
+            guard await views.hasService(service) else { throw HTTPError(.notFound, message: "no service named \(service)") }
+            return try JSONResponse.make(await views.deploys(of: service))
+        }
         api.get("services/:service/errors/**") { request, _ in
             // Read from the raw path: the key is percent-decoded here and may contain slashes.
             let segments = RawPath.segments(of: request)

@@ -78,6 +78,11 @@ struct TeamViews: Sendable {
         return LeafGroupDetail(group: summary(id, group, instances: instances.filter(\.current).count), samples: group.samples, instances: reports)
     }
 
+    /// A service's deploys, newest first (`GET /api/v1/services/{service}/deploys`).
+    func deploys(of service: String) async -> [FederatedDeploy] {
+        await state.deploys(of: service).reversed().map(\.federated)
+    }
+
     func targets() -> TargetsReport {
         let health = scrapes.allHealth
         let active = scrapes.targets.sorted { $0.key < $1.key }.map { target in
@@ -93,12 +98,15 @@ struct TeamViews: Sendable {
     }
 
     func federation() async -> FederationPayload {
-        let groups = await state.snapshot.groups
+        let snapshot = await state.snapshot
+        let groups = snapshot.groups
         let instances = await state.instanceCounts()
         let (total, up) = targetCounts()
         var services: [String: FederatedService] = [:]
         for service in Set(total.keys).union(groups.keys.map(\.service)).union(configuredServices()) {
-            services[service] = FederatedService(name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: [])
+            services[service] = FederatedService(
+                name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: [],
+                deploys: snapshot.deploys[service]?.deploys.map(\.federated) ?? [])
         }
         for (id, group) in groups.sorted(by: { $0.key < $1.key }) {
             services[id.service]?.groups.append(

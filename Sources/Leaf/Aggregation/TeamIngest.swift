@@ -11,6 +11,7 @@ final class TeamIngest: ScrapeConsumer {
         var services: [String: ServiceConfig] = [:]
         var scrubber = Scrubber()
         var series = SeriesRule()
+        var deploys = DeployRule()
     }
     let state: TeamState
     private let settings = Mutex(Settings())
@@ -26,6 +27,7 @@ final class TeamIngest: ScrapeConsumer {
             settings.services = Dictionary(config.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             settings.scrubber = Scrubber(extraHeaders: config.scrub.headers, extraFields: config.scrub.fields)
             settings.series = config.series
+            settings.deploys = config.deploys
         }
     }
 
@@ -51,15 +53,15 @@ final class TeamIngest: ScrapeConsumer {
     }
 
     func consume(_ scrape: Scrape, from target: ScrapeTarget, at time: Date) async throws(ScrapeFailure) {
-        let (service, scrubber, series) = settings.withLock { ($0.services[target.service], $0.scrubber, $0.series) }
+        let (service, scrubber, series, deploys) = settings.withLock { ($0.services[target.service], $0.scrubber, $0.series, $0.deploys) }
         let sampleLimit = service?.sampleLimit ?? LeafConfig.defaultSampleLimit
-        if await state.apply(scrape.payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series) { return }
+        if await state.apply(scrape.payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series, deploys: deploys) { return }
         // Another target of the service (or a new sample_limit) changed a group since the decode
         // looked: a skipped sample might now be merged, so this body is read whole. Rare, and exact.
         let payload = try Self.decoding { () throws(PayloadError) in
             try Self.read(scrape.body) { bytes throws(PayloadError) in try PayloadDecoder(limits: scrape.limits).decode(bytes) }
         }
-        await state.apply(payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series)
+        await state.apply(payload, from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: series, deploys: deploys)
     }
 
     /// The body's bytes in place (ByteBuffer's closure rethrows untyped).

@@ -85,6 +85,8 @@ struct TeamSnapshot: Codable, Sendable, Equatable {
     var groups: [GroupID: GroupState] = [:]
     /// Keyed by process identity: `<service> uuid:<target_uuid>`, or `<service> url:<url>` for clients that send none.
     var processes: [String: ProcessState] = [:]
+    /// Per service, the deploys seen. Absent from a state saved before deploys.
+    var deploys: [String: DeployLog] = [:]
 
     init(epoch: String) { self.epoch = epoch }
 
@@ -95,13 +97,14 @@ struct TeamSnapshot: Codable, Sendable, Equatable {
         var group: GroupState
     }
 
-    enum CodingKeys: String, CodingKey { case version, epoch, groups, processes }
+    enum CodingKeys: String, CodingKey { case version, epoch, groups, processes, deploys }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         version = try container.decode(Int.self, forKey: .version)
         epoch = try container.decode(String.self, forKey: .epoch)
         processes = try container.decode([String: ProcessState].self, forKey: .processes)
+        deploys = try container.decodeIfPresent([String: DeployLog].self, forKey: .deploys) ?? [:]
         for stored in try container.decode([StoredGroup].self, forKey: .groups) {
             groups[GroupID(service: stored.service, key: stored.key)] = stored.group
         }
@@ -112,6 +115,7 @@ struct TeamSnapshot: Codable, Sendable, Equatable {
         try container.encode(version, forKey: .version)
         try container.encode(epoch, forKey: .epoch)
         try container.encode(processes, forKey: .processes)
+        if !deploys.isEmpty { try container.encode(deploys, forKey: .deploys) }
         try container.encode(groups.sorted { $0.key < $1.key }.map { StoredGroup(service: $0.key.service, key: $0.key.key, group: $0.value) }, forKey: .groups)
     }
 }
@@ -139,9 +143,12 @@ actor TeamState {
     func snapshotForSaving() -> (TeamSnapshot, Int) { (snapshot, changes) }
 
     /// Merges one fully decoded scrape of one target.
-    func apply(_ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule()) {
+    func apply(
+        _ payload: ExceptionsPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule(),
+        deploys: DeployRule = DeployRule()
+    ) {
         // Nothing was skipped, so nothing can be uncovered: this always merges.
-        apply(SkimmedPayload(payload), from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: rule)
+        apply(SkimmedPayload(payload), from: target, at: time, sampleLimit: sampleLimit, scrubber: scrubber, series: rule, deploys: deploys)
     }
 
     /// Merges one scrape of one target: adds what each count grew by, merges samples.
@@ -150,7 +157,10 @@ actor TeamState {
     /// state covers (another scrape merged since the decode read `keptSamples`): then the caller
     /// decodes the body in full and applies that.
     @discardableResult
-    func apply(_ payload: SkimmedPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule()) -> Bool {
+    func apply(
+        _ payload: SkimmedPayload, from target: ScrapeTarget, at time: Date, sampleLimit: Int, scrubber: Scrubber, series rule: SeriesRule = SeriesRule(),
+        deploys: DeployRule = DeployRule()
+    ) -> Bool {
         // A process scraped by two services counts in each; within a service, once.
         let identity = payload.targetUUID.map { "\(target.service) uuid:\($0)" } ?? "\(target.service) url:\(target.url)"
         var process = snapshot.processes[identity] ?? ProcessState(
@@ -178,6 +188,7 @@ actor TeamState {
             merged[id] = result
         }
 
+        recordDeploy(payload, from: target, identity: identity, at: time, rule: deploys)
         process.lastSeen = time
         process.instance = target.instance
         snapshot.processes[identity] = process
@@ -193,6 +204,31 @@ actor TeamState {
         changes += 1
         return true
     }
+
+    /// What this scrape shows of the service's deploys (`DeployLog`), before the process is recorded.
+    private func recordDeploy(_ payload: SkimmedPayload, from target: ScrapeTarget, identity: String, at time: Date, rule: DeployRule) {
+        let version = rule.version(in: target.labels)
+        let newProcess = snapshot.processes[identity] == nil
+        guard version != nil || newProcess else { return }
+        // A new target_uuid where the service had a process at the same URL: that process was replaced.
+        let restart =
+            newProcess && payload.targetUUID != nil
+            && snapshot.processes.contains { $0.key != identity && $0.value.service == target.service && $0.value.url == target.url }
+        // A new process has reported nothing from before it started: its oldest occurrence is
+        // when it ran at the latest, and may be well before its first scrape.
+        var start = time
+        if newProcess {
+            for entry in payload.groups {
+                if let created = entry.group.createdAt, created < start { start = created }
+                if let earliest = entry.sampleTimes.earliest, earliest < start { start = earliest }
+            }
+        }
+        let sighting = DeployLog.Sighting(instance: target.instance, version: version, newProcess: newProcess, restart: restart, at: start)
+        if snapshot.deploys[target.service, default: DeployLog()].record(sighting, rule: rule) { changes += 1 }
+    }
+
+    /// The deploys of a service, oldest first.
+    func deploys(of service: String) -> [DeployRecord] { snapshot.deploys[service]?.deploys ?? [] }
 
     /// The targets answered with the bodies they gave last time: their processes are alive.
     func markSeen(_ sightings: [TargetKey: Date]) {

@@ -9,6 +9,8 @@ struct LeafConfig: Sendable, Equatable {
     var scrub = ScrubConfig()
     /// Which target labels make the series the leaf counts and federates (`federation:`).
     var series = SeriesRule()
+    /// Which target label names a deploy's version (`deploys:`).
+    var deploys = DeployRule()
     var services: [ServiceConfig] = []
 
     var team: String { externalLabels[LabelName.team] ?? "" }
@@ -66,6 +68,15 @@ return try parse(try ConfigReader.text(of: file), file: file)
                 config.series.dropLabels = Set(federation.optional("drop_labels")?.stringList() ?? [])
                 config.series.maxSeriesPerGroup = federation.optional("max_series_per_group")?.int(in: 1...10_000) ?? SeriesRule.defaultMaxSeriesPerGroup
                 federation.finish()
+            }
+            if let deploys = top.optional("deploys")?.mapping() {
+                if let label = deploys.optional("label") {
+                    if let name = label.nonEmptyString() {
+                        if LabelNameRules.isValid(name) { config.deploys.label = name } else { reader.issue("invalid label name \"\(name)\"", at: label) }
+                    }
+                }
+                config.deploys.restartWindow = deploys.optional("restart_window")?.duration() ?? DeployRule.defaultRestartWindow
+                deploys.finish()
             }
             var names: Set<String> = []
             for entry in top.optional("services")?.sequence() ?? [] {

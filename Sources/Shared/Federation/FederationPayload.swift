@@ -65,19 +65,22 @@ public struct FederatedService: Codable, Sendable, Equatable {
     public var targetsTotal: Int
     public var targetsUp: Int
     public var groups: [FederatedGroup]
+    /// The service's deploys the leaf saw, oldest first; empty from a leaf older than deploys.
+    public var deploys: [FederatedDeploy] = []
     /// Groups (and samples) that did not decode, with their reasons: a reader keeps the rest.
     /// Not part of the format.
     public var undecodable: [FederationRejection] = []
 
-    public init(name: String, targetsTotal: Int, targetsUp: Int, groups: [FederatedGroup]) {
+    public init(name: String, targetsTotal: Int, targetsUp: Int, groups: [FederatedGroup], deploys: [FederatedDeploy] = []) {
         self.name = name
         self.targetsTotal = targetsTotal
         self.targetsUp = targetsUp
         self.groups = groups
+        self.deploys = deploys
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, groups
+        case name, groups, deploys
         case targetsTotal = "targets_total"
         case targetsUp = "targets_up"
     }
@@ -97,6 +100,22 @@ public struct FederatedService: Codable, Sendable, Equatable {
                 undecodable.append(FederationRejection(service: name, key: element.name ?? "groups[\(index)]", reason: reason))
             }
         }
+        deploys = try Self.deploys(container, forKey: .deploys, service: name, undecodable: &undecodable)
+    }
+
+    /// The service's deploys, each decoded on its own: one malformed deploy costs only itself.
+    public static func deploys<Key: CodingKey>(
+        _ container: KeyedDecodingContainer<Key>, forKey key: Key, service: String, undecodable: inout [FederationRejection]
+    ) throws -> [FederatedDeploy] {
+        var deploys: [FederatedDeploy] = []
+        for (index, element) in (try container.decodeIfPresent([Tolerant<FederatedDeploy>].self, forKey: key) ?? []).enumerated() {
+            switch element.result {
+            case .success(let deploy): deploys.append(deploy)
+            case .failure(let reason):
+                undecodable.append(FederationRejection(service: service, key: "deploys[\(index)]", reason: "deploy left out: \(reason)"))
+            }
+        }
+        return deploys
     }
 }
 
