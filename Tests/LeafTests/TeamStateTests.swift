@@ -213,12 +213,14 @@ import Testing
         let state = TeamState(snapshot: TeamSnapshot(epoch: "e\"1"))
         let rule = SeriesRule(dropLabels: [])
         let labelled = ScrapeTarget(
-            service: "api", url: "a", labels: ["instance": "a", "region": "eu \u{1F30D}\n"], discoveredLabels: [:], settings: Self.settings)
+            service: "api", url: "a", labels: ["instance": "a", "region": "eu \u{1F30D}\n", "version": "1.0"], discoveredLabels: [:], settings: Self.settings)
         await state.apply(
             Self.payload("p1", [("k/with \"quote\"", 5, [Self.sample("s1", at: 3, headers: ["Cookie": "x", "Accept": "json"]), Self.sample("s2", at: 4.5)])]),
             from: labelled, at: Date(timeIntervalSince1970: 1000), sampleLimit: 10, scrubber: Scrubber(), series: rule)
         // A process without a target uuid, a group without samples or dates, a resolved group.
         await apply(state, Self.payload(nil, [("bare", 2, [])]), Self.target("b", service: "web"))
+        // A deploy with a version (api's), and one seen only as a restart (web's new target uuid).
+        await apply(state, Self.payload("p9", [("bare", 3, [])]), Self.target("b", service: "web"), at: 1100)
         _ = await state.resolve(GroupID(service: "web", key: "bare"))
         return state
     }
@@ -227,7 +229,9 @@ import Testing
         let state = await richState()
         var encoder = StateEncoder()
         let snapshot = await state.snapshot
-        #expect(snapshot.groups[GroupID(service: "web", key: "bare")]?.resolvedAtTotal == 2)
+        #expect(snapshot.groups[GroupID(service: "web", key: "bare")]?.resolvedAtTotal == 5)
+        #expect(snapshot.deploys["api"]?.deploys.map(\.version) == ["1.0"])
+        #expect(snapshot.deploys["web"]?.deploys.contains { $0.version == nil && $0.label == nil } == true)
         let decoded = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(encoder.encode(snapshot)))
         #expect(decoded == snapshot)
         // And the same value as JSONEncoder's form of it.
@@ -241,11 +245,11 @@ import Testing
         _ = encoder.encode(await state.snapshot)
         #expect(encoder.samplesEncoded == 2)
         // Counts grow without new samples: nothing is encoded again, yet the file has the new totals.
-        await apply(state, Self.payload(nil, [("bare", 9, [])]), Self.target("b", service: "web"))
+        await apply(state, Self.payload("p9", [("bare", 9, [])]), Self.target("b", service: "web"), at: 1200)
         let grown = try CanopyJSON.decoder().decode(TeamSnapshot.self, from: Data(encoder.encode(await state.snapshot)))
         #expect(encoder.samplesEncoded == 0)
         #expect(grown == (await state.snapshot))
-        #expect(grown.groups[GroupID(service: "web", key: "bare")]?.total == 9)
+        #expect(grown.groups[GroupID(service: "web", key: "bare")]?.total == 11)
         // A new sample: that group's samples are written again, and the file has it.
         let key = GroupID(service: "api", key: "k/with \"quote\"")
         await apply(state, Self.payload("p1", [(key.key, 6, [Self.sample("s3", at: 9)])]), Self.target("a"))

@@ -11,6 +11,8 @@ import Shared
 /// is never replaced by another of the same uuid (`GroupMerge.samples`), so while a group's
 /// uuids are the ones its bytes were written from, so are its samples, and the bytes are reused.
 /// Keys and dictionary entries are written in no particular order: the file is read as a value.
+/// A field added to `TeamSnapshot` must be written here too: `TeamStateTests` decodes this file
+/// from a state with every field set and compares it with the snapshot.
 struct StateEncoder {
     private struct EncodedSamples {
         var uuids: [String]
@@ -39,7 +41,20 @@ struct StateEncoder {
             out.append(UInt8(ascii: ":"))
             Self.append(process, to: &out)
         }
-        out.append(contentsOf: #"},"groups":["#.utf8)
+        out.append(UInt8(ascii: "}"))
+        if !snapshot.deploys.isEmpty {
+            out.append(contentsOf: #","deploys":{"#.utf8)
+            first = true
+            for (service, log) in snapshot.deploys {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                JSONText.appendQuoted(service, to: &out)
+                out.append(UInt8(ascii: ":"))
+                Self.append(log, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: #","groups":["#.utf8)
         first = true
         var current: [GroupID: EncodedSamples] = [:]
         current.reserveCapacity(snapshot.groups.count)
@@ -133,6 +148,31 @@ struct StateEncoder {
         out.append(contentsOf: "}}".utf8)
         appendDate(process.lastSeen, named: "last_seen", to: &out)
         out.append(UInt8(ascii: "}"))
+    }
+
+    private static func append(_ log: DeployLog, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"deploys":["#.utf8)
+        for (index, deploy) in log.deploys.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"at":""#.utf8)
+            RFC3339.append(deploy.at, to: &out)
+            out.append(UInt8(ascii: "\""))
+            if let version = deploy.version {
+                out.append(contentsOf: #","version":"#.utf8)
+                JSONText.appendQuoted(version, to: &out)
+            }
+            if let label = deploy.label {
+                out.append(contentsOf: #","label":"#.utf8)
+                JSONText.appendQuoted(label, to: &out)
+            }
+            out.append(contentsOf: #","instances":["#.utf8)
+            for (instanceIndex, instance) in deploy.instances.enumerated() {
+                if instanceIndex > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendQuoted(instance, to: &out)
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        out.append(contentsOf: "]}".utf8)
     }
 
     /// `,"<name>":"<RFC 3339 time>"`.
