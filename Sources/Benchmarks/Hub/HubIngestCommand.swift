@@ -54,6 +54,9 @@ struct HubIngestCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent-scrapes"), help: "The hub's global.max_concurrent_scrapes.")
     var maxConcurrentScrapes = 32
 
+    @Flag(name: .customLong("full-bodies"), help: "Leaves answer every request with all their groups, as a leaf older than deltas does.")
+    var fullBodies = false
+
     @Option(name: .customLong("data-dir"), help: "The hub's data dir: must not exist yet. Default: a new directory under /tmp.")
     var dataDir: String?
 
@@ -77,8 +80,8 @@ struct HubIngestCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         let changing = max(1, Int((Double(groups) * changingPercent / 100).rounded()))
         let started = ContinuousClock.now
-        let fleet = IngestLeafFleet(shape: .init(leaves: leaves, groups: groups, changing: changing, samples: samples))
-        say("made \(leaves) leaves' payloads in \(HubBenchmark.seconds(ContinuousClock.now - started)); a body is \(fleet.bodyBytes / 1024) KB")
+        let fleet = IngestLeafFleet(shape: .init(leaves: leaves, groups: groups, changing: changing, samples: samples, deltas: !fullBodies))
+        say("made \(leaves) leaves' payloads in \(HubBenchmark.seconds(ContinuousClock.now - started)); a full body is \(fleet.bodyBytes / 1024) KB" + (fullBodies ? ", served on every request" : ", a delta holds the groups grown since the hub's last applied body"))
         let directory = dataDir ?? "/tmp/canopy-bench-hub-ingest-\(getpid())"
         let benchmark = IngestBenchmark(
             settings: .init(

@@ -15,7 +15,9 @@ import Synchronization
 ///
 /// On every request a leaf first grows the totals of `changing` of its groups (with a new,
 /// newest sample) and leaves the rest as they were, so that every body differs from the last.
-/// A frozen fleet serves its last bodies again (the hub skips them unread).
+/// A frozen fleet serves its last bodies again (the hub skips them unread). A leaf keeps a
+/// change log as a real leaf does (`FederationChanges`): a hub that names the body it applied
+/// last is sent only the groups grown since.
 final class IngestLeafFleet: Sendable {
     struct Shape: Sendable {
         var leaves: Int
@@ -23,6 +25,8 @@ final class IngestLeafFleet: Sendable {
         /// Groups grown per request of a leaf.
         var changing: Int
         var samples: Int
+        /// Whether a leaf answers a hub that names its last applied body with a delta.
+        var deltas = true
         var seriesPerGroup = 2
     }
 
@@ -59,13 +63,14 @@ final class IngestLeafFleet: Sendable {
     /// it applied each leaf's last body.
     var servedTotal: Int64 { leaves.reduce(0) { sum, leaf in sum + leaf.state.withLock { $0.total } } }
 
-    func body(forHost authority: String?) -> ByteBuffer? {
+    func body(forHost authority: String?, since header: String? = nil) -> ByteBuffer? {
         guard let authority, let index = Self.index(ofHost: authority.split(separator: ":").first ?? ""), index < leaves.count else { return nil }
         let grow = !frozen.load(ordering: .relaxed)
         served.add(1, ordering: .relaxed)
+        let since = shape.deltas ? header.flatMap(FederationChanges.parse(header:)) : nil
         return leaves[index].state.withLock { leaf in
             if grow { leaf.grow(Date()) }
-            return leaf.body()
+            return leaf.body(since: since)
         }
     }
 
@@ -73,7 +78,7 @@ final class IngestLeafFleet: Sendable {
     func application(logger: Logger) -> some Service {
         let router = Router()
         router.get("api/v1/federate") { [self] request, _ in
-            guard let body = body(forHost: request.head.authority) else {
+            guard let body = body(forHost: request.head.authority, since: request.headers.first { $0.name.canonicalName == Self.sinceHeader }?.value) else {
                 return Response(status: .notFound)
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
@@ -84,6 +89,8 @@ final class IngestLeafFleet: Sendable {
             onServerRunning: { [self] channel in self.port.withLock { $0 = channel.localAddress?.port } },
             logger: logger)
     }
+
+    private static let sinceHeader = FederationChanges.requestHeader.lowercased()
 
     func listeningPort(within timeout: Duration) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
@@ -147,6 +154,8 @@ struct SimulatedLeaf: Sendable {
         var head: [UInt8] = []
         var samples: [[UInt8]]
         var tail: [UInt8] = []
+        /// The change log's sequence this group last grew at.
+        var changed: UInt64 = 0
     }
 
     let shape: IngestLeafFleet.Shape
@@ -157,6 +166,8 @@ struct SimulatedLeaf: Sendable {
     /// The payload's JSON around each service's groups: `pieces[s]` comes before service s's groups.
     private var pieces: [[UInt8]] = []
     private(set) var total: Int64 = 0
+    private let log: String
+    private var sequence: UInt64 = 0
 
     private static let serviceNames = ["api", "checkout", "payments", "worker"]
 
@@ -164,6 +175,7 @@ struct SimulatedLeaf: Sendable {
         self.shape = shape
         self.pool = pool
         rng = SeededGenerator(seed: 0xFEED_0000 &+ UInt64(index))
+        log = "bench-\(index)-\(rng.hex(8))"
         let team = "team-\(String(format: "%04d", index))"
         let identity = LeafIdentity(
             name: "leaf-\(index)", epoch: "epoch-\(index)-\(rng.hex(8))", startedAt: now.addingTimeInterval(-86_400),
@@ -200,7 +212,9 @@ struct SimulatedLeaf: Sendable {
     mutating func grow(_ now: Date) {
         var chosen: Set<Int> = []
         while chosen.count < min(shape.changing, groups.count) { chosen.insert(Int.random(in: 0..<groups.count, using: &rng)) }
+        if !chosen.isEmpty { sequence += 1 }
         for number in chosen.sorted() {
+            groups[number].changed = sequence
             let added = Int.random(in: 1...20, using: &rng)
             groups[number].group.total += added
             let series = Int.random(in: 0..<groups[number].group.series.count, using: &rng)
@@ -214,13 +228,28 @@ struct SimulatedLeaf: Sendable {
         }
     }
 
-    func body() -> ByteBuffer {
+    /// The whole payload, or for a hub that applied this leaf's body of sequence `since`, the
+    /// groups grown after it.
+    func body(since: (log: String, sequence: UInt64)? = nil) -> ByteBuffer {
+        let delta = since.flatMap { $0.log == log && $0.sequence <= sequence ? $0.sequence : nil }
+        let changes = Array(try! CanopyJSON.encoder().encode(FederationChanges(log: log, sequence: sequence, since: delta)))
         var buffer = ByteBuffer()
         buffer.reserveCapacity(pieces.reduce(0) { $0 + $1.count } + groups.reduce(0) { $0 + $1.head.count + $1.tail.count + $1.samples.reduce(0) { $0 + $1.count + 1 } })
         for (index, service) in services.enumerated() {
-            buffer.writeBytes(pieces[index])
-            for (position, number) in service.groups.enumerated() {
+            if index == 0 && shape.deltas {
+                // `changes` sorts first among the payload's keys: right after its opening brace.
+                buffer.writeBytes(pieces[0].prefix(1))
+                buffer.writeString("\"changes\":")
+                buffer.writeBytes(changes)
+                buffer.writeInteger(UInt8(ascii: ","))
+                buffer.writeBytes(pieces[0].dropFirst())
+            } else {
+                buffer.writeBytes(pieces[index])
+            }
+            var position = 0
+            for number in service.groups where delta.map({ groups[number].changed > $0 }) ?? true {
                 if position > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                position += 1
                 let group = groups[number]
                 buffer.writeBytes(group.head)
                 for (offset, sample) in group.samples.enumerated() {

@@ -52,6 +52,16 @@ struct HubMetrics: Sendable {
 
     func recordPrivatePostgresRestart() { privatePostgresRestarts.increment() }
 
+    /// An applied leaf body: the leaf's every group, or the groups changed since the body applied before.
+    func recordBody(delta: Bool) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "canopy_hub_federation_bodies", unitName: "total",
+                helpText: "Leaf bodies applied, by kind: full (every group) or delta (the groups changed since the body applied before)."),
+            labels: [("kind", delta ? "delta" : "full")]
+        ).increment()
+    }
+
     func recordSkipped(_ count: Int, leaf: String) {
         registry.makeCounter(
             descriptor: .init(metricName: "canopy_hub_skipped", unitName: "total", helpText: "Groups and samples left out of applied scrapes because they could not be stored."),

@@ -98,7 +98,7 @@ final class GroupReuse: Sendable {
                     name: name, targetsTotal: max(0, service.targetsTotal), targetsUp: max(0, service.targetsUp), groups: groups, deploys: deploys.kept))
         }
         previous.withLock { $0[target] = seen }
-        return Decoded(payload: FederationPayload(leaf: leaf, complete: envelope.complete, services: services), body: body, reused: reused, storable: storable)
+        return Decoded(payload: FederationPayload(leaf: leaf, complete: envelope.complete, services: services, changes: envelope.changes), body: body, reused: reused, storable: storable)
     }
 
     /// The body but its groups' contents: what `FederationPayload` decodes around them.
@@ -107,6 +107,7 @@ final class GroupReuse: Sendable {
         var leaf: LeafIdentity
         var complete: Bool
         var services: [Service]
+        var changes: FederationChanges?
 
         struct Service: Decodable {
             var name: String
@@ -138,7 +139,7 @@ final class GroupReuse: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case version, leaf, complete, services
+            case version, leaf, complete, services, changes
         }
 
         init(from decoder: any Decoder) throws {
@@ -147,6 +148,7 @@ final class GroupReuse: Sendable {
             leaf = try container.decode(LeafIdentity.self, forKey: .leaf)
             complete = try container.decodeIfPresent(Bool.self, forKey: .complete) ?? true
             services = try container.decode([Service].self, forKey: .services)
+            changes = try container.decodeIfPresent(FederationChanges.self, forKey: .changes)
         }
     }
 }

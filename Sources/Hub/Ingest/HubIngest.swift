@@ -17,6 +17,10 @@ final class HubIngest: ScrapeConsumer {
     private let appliedDeploys = Mutex<[TargetKey: [[FederatedDeploy]]]>([:])
     /// Each leaf's groups of its last body, to decode the next without them.
     private let reuse = GroupReuse()
+    /// Where each leaf's last applied body stood in its change log: the next scrape asks for
+    /// only what changed since (`FederationChanges`). Set only once a body's transaction
+    /// committed, so a failed apply is asked for again.
+    private let applied = Mutex<[TargetKey: FederationChanges]>([:])
 
     init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
         self.client = client
@@ -37,7 +41,35 @@ final class HubIngest: ScrapeConsumer {
         }
     }
 
+    func requestHeaders(for target: ScrapeTarget) -> [(name: String, value: String)] {
+        guard let changes = applied.withLock({ $0[target.key] }) else { return [] }
+        return [(FederationChanges.requestHeader, changes.headerValue)]
+    }
+
     func decode(_ buffer: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
+        let prepared = try decodeBody(buffer, from: target)
+        try checkDelta(prepared.payload.changes, from: target)
+        return prepared
+    }
+
+    /// A delta is applied only on top of the body it was made against, which must be the one this
+    /// hub applied last; anything else forgets the leaf's place, so that it is sent whole next.
+    private func checkDelta(_ changes: FederationChanges?, from target: ScrapeTarget) throws(ScrapeFailure) {
+        guard let changes else {
+            _ = applied.withLock { $0.removeValue(forKey: target.key) }
+            return
+        }
+        guard let since = changes.since else { return }
+        let last = applied.withLock { $0[target.key] }
+        guard let last, last.log == changes.log, last.sequence == since, changes.sequence >= since else {
+            _ = applied.withLock { $0.removeValue(forKey: target.key) }
+            throw .rejected(
+                "the leaf sent the groups changed since \(changes.log) \(since), but this hub applied "
+                    + (last.map { "\($0.log) \($0.sequence)" } ?? "no body of that log") + "; it is asked for every group next")
+        }
+    }
+
+    private func decodeBody(_ buffer: ByteBuffer, from target: ScrapeTarget) throws(ScrapeFailure) -> Prepared {
         // Kept as bytes of its own: the groups reused next time are found in this body.
         let body = Array(buffer.readableBytesView)
         // Most of a body is the groups of the last one: those are not decoded again. Anything
@@ -65,6 +97,7 @@ final class HubIngest: ScrapeConsumer {
 
     func removed(_ target: ScrapeTarget) async {
         reuse.forget(target.key)
+        _ = applied.withLock { $0.removeValue(forKey: target.key) }
         _ = appliedDeploys.withLock { $0.removeValue(forKey: target.key) }
     }
 
@@ -81,7 +114,9 @@ final class HubIngest: ScrapeConsumer {
                     complete: prepared.complete)
             }
             appliedDeploys.withLock { $0[target.key] = deploys }
+            applied.withLock { $0[target.key] = payload.changes.flatMap { $0.isReturnable ? $0 : nil } }
             result.skipped = prepared.skipped
+            metrics.recordBody(delta: payload.changes?.since != nil)
             metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)
             if !prepared.skipped.isEmpty {
                 metrics.recordSkipped(prepared.skipped.count, leaf: target.service)

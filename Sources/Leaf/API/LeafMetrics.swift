@@ -19,6 +19,7 @@ struct LeafMetrics: Sendable {
     private let lastSave: GaugeFamily
     private let saveFailing: GaugeFamily
     private let saveHealth: SaveHealth
+    private let federationBodies: CounterFamily
 
     init(saveHealth: SaveHealth) {
         self.saveHealth = saveHealth
@@ -29,6 +30,9 @@ struct LeafMetrics: Sendable {
             registry: server.registry, name: "canopy_leaf_state_last_save_timestamp_seconds", help: "When the counts were last saved, in seconds since the Unix epoch (0: not yet).")
         saveFailing = GaugeFamily(
             registry: server.registry, name: "canopy_leaf_state_save_failing", help: "1 while the latest save of the counts failed: a restart now would lose what came since.")
+        federationBodies = CounterFamily(
+            registry: server.registry, name: "canopy_leaf_federation_bodies",
+            help: "Federation bodies served, by kind: full (every group), or delta (the groups changed since the body the hub applied last).")
         exceptions = CounterFamily(registry: server.registry, name: "canopy_exceptions", help: "Occurrences of each exception group, counted across the service's instances.")
         groups = GaugeFamily(registry: server.registry, name: "canopy_groups", help: "Exception groups per service.")
         firstSeen = GaugeFamily(
@@ -67,6 +71,8 @@ struct LeafMetrics: Sendable {
         groups.update(perService.map { ([("service", $0.key)], Double($0.value)) })
         let saving = saveHealth.current
         saves.update([([], Int64(saving.saves))])
+        let served = views.federationLog.served
+        federationBodies.update([([("kind", "full")], Int64(served.full)), ([("kind", "delta")], Int64(served.delta))])
         saveFailures.update([([], Int64(saving.failures))])
         lastSave.update([([], saving.lastSuccess?.timeIntervalSince1970 ?? 0)])
         saveFailing.update([([], saving.failingSince == nil ? 0 : 1)])

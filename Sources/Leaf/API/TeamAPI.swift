@@ -31,8 +31,13 @@ struct TeamAPI<Context: RequestContext> {
             return try JSONResponse.make(detail)
         }
         api.get("targets") { _, _ in try JSONResponse.make(views.targets()) }
-        api.get("federate") { _, _ in try JSONResponse.make(await views.federation()) }
+        api.get("federate") { request, _ in
+            try JSONResponse.make(await views.federation(since: request.headers.first { $0.name.canonicalName == Self.federationSince }?.value))
+        }
     }
+
+    /// The header naming the body of this run's federation log a hub applied last, as Hummingbird spells names.
+    static var federationSince: String { FederationChanges.requestHeader.lowercased() }
 
     static func filter(_ request: Request) throws -> TeamViews.Filter {
         var filter = TeamViews.Filter()

@@ -11,6 +11,8 @@ struct TeamViews: Sendable {
     let identity: @Sendable () -> LeafIdentity
     /// The services of the config in force: a service exists even before it has targets.
     let configuredServices: @Sendable () -> [String]
+    /// What each group was when last federated: hubs are sent only what changed since.
+    let federationLog = FederationChangeLog()
 
     enum Sort: String { case lastSeen = "last_seen", count, firstSeen = "first_seen" }
 
@@ -97,26 +99,32 @@ struct TeamViews: Sendable {
         return TargetsReport(active: active, dropped: dropped)
     }
 
-    func federation() async -> FederationPayload {
+    /// The federation payload; for a hub that names a body of this run it applied
+    /// (`FederationChanges.requestHeader`), only the groups changed since (`FederationLog`).
+    func federation(since header: String? = nil) async -> FederationPayload {
         let snapshot = await state.snapshot
-        let groups = snapshot.groups
         let instances = await state.instanceCounts()
         let (total, up) = targetCounts()
         var services: [String: FederatedService] = [:]
-        for service in Set(total.keys).union(groups.keys.map(\.service)).union(configuredServices()) {
+        for service in Set(total.keys).union(snapshot.groups.keys.map(\.service)).union(configuredServices()) {
             services[service] = FederatedService(
                 name: service, targetsTotal: total[service] ?? 0, targetsUp: up[service] ?? 0, groups: [],
                 deploys: snapshot.deploys[service]?.deploys.map(\.federated) ?? [])
         }
-        for (id, group) in groups.sorted(by: { $0.key < $1.key }) {
-            services[id.service]?.groups.append(
-                FederatedGroup(
+        let groups = snapshot.groups.sorted(by: { $0.key < $1.key }).map { id, group in
+            (
+                id: id,
+                group: FederatedGroup(
                     aggregationKey: id.key, className: group.className, message: group.message, severity: group.severity, total: group.total,
                     firstSeen: group.firstSeen, lastSeen: group.lastSeen, instances: instances[id] ?? 0, samples: group.samples,
-                    series: group.series.sorted { $0.labels.sorted.lexicographicallyPrecedes($1.labels.sorted) { ($0.name, $0.value) < ($1.name, $1.value) } }))
+                    series: group.series.sorted { $0.labels.sorted.lexicographicallyPrecedes($1.labels.sorted) { ($0.name, $0.value) < ($1.name, $1.value) } })
+            )
         }
+        let (send, changes) = federationLog.record(groups, since: header.flatMap(FederationChanges.parse(header:)))
+        for (id, group) in send { services[id.service]?.groups.append(group) }
         let leaf = identity()
-        return FederationPayload(leaf: leaf, complete: isComplete(since: leaf.startedAt), services: services.values.sorted { $0.name < $1.name })
+        return FederationPayload(
+            leaf: leaf, complete: isComplete(since: leaf.startedAt), services: services.values.sorted { $0.name < $1.name }, changes: changes)
     }
 
     /// Every target scraped at least once since the leaf started, and a whole interval passed (so

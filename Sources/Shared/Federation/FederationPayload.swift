@@ -15,16 +15,19 @@ public struct FederationPayload: Codable, Sendable, Equatable {
     /// baseline waits for a complete payload.
     public var complete: Bool
     public var services: [FederatedService]
+    /// Where the body stands in the leaf's change log; nil from a leaf older than deltas.
+    public var changes: FederationChanges?
 
-    public init(leaf: LeafIdentity, complete: Bool = true, services: [FederatedService]) {
+    public init(leaf: LeafIdentity, complete: Bool = true, services: [FederatedService], changes: FederationChanges? = nil) {
         self.version = Self.currentVersion
         self.leaf = leaf
         self.complete = complete
         self.services = services
+        self.changes = changes
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, leaf, complete, services
+        case version, leaf, complete, services, changes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,6 +36,46 @@ public struct FederationPayload: Codable, Sendable, Equatable {
         leaf = try container.decode(LeafIdentity.self, forKey: .leaf)
         complete = try container.decodeIfPresent(Bool.self, forKey: .complete) ?? true
         services = try container.decode([FederatedService].self, forKey: .services)
+        changes = try container.decodeIfPresent(FederationChanges.self, forKey: .changes)
+    }
+}
+
+/// Where a federation body stands in its leaf's change log, so that a hub asks for only the
+/// groups changed since the body it applied last (ARCHITECTURE.md, "Cost of a scrape"). The hub
+/// sends the log and sequence of that body in `FederationChanges.requestHeader`; a leaf that
+/// has that log answers a delta, any other a full body.
+public struct FederationChanges: Codable, Sendable, Equatable {
+    /// The request header that names the body a hub applied last: `<log> <sequence>`.
+    public static let requestHeader = "Canopy-Federation-Since"
+
+    /// The leaf process's change log: a new one at each start, so that no sequence of an earlier
+    /// run (or of another leaf at the same address) is ever taken as this one's.
+    public var log: String
+    /// The log's sequence as of this body: a hub that applied it holds every group as it was then.
+    public var sequence: UInt64
+    /// Set on a delta: the body holds only the groups changed after this sequence; every other
+    /// group is as in the body of that sequence. A group absent from a delta is not a deletion.
+    public var since: UInt64?
+
+    public init(log: String, sequence: UInt64, since: UInt64? = nil) {
+        self.log = log
+        self.sequence = sequence
+        self.since = since
+    }
+
+    /// Whether the log's name can be sent back in a header as it is (a leaf names it with a UUID).
+    public var isReturnable: Bool {
+        !log.isEmpty && log.utf8.count <= 64 && log.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x41...0x5a).contains($0) || (0x61...0x7a).contains($0) }
+    }
+
+    /// The header's value for a hub that applied this body.
+    public var headerValue: String { "\(log) \(sequence)" }
+
+    /// A request header's log and sequence; nil when it is malformed (answered with a full body).
+    public static func parse(header value: String) -> (log: String, sequence: UInt64)? {
+        let parts = value.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].utf8.count <= 64, let sequence = UInt64(parts[1]) else { return nil }
+        return (String(parts[0]), sequence)
     }
 }
 

@@ -63,7 +63,7 @@ public final class HTTPFetcher: Service, Sendable {
     /// connection's event loop (the caller runs there). A body that is unchanged is hashed where
     /// it arrived and copied nowhere.
     nonisolated(nonsending) func fetchBuffer(
-        _ url: String, settings: ScrapeSettings, accept: String, over connection: ScrapeConnection
+        _ url: String, settings: ScrapeSettings, accept: String, headers extra: [(name: String, value: String)] = [], over connection: ScrapeConnection
     ) async throws(ScrapeFailure) -> ByteBuffer {
         let deadline = NIODeadline.now() + TimeAmount(settings.timeout)
         var current = url
@@ -72,6 +72,7 @@ public final class HTTPFetcher: Service, Sendable {
         headers.add(name: "User-Agent", value: userAgent)
         headers.add(name: "Accept", value: accept)
         if let auth = settings.auth { headers.add(name: "Authorization", value: try auth.headerValue()) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
         while true {
             visited.insert(current)
             let request = try scrapeRequest(current, settings: settings, headers: headers, deadline: deadline)

@@ -5,6 +5,11 @@ import NIOCore
 public protocol ScrapeConsumer: Sendable {
     associatedtype Payload: Sendable
 
+    /// Headers of the target's next request besides the engine's own: how a consumer that asks
+    /// only for what changed since the body it consumed last names that body. Called on the
+    /// scrape loop's event loop before each request, and must not wait there.
+    func requestHeaders(for target: ScrapeTarget) -> [(name: String, value: String)]
+
     /// Decodes a body. Runs in the target's own loop, in parallel with other targets: decoding is
     /// the expensive part of a scrape, and must not wait behind an actor. The body is read in
     /// place, in a buffer the engine reuses for a later body once it no longer is shared: a
@@ -28,6 +33,7 @@ public protocol ScrapeConsumer: Sendable {
 }
 
 extension ScrapeConsumer {
+    public func requestHeaders(for target: ScrapeTarget) -> [(name: String, value: String)] { [] }
     public func unchanged(_ target: ScrapeTarget, at time: Date) {}
     public func removed(_ target: ScrapeTarget) async {}
     public nonisolated(nonsending) func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async {}

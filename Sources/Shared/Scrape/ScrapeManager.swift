@@ -123,7 +123,8 @@ public final class ScrapeManager<Consumer: ScrapeConsumer>: Service, Sendable {
         var unchanged = false
         let failure: ScrapeFailure?
         do {
-            let body = try await fetcher.fetchBuffer(target.url, settings: target.settings, accept: accept, over: connection)
+            let headers = consumer.requestHeaders(for: target)
+            let body = try await fetcher.fetchBuffer(target.url, settings: target.settings, accept: accept, headers: headers, over: connection)
             defer { BodyBuffers.recycle(body) }
             bodyBytes = body.readableBytes
             let fingerprint = body.withUnsafeReadableBytes(BodyFingerprint.init)
