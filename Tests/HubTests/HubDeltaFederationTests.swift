@@ -115,15 +115,9 @@ import Testing
             fakeLeaf.behaviour = .raw(String(decoding: body([group("a", total: 3), group("b", total: 1)], FederationChanges(log: "L", sequence: 1)), as: UTF8.self))
             try await withServices([fakeLeaf.makeApplication()]) {
                 let hubFile = directory + "/hub.yml"
-                try """
-                global: {scrape_interval: 200ms, scrape_timeout: 200ms}
-                database:
-                  url: postgres://canopy@/\(database.name)?host=\(cluster.socketDirectory)&port=\(cluster.port)
-                leaves:
-                - name: fake
-                  scraper: {endpoint: /-/exceptions}
-                  static_configs: [{targets: ['\(await fakeLeaf.address())']}]
-                """.write(toFile: hubFile, atomically: true, encoding: .utf8)
+                try HubEndToEndTests.hubConfig(
+                    database, socket: cluster.socketDirectory, port: cluster.port, leaves: [("fake", await fakeLeaf.port.value)], file: hubFile,
+                    endpoint: "/-/exceptions")
                 let hub = try ServerProcess("canopy-hub", ["--config", hubFile, "--data-dir", directory + "/hub"])
                 let client = HTTPTestClient(base: try await hub.base())
                 let header = FederationChanges.requestHeader.lowercased()

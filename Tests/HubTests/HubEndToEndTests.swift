@@ -64,13 +64,16 @@ import Testing
         }
     }
 
-    static func hubConfig(_ database: TestDatabase, socket: String, port: Int, leaves: [(String, Int)], file: String, interval: String = "200ms") throws {
+    /// `endpoint` is where the leaves are scraped, when not at the hub's default.
+    static func hubConfig(
+        _ database: TestDatabase, socket: String, port: Int, leaves: [(String, Int)], file: String, interval: String = "200ms", endpoint: String? = nil
+    ) throws {
         try """
         global: {scrape_interval: \(interval), scrape_timeout: \(interval)}
         database:
           url: postgres://canopy@/\(database.name)?host=\(socket)&port=\(port)
         leaves:
-        \(leaves.map { "- name: \($0.0)\n  static_configs: [{targets: ['127.0.0.1:\($0.1)']}]" }.joined(separator: "\n"))
+        \(leaves.map { "- name: \($0.0)\n" + (endpoint.map { "  scraper: {endpoint: \($0)}\n" } ?? "") + "  static_configs: [{targets: ['127.0.0.1:\($0.1)']}]" }.joined(separator: "\n"))
         """.write(toFile: file, atomically: true, encoding: .utf8)
     }
 

@@ -232,7 +232,6 @@ struct SimulatedLeaf: Sendable {
     /// groups grown after it.
     func body(since: (log: String, sequence: UInt64)? = nil) -> ByteBuffer {
         let delta = since.flatMap { $0.log == log && $0.sequence <= sequence ? $0.sequence : nil }
-        let changes = Array(try! CanopyJSON.encoder().encode(FederationChanges(log: log, sequence: sequence, since: delta)))
         var buffer = ByteBuffer()
         buffer.reserveCapacity(pieces.reduce(0) { $0 + $1.count } + groups.reduce(0) { $0 + $1.head.count + $1.tail.count + $1.samples.reduce(0) { $0 + $1.count + 1 } })
         for (index, service) in services.enumerated() {
@@ -240,7 +239,7 @@ struct SimulatedLeaf: Sendable {
                 // `changes` sorts first among the payload's keys: right after its opening brace.
                 buffer.writeBytes(pieces[0].prefix(1))
                 buffer.writeString("\"changes\":")
-                buffer.writeBytes(changes)
+                buffer.writeBytes(try! CanopyJSON.encoder().encode(FederationChanges(log: log, sequence: sequence, since: delta)))
                 buffer.writeInteger(UInt8(ascii: ","))
                 buffer.writeBytes(pieces[0].dropFirst())
             } else {

@@ -55,11 +55,7 @@ final class HubIngest: ScrapeConsumer {
     /// A delta is applied only on top of the body it was made against, which must be the one this
     /// hub applied last; anything else forgets the leaf's place, so that it is sent whole next.
     private func checkDelta(_ changes: FederationChanges?, from target: ScrapeTarget) throws(ScrapeFailure) {
-        guard let changes else {
-            _ = applied.withLock { $0.removeValue(forKey: target.key) }
-            return
-        }
-        guard let since = changes.since else { return }
+        guard let changes, let since = changes.since else { return }
         let last = applied.withLock { $0[target.key] }
         guard let last, last.log == changes.log, last.sequence == since, changes.sequence >= since else {
             _ = applied.withLock { $0.removeValue(forKey: target.key) }

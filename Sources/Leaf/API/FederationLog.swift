@@ -42,24 +42,25 @@ struct FederationLog: Sendable {
         guard let since, since.log == id, since.sequence <= sequence else {
             return (groups, FederationChanges(log: id, sequence: sequence))
         }
-        let send = groups.filter { (served[$0.id]?.changed ?? .max) > since.sequence }
+        let send = groups.filter { served[$0.id]!.changed > since.sequence }
         return (send, FederationChanges(log: id, sequence: sequence, since: since.sequence))
     }
 }
 
 /// The leaf's one log, shared by every federation request (each hub asks with its own sequence).
 final class FederationChangeLog: Sendable {
-    private let log = Mutex(FederationLog())
-    /// Bodies served whole and as deltas, for `/metrics`.
-    private let counts = Mutex((full: 0, delta: 0))
+    /// With the bodies served whole and as deltas, for `/metrics`.
+    private let state = Mutex((log: FederationLog(), full: 0, delta: 0))
 
     func record(_ groups: [(id: GroupID, group: FederatedGroup)], since: (log: String, sequence: UInt64)?) -> (
         send: [(id: GroupID, group: FederatedGroup)], changes: FederationChanges
     ) {
-        let answer = log.withLock { $0.record(groups, since: since) }
-        counts.withLock { answer.changes.since == nil ? ($0.full += 1) : ($0.delta += 1) }
-        return answer
+        state.withLock { state in
+            let answer = state.log.record(groups, since: since)
+            if answer.changes.since == nil { state.full += 1 } else { state.delta += 1 }
+            return answer
+        }
     }
 
-    var served: (full: Int, delta: Int) { counts.withLock { $0 } }
+    var served: (full: Int, delta: Int) { state.withLock { ($0.full, $0.delta) } }
 }
