@@ -14,7 +14,7 @@ struct ApplyResult: Sendable, Equatable {
     var skipped: [FederationRejection] = []
 }
 
-/// Applies one leaf's federation payload to the database in one transaction: a crash never
+/// Applies leaves' federation payloads to the database in one transaction: a crash never
 /// applies half a snapshot. The counting rule (ARCHITECTURE.md) per (leaf, group), with the
 /// leaf's epoch:
 /// - no cursor yet: the whole total is new;
@@ -34,106 +34,250 @@ struct FederationApply {
         var lastTotal: Int64
     }
 
-    struct GroupKey: Hashable, Comparable {
+    struct GroupKey: Hashable, Comparable, Sendable {
         var service: String
         var key: String
         static func < (a: GroupKey, b: GroupKey) -> Bool { (a.service, a.key) < (b.service, b.key) }
     }
 
-    /// - Parameter complete: the group with its samples, for a group the payload holds without
-    ///   them (`GroupReuse`); called only for the groups that are written.
+    /// One leaf's scrape, as a batch applies it.
+    struct Scrape: Sendable {
+        var payload: FederationPayload
+        var leafURL: String
+        var job: String
+        var time: Date
+        /// False when the deploys are those of the leaf's last applied scrape.
+        var writeDeploys = true
+        /// The group with its samples, for a group the payload holds without them (`GroupReuse`);
+        /// called only for the groups that are written.
+        var complete: @Sendable (GroupKey, FederatedGroup) throws -> FederatedGroup = { $1 }
+        /// What `StorablePayload` left out of the scrape, for its snapshot log row.
+        var skipped: [FederationRejection] = []
+    }
+
+    /// One scrape's payload, applied and logged in the caller's transaction.
     func apply(
         _ payload: FederationPayload, leafURL: String, job: String, at time: Date, on connection: PostgresConnection, logger: Logger,
-        writeDeploys: Bool = true, complete: (GroupKey, FederatedGroup) throws -> FederatedGroup = { $1 }
+        writeDeploys: Bool = true
     ) async throws -> ApplyResult {
-        let team = payload.leaf.team ?? ""
-        let epoch = payload.leaf.epoch
-        var result = ApplyResult()
-        let labels = String(decoding: try CanopyJSON.encoder().encode(payload.leaf.externalLabels), as: UTF8.self)
+        let scrape = Scrape(payload: payload, leafURL: leafURL, job: job, time: time, writeDeploys: writeDeploys)
+        return try await apply([scrape], on: connection, logger: logger)[0]
+    }
 
-        // The leaf row, locked for the transaction so that two hubs never apply one leaf at once.
-        // The cursors are read after the lock is held, by a statement of their own: its snapshot
-        // then holds what another hub committed for this leaf meanwhile.
-        var leafID: Int64
-        var previousEpoch: String?
-        var cursors: [GroupKey: Cursor] = [:]
-        let services = (names: payload.services.map(\.name), totals: payload.services.map(\.targetsTotal), ups: payload.services.map(\.targetsUp))
-        var locked: (Int64, String)?
-        for try await row in try await connection.execute(IngestStatements.LockLeaf(url: leafURL), logger: logger) { locked = row }
-        if let locked {
-            (leafID, previousEpoch) = locked
-            // A known leaf's new epoch is taken as a baseline until its first complete report; the
-            // leaf row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
-            let stored = previousEpoch != epoch && !payload.complete ? Self.warming(epoch) : epoch
-            let update = IngestStatements.UpdateLeaf(
-                job: job, name: payload.leaf.name, team: team, epoch: stored, startedAt: payload.leaf.startedAt, labels: labels, time: time,
-                leafID: leafID, services: services.names, totals: services.totals, ups: services.ups)
-            for try await (service, key, groupID, cursorEpoch, lastTotal) in try await connection.execute(update, logger: logger) {
-                cursors[GroupKey(service: service, key: key)] = Cursor(groupID: groupID, epoch: cursorEpoch, lastTotal: lastTotal)
-            }
-        } else {
-            // A leaf new to the hub has no cursors.
-            let insert = IngestStatements.InsertLeaf(
-                url: leafURL, job: job, name: payload.leaf.name, team: team, epoch: epoch, startedAt: payload.leaf.startedAt, labels: labels, time: time)
-            var inserted: Int64?
-            for try await id in try await connection.execute(insert, logger: logger) { inserted = id }
-            leafID = inserted!
-            if !payload.services.isEmpty {
-                try await connection.run(
-                    IngestStatements.InsertServices(leafID: leafID, services: services.names, totals: services.totals, ups: services.ups), logger: logger)
-            }
+    /// Applies and logs each scrape in the caller's transaction, with one statement of each kind
+    /// for all of them: a statement's fixed cost is paid once per batch, not once per leaf. Leaves
+    /// of one team (whose groups are the same rows) are applied one after another, in rounds.
+    func apply(_ scrapes: [Scrape], on connection: PostgresConnection, logger: Logger) async throws -> [ApplyResult] {
+        var results = [ApplyResult](repeating: ApplyResult(), count: scrapes.count)
+        for round in Self.rounds(scrapes) {
+            let applied = try await applyRound(round.map { scrapes[$0] }, on: connection, logger: logger)
+            for (index, result) in zip(round, applied) { results[index] = result }
         }
-        if writeDeploys { result.rowsWritten += try await self.writeDeploys(payload, team: team, on: connection, logger: logger) }
-        result.epochChanged = previousEpoch != nil && previousEpoch != epoch && previousEpoch != Self.warming(epoch)
-        let rebasing = previousEpoch != nil && previousEpoch != epoch
+        return results
+    }
+
+    /// The scrapes' indices in rounds within which no two share a team or a leaf, each scrape in
+    /// the round after the last one holding its team or leaf, so that a leaf's scrapes keep their order.
+    static func rounds(_ scrapes: [Scrape]) -> [[Int]] {
+        var roundOf: [String: Int] = [:]
+        var rounds: [[Int]] = []
+        for (index, scrape) in scrapes.enumerated() {
+            let keys = ["team " + (scrape.payload.leaf.team ?? ""), "leaf " + scrape.leafURL]
+            let round = keys.compactMap { roundOf[$0] }.max().map { $0 + 1 } ?? 0
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(index)
+            for key in keys { roundOf[key] = round }
+        }
+        return rounds
+    }
+
+    /// A leaf as one round applies it.
+    private struct Leaf {
+        var id: Int64
+        var team: String
+        var epoch: String
+        /// The epoch its row says, as it was before this scrape.
+        var previousEpoch: String?
+        /// The epoch its row says after this scrape.
+        var stored: String
+        var rebasing: Bool { previousEpoch != nil && previousEpoch != epoch }
+    }
+
+    /// A group a round writes: its leaf's scrape, what it adds and the cursor it leaves.
+    private struct Change {
+        var scrape: Int
+        var key: GroupKey
+        var group: FederatedGroup
+        var increase: Int64
+        var cursor: Int64
+    }
+
+    private func applyRound(_ scrapes: [Scrape], on connection: PostgresConnection, logger: Logger) async throws -> [ApplyResult] {
+        var results = [ApplyResult](repeating: ApplyResult(), count: scrapes.count)
+        let leaves = try await lockLeaves(scrapes, results: &results, on: connection, logger: logger)
+
+        // The cursors are read after the locks are held, by a statement of their own: its snapshot
+        // then holds what another hub committed for these leaves meanwhile.
+        let cursors = try await updateLeaves(scrapes, leaves, on: connection, logger: logger)
+        for (index, scrape) in scrapes.enumerated() where scrape.writeDeploys {
+            results[index].rowsWritten += scrape.payload.services.reduce(0) { $0 + $1.deploys.count }
+        }
+        try await writeDeploys(scrapes.indices.filter { scrapes[$0].writeDeploys }.map { (scrapes[$0], leaves[$0].team) }, on: connection, logger: logger)
 
         // Only groups whose total or epoch moved are written: the steady state writes nothing.
-        var changed: [(key: GroupKey, group: FederatedGroup, increase: Int64, cursor: Int64)] = []
-        for service in payload.services {
-            for group in service.groups {
-                let key = GroupKey(service: service.name, key: group.aggregationKey)
-                let cursor = cursors[key].map { (epoch: $0.epoch, lastTotal: $0.lastTotal) }
-                guard let step = Self.step(total: Int64(group.total), cursor: cursor, epoch: epoch, rebasing: rebasing) else { continue }
-                changed.append((key, try complete(key, group), step.increase, step.next))
+        var changes: [Change] = []
+        var seriesSteps: [(scrape: Int, step: SeriesStep)] = []
+        for (index, scrape) in scrapes.enumerated() {
+            let leaf = leaves[index]
+            let leafLabels = Self.seriesLabels(ofLeaf: scrape.payload.leaf.externalLabels)
+            for service in scrape.payload.services {
+                for group in service.groups {
+                    let key = GroupKey(service: service.name, key: group.aggregationKey)
+                    let cursor = cursors.groups[index][key]
+                    guard let step = Self.step(total: Int64(group.total), cursor: cursor, epoch: leaf.epoch, rebasing: leaf.rebasing) else { continue }
+                    let complete = try scrape.complete(key, group)
+                    changes.append(Change(scrape: index, key: key, group: complete, increase: step.increase, cursor: step.next))
+                    // The series of a changed group, counted by the same rule, then reconciled with
+                    // the group's increase so that a group's total stays the sum of its series' totals.
+                    seriesSteps += Self.seriesSteps(
+                        of: complete, key: key, groupIncrease: step.increase, leafLabels: leafLabels, cursors: cursors.series[index],
+                        epoch: leaf.epoch, rebasing: leaf.rebasing
+                    ).map { (index, $0) }
+                }
             }
         }
-        changed.sort { $0.key < $1.key }
-        guard !changed.isEmpty else { return result }
+        // In key order, as every writer of these rows: two batches never deadlock over them.
+        changes.sort { (leaves[$0.scrape].team, $0.key) < (leaves[$1.scrape].team, $1.key) }
 
-        // The series of the changed groups, counted by the same rule, then reconciled with the
-        // group's increase so that a group's total stays the sum of its series' totals.
-        let seriesCursors = try await self.seriesCursors(leafID: leafID, team: team, of: changed.map(\.key), on: connection, logger: logger)
-        let leafLabels = Self.seriesLabels(ofLeaf: payload.leaf.externalLabels)
-        var seriesSteps: [SeriesStep] = []
-        for change in changed {
-            seriesSteps += Self.seriesSteps(
-                of: change.group, key: change.key, groupIncrease: change.increase, leafLabels: leafLabels, cursors: seriesCursors, epoch: epoch,
-                rebasing: rebasing)
+        let ids = try await upsertGroups(changes, leaves: leaves, scrapes: scrapes, on: connection, logger: logger)
+        let groupIDs = changes.map { ids[TeamGroupKey(team: leaves[$0.scrape].team, key: $0.key)]! }
+        try await writeSeries(seriesSteps, groupIDs: ids, leaves: leaves, scrapes: scrapes, on: connection, logger: logger)
+        for (scrape, step) in seriesSteps { results[scrape].rowsWritten += step.increase > 0 ? 3 : 2 }
+        let grown = changes.indices.filter { changes[$0].increase > 0 }
+        for change in changes {
+            results[change.scrape].groupsChanged += 1
+            results[change.scrape].rowsWritten += change.increase > 0 ? 4 : 2
+            results[change.scrape].occurrencesAdded += change.increase
         }
+        let samples = samplesToStore(changes, groupIDs: groupIDs, leaves: leaves)
+        for change in changes { results[change.scrape].rowsWritten += min(change.group.samples.count, samplesPerGroup) }
+        for index in results.indices { results[index].skipped = scrapes[index].skipped }
 
-        let ids = try await upsertGroups(changed.map { ($0.key, $0.group, $0.increase) }, team: team, at: time, on: connection, logger: logger)
-        let groupIDs = changed.map { ids[$0.key]! }
-        result.rowsWritten += try await writeSeries(seriesSteps, groupIDs: ids, leafID: leafID, epoch: epoch, at: time, on: connection, logger: logger)
-        let grown = changed.indices.filter { changed[$0].increase > 0 }
-        let samples = samplesToStore(changed.map(\.group), groupIDs: groupIDs)
         // The group cursors, the minute and hour counts, the status changes of groups that occur
-        // again, and the samples, in one statement: none of these reads what another writes (the
-        // status change reads the groups' totals, written by the statement before).
+        // again, the samples and the scrapes' log rows, in one statement: none of these reads what
+        // another writes (the status change reads the groups' totals, written by the statement before).
+        let logged = Date()
         try await connection.run(
             IngestStatements.CountsAndSamples(
-                groupIDs: groupIDs, cursors: changed.map(\.cursor), increases: changed.map(\.increase), leafID: leafID, epoch: epoch, time: time,
-                sampleGroups: samples.ids, sampleUUIDs: samples.uuids, sampleTimes: samples.times, sampleBodies: samples.bodies,
-                grown: grown.map { groupIDs[$0] }),
+                groupIDs: groupIDs, cursors: changes.map(\.cursor), increases: changes.map(\.increase), leafIDs: changes.map { leaves[$0.scrape].id },
+                epochs: changes.map { leaves[$0.scrape].epoch }, times: changes.map { scrapes[$0.scrape].time },
+                sampleGroups: samples.ids, sampleUUIDs: samples.uuids, sampleTimes: samples.times, sampleBodies: samples.bodies, sampleLeaves: samples.leaves,
+                grown: grown.map { groupIDs[$0] }, grownTimes: grown.map { scrapes[changes[$0].scrape].time },
+                log: IngestStatements.ScrapeLogRows(
+                    leafIDs: leaves.map(\.id), urls: scrapes.map(\.leafURL), times: scrapes.map(\.time),
+                    durations: scrapes.map { max(0, logged.timeIntervalSince($0.time)) }, epochs: leaves.map(\.stored),
+                    groupsChanged: results.map(\.groupsChanged), occurrencesAdded: results.map(\.occurrencesAdded),
+                    skipped: results.map(\.skipped.count), skippedDetail: results.map { Self.detail($0.skipped) })),
             logger: logger)
-        result.occurrencesAdded = grown.reduce(0) { $0 + changed[$1].increase }
         if !samples.ids.isEmpty {
             // Only the newest `samplesPerGroup` of each group stay: after the insert, which it must see.
-            try await connection.run(IngestStatements.TrimSamples(groupIDs: groupIDs, limit: samplesPerGroup), logger: logger)
+            try await connection.run(IngestStatements.TrimSamples(groupIDs: Array(Set(samples.ids)).sorted(), limit: samplesPerGroup), logger: logger)
         }
-        result.rowsWritten += samples.ids.count
-        result.groupsChanged = changed.count
-        result.rowsWritten += changed.count * 2 + grown.count * 2
-        return result
+        return results
+    }
+
+    /// The round's leaves, their rows locked in id order for the transaction (so that two hubs
+    /// never apply one leaf at once, and never deadlock doing so); a leaf new to the hub inserted.
+    private func lockLeaves(_ scrapes: [Scrape], results: inout [ApplyResult], on connection: PostgresConnection, logger: Logger) async throws -> [Leaf] {
+        var known: [String: (id: Int64, epoch: String)] = [:]
+        for try await (id, url, epoch) in try await connection.execute(IngestStatements.LockLeaves(urls: scrapes.map(\.leafURL)), logger: logger) {
+            known[url] = (id, epoch)
+        }
+        var leaves: [Leaf] = []
+        for (index, scrape) in scrapes.enumerated() {
+            let payload = scrape.payload
+            let team = payload.leaf.team ?? ""
+            let epoch = payload.leaf.epoch
+            if let (id, previous) = known[scrape.leafURL] {
+                // A known leaf's new epoch is taken as a baseline until its first complete report; the
+                // leaf row says `warming:<epoch>` meanwhile, so that the state survives a hub restart.
+                let stored = previous != epoch && !payload.complete ? Self.warming(epoch) : epoch
+                leaves.append(Leaf(id: id, team: team, epoch: epoch, previousEpoch: previous, stored: stored))
+                results[index].epochChanged = previous != epoch && previous != Self.warming(epoch)
+                continue
+            }
+            // A leaf new to the hub: its row and services; it has no cursors.
+            let insert = IngestStatements.InsertLeaf(
+                url: scrape.leafURL, job: scrape.job, name: payload.leaf.name, team: team, epoch: epoch, startedAt: payload.leaf.startedAt,
+                labels: try Self.labelsJSON(payload), time: scrape.time)
+            var inserted: Int64?
+            for try await id in try await connection.execute(insert, logger: logger) { inserted = id }
+            guard let id = inserted else { throw FederationApplyError("inserting the leaf \(scrape.leafURL) returned no id") }
+            if !payload.services.isEmpty {
+                try await connection.run(
+                    IngestStatements.InsertServices(
+                        leafID: id, services: payload.services.map(\.name), totals: payload.services.map(\.targetsTotal), ups: payload.services.map(\.targetsUp)),
+                    logger: logger)
+            }
+            leaves.append(Leaf(id: id, team: team, epoch: epoch, previousEpoch: nil, stored: epoch))
+        }
+        return leaves
+    }
+
+    private static func labelsJSON(_ payload: FederationPayload) throws -> String {
+        String(decoding: try CanopyJSON.encoder().encode(payload.leaf.externalLabels), as: UTF8.self)
+    }
+
+    /// The known leaves' rows and services written, and each scrape's cursors of the groups its
+    /// payload holds, with their series' cursors (only those groups can change).
+    private func updateLeaves(
+        _ scrapes: [Scrape], _ leaves: [Leaf], on connection: PostgresConnection, logger: Logger
+    ) async throws -> (groups: [[GroupKey: (epoch: String, lastTotal: Int64)]], series: [[SeriesKey: (epoch: String, lastTotal: Int64)]]) {
+        var groups = [[GroupKey: (epoch: String, lastTotal: Int64)]](repeating: [:], count: scrapes.count)
+        var series = [[SeriesKey: (epoch: String, lastTotal: Int64)]](repeating: [:], count: scrapes.count)
+        let known = scrapes.indices.filter { leaves[$0].previousEpoch != nil }
+        guard !known.isEmpty else { return (groups, series) }
+        var update = IngestStatements.UpdateLeaves()
+        for index in known {
+            let (scrape, leaf) = (scrapes[index], leaves[index])
+            update.ids.append(leaf.id)
+            update.jobs.append(scrape.job)
+            update.names.append(scrape.payload.leaf.name)
+            update.teams.append(leaf.team)
+            update.epochs.append(leaf.stored)
+            update.startedAt.append(scrape.payload.leaf.startedAt)
+            update.labels.append(try Self.labelsJSON(scrape.payload))
+            update.times.append(scrape.time)
+            for service in scrape.payload.services {
+                update.serviceLeaves.append(leaf.id)
+                update.services.append(service.name)
+                update.totals.append(service.targetsTotal)
+                update.ups.append(service.targetsUp)
+            }
+        }
+        // The keys asked for, by position: each row of the answer names the key it belongs to.
+        var asked: [(scrape: Int, key: GroupKey)] = []
+        for index in known {
+            for service in scrapes[index].payload.services {
+                for group in service.groups {
+                    asked.append((index, GroupKey(service: service.name, key: group.aggregationKey)))
+                    update.keyLeaves.append(leaves[index].id)
+                    update.keyTeams.append(leaves[index].team)
+                    update.keyServices.append(service.name)
+                    update.keys.append(group.aggregationKey)
+                }
+            }
+        }
+        let decoder = JSONDecoder()
+        for try await (position, groupEpoch, groupTotal, labels, seriesEpoch, seriesTotal) in try await connection.execute(update, logger: logger) {
+            let (index, key) = asked[Int(position) - 1]
+            if let groupEpoch, let groupTotal { groups[index][key] = (groupEpoch, groupTotal) }
+            if let labels, let seriesEpoch, let seriesTotal {
+                let decoded = (try? decoder.decode(Labels.self, from: Data(labels.utf8))) ?? Labels()
+                series[index][SeriesKey(group: key, labels: decoded)] = (seriesEpoch, seriesTotal)
+            }
+        }
+        return (groups, series)
     }
 
     /// What one report of a counter (a group's or a series' total) adds, by the counting rule
@@ -209,102 +353,106 @@ struct FederationApply {
         return steps.map(\.step)
     }
 
-    /// This leaf's series cursors of `groups` in `team`, by group and labels: only the changed
-    /// groups' series are counted, so only theirs are read.
-    private func seriesCursors(
-        leafID: Int64, team: String, of groups: [GroupKey], on connection: PostgresConnection, logger: Logger
-    ) async throws -> [SeriesKey: (epoch: String, lastTotal: Int64)] {
-        let rows = try await connection.execute(
-            IngestStatements.SeriesCursors(services: groups.map(\.service), keys: groups.map(\.key), team: team, leafID: leafID), logger: logger)
-        let decoder = JSONDecoder()
-        var cursors: [SeriesKey: (epoch: String, lastTotal: Int64)] = [:]
-        for try await (service, key, labels, epoch, lastTotal) in rows {
-            let decoded = (try? decoder.decode(Labels.self, from: Data(labels.utf8))) ?? Labels()
-            cursors[SeriesKey(group: GroupKey(service: service, key: key), labels: decoded)] = (epoch, lastTotal)
-        }
-        return cursors
+    /// A group as the database keys it: groups belong to a team.
+    private struct TeamGroupKey: Hashable {
+        var team: String
+        var key: GroupKey
     }
 
     /// Adds the series' increases to their totals and minute history, and moves their cursors.
     private func writeSeries(
-        _ steps: [SeriesStep], groupIDs: [GroupKey: Int64], leafID: Int64, epoch: String, at time: Date, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Int {
-        guard !steps.isEmpty else { return 0 }
+        _ steps: [(scrape: Int, step: SeriesStep)], groupIDs: [TeamGroupKey: Int64], leaves: [Leaf], scrapes: [Scrape], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        guard !steps.isEmpty else { return }
         let encoder = CanopyJSON.encoder()
-        let groups = steps.map { groupIDs[$0.key]! }
-        let labels = try steps.map { String(decoding: try encoder.encode($0.labels), as: UTF8.self) }
         // The series' totals, their cursors and their minutes in one statement: the cursors and
         // minutes take the ids the upsert returns, matched to the steps by group and labels.
         try await connection.run(
             IngestStatements.WriteSeries(
-                groups: groups, labels: labels, increases: steps.map(\.increase), nexts: steps.map(\.next), leafID: leafID, epoch: epoch, time: time),
+                groups: steps.map { groupIDs[TeamGroupKey(team: leaves[$0.scrape].team, key: $0.step.key)]! },
+                labels: try steps.map { String(decoding: try encoder.encode($0.step.labels), as: UTF8.self) },
+                increases: steps.map(\.step.increase), nexts: steps.map(\.step.next), leafIDs: steps.map { leaves[$0.scrape].id },
+                epochs: steps.map { leaves[$0.scrape].epoch }, times: steps.map { scrapes[$0.scrape].time }),
             logger: logger)
-        return steps.count * 2 + steps.filter { $0.increase > 0 }.count
     }
 
-    /// The payload's deploys, every one (a leaf sends its newest few per service).
-    private func writeDeploys(_ payload: FederationPayload, team: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+    /// The payloads' deploys, every one (a leaf sends its newest few per service).
+    private func writeDeploys(_ scrapes: [(scrape: Scrape, team: String)], on connection: PostgresConnection, logger: Logger) async throws {
         // In key order, as every writer of these rows: two leaves of a team reporting one deploy never deadlock.
-        let deploys = payload.services.flatMap { service in service.deploys.map { (service: service.name, deploy: $0) } }
-            .sorted { ($0.service, $0.deploy.id) < ($1.service, $1.deploy.id) }
-        guard !deploys.isEmpty else { return 0 }
+        let deploys = scrapes.flatMap { scrape, team in
+            scrape.payload.services.flatMap { service in service.deploys.map { (team: team, service: service.name, deploy: $0) } }
+        }.sorted { ($0.team, $0.service, $0.deploy.id) < ($1.team, $1.service, $1.deploy.id) }
+        guard !deploys.isEmpty else { return }
         try await connection.run(
             IngestStatements.UpsertDeploys(
-                team: team, services: deploys.map { $0.service }, ids: deploys.map { $0.deploy.id },
+                teams: deploys.map(\.team), services: deploys.map(\.service), ids: deploys.map(\.deploy.id),
                 times: deploys.map { $0.deploy.at.timeIntervalSince1970 }, versions: deploys.map { $0.deploy.version ?? "" },
-                labels: deploys.map { $0.deploy.label ?? "" }, instances: deploys.map { $0.deploy.instances }),
+                labels: deploys.map { $0.deploy.label ?? "" }, instances: deploys.map(\.deploy.instances)),
             logger: logger)
-        return deploys.count
     }
 
-    private func upsertGroups(_ groups: [(key: GroupKey, group: FederatedGroup, increase: Int64)], team: String, at time: Date, on connection: PostgresConnection, logger: Logger) async throws -> [GroupKey: Int64] {
+    private func upsertGroups(
+        _ changes: [Change], leaves: [Leaf], scrapes: [Scrape], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [TeamGroupKey: Int64] {
+        guard !changes.isEmpty else { return [:] }
         func seconds(_ date: Date?) -> Double { date?.timeIntervalSince1970 ?? .nan }
-        let services = groups.map(\.key.service)
-        let keys = groups.map(\.key.key)
-        let classes = groups.map(\.group.className)
-        let messages = groups.map(\.group.message)
         // The newest stack trace, searched in one column: bounded, as a sample's lines are.
-        let stacktraces = groups.map { TextBounds.cut($0.group.samples.first?.error.stacktrace.joined(separator: "\n") ?? "", to: 64 * 1024) }
-        let severities = groups.map { Int16(SeverityRank.rank($0.group.severity)) }
-        let firstSeen = groups.map { seconds($0.group.firstSeen) }
-        let lastSeen = groups.map { seconds($0.group.lastSeen) }
-        let increases = groups.map(\.increase)
-        // From the stack trace as stored, so that `FingerprintBackfill` would compute the same.
-        let fingerprints = zip(groups, stacktraces).map { BugFingerprint.make(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) }
+        let stacktraces = changes.map { TextBounds.cut($0.group.samples.first?.error.stacktrace.joined(separator: "\n") ?? "", to: 64 * 1024) }
         let upsert = IngestStatements.UpsertGroups(
-            team: team, time: time, services: services, keys: keys, classes: classes, messages: messages, stacktraces: stacktraces,
-            severities: severities, firstSeen: firstSeen, lastSeen: lastSeen, increases: increases, fingerprints: fingerprints)
-        let rows = try await connection.execute(upsert, logger: logger)
-        var ids: [GroupKey: Int64] = [:]
-        for try await (id, service, key) in rows {
-            ids[GroupKey(service: service, key: key)] = id
+            teams: changes.map { leaves[$0.scrape].team }, times: changes.map { scrapes[$0.scrape].time }, services: changes.map(\.key.service),
+            keys: changes.map(\.key.key), classes: changes.map(\.group.className), messages: changes.map(\.group.message), stacktraces: stacktraces,
+            severities: changes.map { Int16(SeverityRank.rank($0.group.severity)) }, firstSeen: changes.map { seconds($0.group.firstSeen) },
+            lastSeen: changes.map { seconds($0.group.lastSeen) }, increases: changes.map(\.increase),
+            // From the stack trace as stored, so that `FingerprintBackfill` would compute the same.
+            fingerprints: zip(changes, stacktraces).map { BugFingerprint.make(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) })
+        var ids: [TeamGroupKey: Int64] = [:]
+        for try await (id, team, service, key) in try await connection.execute(upsert, logger: logger) {
+            ids[TeamGroupKey(team: team, key: GroupKey(service: service, key: key))] = id
         }
         return ids
     }
 
     /// The samples of the changed groups, newest `samplesPerGroup` of each, as the statement binds them.
-    private func samplesToStore(_ groups: [FederatedGroup], groupIDs: [Int64]) -> (ids: [Int64], uuids: [String], times: [Double], bodies: [String]) {
+    private func samplesToStore(
+        _ changes: [Change], groupIDs: [Int64], leaves: [Leaf]
+    ) -> (ids: [Int64], uuids: [String], times: [Double], bodies: [String], leaves: [Int64]) {
         var ids: [Int64] = []
         var uuids: [String] = []
         var times: [Double] = []
         var bodies: [String] = []
+        var leafIDs: [Int64] = []
         // The JSON value the sample's `Codable` form has (stored as jsonb, the same row), written
         // by the payload writer: `JSONEncoder` took a tenth of the hub's CPU here.
         let encoder = PayloadEncoder()
-        for (group, id) in zip(groups, groupIDs) {
-            for sample in group.samples.prefix(samplesPerGroup) {
+        for (change, id) in zip(changes, groupIDs) {
+            for sample in change.group.samples.prefix(samplesPerGroup) {
                 ids.append(id)
                 uuids.append(sample.uuid)
                 times.append(sample.timestamp?.timeIntervalSince1970 ?? .nan)
                 bodies.append(String(decoding: encoder.encode(sample), as: UTF8.self))
+                leafIDs.append(leaves[change.scrape].id)
             }
         }
-        return (ids, uuids, times, bodies)
+        return (ids, uuids, times, bodies, leafIDs)
     }
+}
+
+/// A batch that could not be applied for a reason of its own, not the database's.
+struct FederationApplyError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension FederationApply {
     static func warming(_ epoch: String) -> String { "warming:" + epoch }
+
+    /// The first few things left out of a scrape, for its snapshot log row.
+    static func detail(_ skipped: [FederationRejection]) -> String? {
+        guard !skipped.isEmpty else { return nil }
+        let shown = skipped.prefix(10).map { StorablePayload.preview($0.description) }
+        return shown.joined(separator: "; ") + (skipped.count > shown.count ? "; and \(skipped.count - shown.count) more" : "")
+    }
 }
 
 /// Severities as stored: ordered so that the most severe is the greatest.

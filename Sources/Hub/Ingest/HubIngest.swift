@@ -5,14 +5,16 @@ import Shared
 import Synchronization
 
 /// Takes leaves' federation payloads into the database: decodes them (in the leaf's own scrape
-/// loop), applies each in one transaction, and logs every scrape in the snapshot log.
+/// loop), applies those that arrive within `batchWait` of each other in one transaction, and logs
+/// every scrape in the snapshot log.
 final class HubIngest: ScrapeConsumer {
     let client: any DatabaseClient
-    let apply: FederationApply
     let metrics: HubMetrics
     let logger: Logger
-    /// What the last applied scrape of each leaf changed, for its snapshot log row.
-    private let lastApplied = Mutex<[TargetKey: ApplyResult]>([:])
+    /// Scrapes waiting to be applied together. A transaction's fixed cost (its round trips, each
+    /// statement's start-up, the commit) was most of what PostgreSQL spent on a leaf's scrape that
+    /// changed a few groups; a scrape waits up to `batchWait` for others to share it.
+    private let batches: BatchQueue<FederationApply.Scrape, ApplyResult>
     /// The deploys of each leaf's last applied scrape: written again only when they changed.
     private let appliedDeploys = Mutex<[TargetKey: [[FederatedDeploy]]]>([:])
     /// Each leaf's groups of its last body, to decode the next without them.
@@ -22,11 +24,47 @@ final class HubIngest: ScrapeConsumer {
     /// committed, so a failed apply is asked for again.
     private let applied = Mutex<[TargetKey: FederationChanges]>([:])
 
-    init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
+    /// How long a scrape waits for others to be applied with: a small part of any scrape interval.
+    static let batchWait = Duration.milliseconds(200)
+    /// The most scrapes applied in one transaction.
+    static let batchLimit = 100
+
+    init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger, batchWait: Duration = HubIngest.batchWait) {
         self.client = client
-        self.apply = FederationApply(samplesPerGroup: samplesPerGroup)
         self.metrics = metrics
         self.logger = logger
+        let apply = FederationApply(samplesPerGroup: samplesPerGroup)
+        // Two leaves of one team report the same groups: they are applied in separate batches.
+        batches = BatchQueue(wait: batchWait, limit: Self.batchLimit, conflict: { $0.payload.leaf.team }) { scrapes in
+            await Self.apply(scrapes, with: apply, client: client, logger: logger)
+        }
+    }
+
+    /// The scrapes applied in one transaction; when that fails for anything but an outage, each in
+    /// a transaction of its own, so that one leaf's bad value never fails the scrapes beside it.
+    static func apply(
+        _ scrapes: [FederationApply.Scrape], with apply: FederationApply, client: any DatabaseClient, logger: Logger
+    ) async -> [Result<ApplyResult, any Error>] {
+        func transaction(_ scrapes: [FederationApply.Scrape]) async throws -> [ApplyResult] {
+            try await client.transaction(logger: logger) { connection in try await apply.apply(scrapes, on: connection, logger: logger) }
+        }
+        do {
+            return try await transaction(scrapes).map { .success($0) }
+        } catch {
+            guard scrapes.count > 1, DatabaseUnavailable(classifying: error) == nil else { return scrapes.map { _ in .failure(error) } }
+            logger.debug(
+                "a batch of leaf scrapes could not be applied together; applying each alone",
+                metadata: ["hub.scrapes": "\(scrapes.count)", "store.error": "\(DatabaseErrorText.describe(error))"])
+            var results: [Result<ApplyResult, any Error>] = []
+            for scrape in scrapes {
+                do {
+                    results.append(.success(try await transaction([scrape])[0]))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
     }
 
     /// A leaf's payload made storable, and what had to be left out of it.
@@ -101,51 +139,46 @@ final class HubIngest: ScrapeConsumer {
         let payload = prepared.payload
         let started = ContinuousClock.now
         let deploys = payload.services.map(\.deploys)
-        let writeDeploys = appliedDeploys.withLock { $0[target.key] } != deploys
+        let scrape = FederationApply.Scrape(
+            payload: payload, leafURL: target.url, job: target.service, time: time, writeDeploys: appliedDeploys.withLock { $0[target.key] } != deploys,
+            complete: { try prepared.complete($0, $1) }, skipped: prepared.skipped)
+        let result: ApplyResult
         do {
-            let (apply, logger) = (self.apply, self.logger)
-            var result = try await client.transaction(logger: logger) { connection in
-                try await apply.apply(
-                    payload, leafURL: target.url, job: target.service, at: time, on: connection, logger: logger, writeDeploys: writeDeploys,
-                    complete: prepared.complete)
-            }
-            appliedDeploys.withLock { $0[target.key] = deploys }
-            applied.withLock { $0[target.key] = payload.changes.flatMap { $0.isReturnable ? $0 : nil } }
-            result.skipped = prepared.skipped
-            metrics.recordBody(delta: payload.changes?.since != nil)
-            metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)
-            if !prepared.skipped.isEmpty {
-                metrics.recordSkipped(prepared.skipped.count, leaf: target.service)
-                logger.warning(
-                    "left out what could not be stored of a leaf's scrape; the rest is applied",
-                    metadata: [
-                        "hub.leaf": "\(target.url)", "hub.skipped": "\(prepared.skipped.count)",
-                        "hub.skipped_first": "\(prepared.skipped.prefix(5).map(\.description).joined(separator: "; "))",
-                    ])
-            }
-            lastApplied.withLock { $0[target.key] = result }
-            if result.epochChanged {
-                logger.warning(
-                    "leaf started a new epoch (it lost its data dir): its first report is taken as a baseline",
-                    metadata: ["hub.leaf": "\(target.url)", "hub.epoch": "\(payload.leaf.epoch)"])
-            }
+            result = try await batches.submit(scrape)
         } catch {
             // The transaction rolled back (or, when the connection broke at COMMIT, perhaps committed: the cursors
             // were written with it, so the next scrape adds exactly what this one did not).
             metrics.recordDatabaseError()
             throw .rejected("could not store the scrape: \(DatabaseErrorText.describe(error))")
         }
+        appliedDeploys.withLock { $0[target.key] = deploys }
+        applied.withLock { $0[target.key] = payload.changes.flatMap { $0.isReturnable ? $0 : nil } }
+        metrics.recordBody(delta: payload.changes?.since != nil)
+        metrics.recordTransaction(seconds: (ContinuousClock.now - started).seconds, rows: result.rowsWritten)
+        if !prepared.skipped.isEmpty {
+            metrics.recordSkipped(prepared.skipped.count, leaf: target.service)
+            logger.warning(
+                "left out what could not be stored of a leaf's scrape; the rest is applied",
+                metadata: [
+                    "hub.leaf": "\(target.url)", "hub.skipped": "\(prepared.skipped.count)",
+                    "hub.skipped_first": "\(prepared.skipped.prefix(5).map(\.description).joined(separator: "; "))",
+                ])
+        }
+        if result.epochChanged {
+            logger.warning(
+                "leaf started a new epoch (it lost its data dir): its first report is taken as a baseline",
+                metadata: ["hub.leaf": "\(target.url)", "hub.epoch": "\(payload.leaf.epoch)"])
+        }
     }
 
     func scraped(_ target: ScrapeTarget, health: TargetHealth, unchanged: Bool) async {
-        let outcome = health.state != .up ? "failed" : unchanged ? "unchanged" : "applied"
-        let result = outcome == "applied" ? lastApplied.withLock { $0.removeValue(forKey: target.key) } ?? ApplyResult() : ApplyResult()
+        // An applied scrape was logged with its apply, in its transaction.
+        guard health.state != .up || unchanged else { return }
         do {
             try await client.run(
                 IngestStatements.LogScrape(
-                    url: target.url, time: health.lastScrape ?? Date(), duration: health.lastDurationSeconds, outcome: outcome, error: health.lastError,
-                    groupsChanged: result.groupsChanged, occurrencesAdded: result.occurrencesAdded, skipped: result.skipped.count,
-                    skippedDetail: Self.detail(result.skipped)),
+                    url: target.url, time: health.lastScrape ?? Date(), duration: health.lastDurationSeconds, outcome: health.state != .up ? "failed" : "unchanged",
+                    error: health.lastError, groupsChanged: 0, occurrencesAdded: 0, skipped: 0, skippedDetail: nil),
                 logger: logger)
         } catch {
             // While the database is unreachable every scrape fails to store and to log: `Database` says so once.
@@ -153,12 +186,5 @@ final class HubIngest: ScrapeConsumer {
                 level: error is DatabaseUnavailable ? .debug : .warning, "could not log a scrape",
                 metadata: ["hub.leaf": "\(target.url)", "store.error": "\(DatabaseErrorText.describe(error))"])
         }
-    }
-
-    /// The first few things left out of a scrape, for its snapshot log row.
-    static func detail(_ skipped: [FederationRejection]) -> String? {
-        guard !skipped.isEmpty else { return nil }
-        let shown = skipped.prefix(10).map { StorablePayload.preview($0.description) }
-        return shown.joined(separator: "; ") + (skipped.count > shown.count ? "; and \(skipped.count - shown.count) more" : "")
     }
 }

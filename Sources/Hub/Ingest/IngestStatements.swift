@@ -7,67 +7,88 @@ import PostgresNIO
 /// per scrape). Each is the statement `FederationApply` sent before as an interpolated query,
 /// word for word, with `$n` where the interpolations bound values.
 enum IngestStatements {
-    /// The leaf row, locked for the transaction.
-    struct LockLeaf: PostgresPreparedStatement {
-        static let sql = "SELECT id, epoch FROM leaves WHERE url = $1 FOR UPDATE"
-        typealias Row = (Int64, String)
-        var url: String
+    /// The leaves' rows, locked for the transaction in id order.
+    struct LockLeaves: PostgresPreparedStatement {
+        static let sql = "SELECT id, url, epoch FROM leaves WHERE url = ANY($1::text[]) ORDER BY id FOR UPDATE"
+        typealias Row = (Int64, String, String)
+        var urls: [String]
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 1)
-            bindings.append(url)
+            bindings.append(urls)
             return bindings
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// A known leaf's row and services written, and its cursors read (after the lock is held).
-    struct UpdateLeaf: PostgresPreparedStatement {
+    /// Known leaves' rows and services written, and the cursors of the groups their payloads hold
+    /// read (after the locks are held): per asked key (by its position), its group cursor and one
+    /// row per series cursor, or one row without.
+    struct UpdateLeaves: PostgresPreparedStatement {
         static let sql = """
             WITH updated AS (
-                UPDATE leaves SET job = $1, name = $2, team = $3, epoch = $4,
-                    started_at = $5, external_labels = $6::jsonb, last_applied = $7
-                WHERE id = $8
+                UPDATE leaves l SET job = x.job, name = x.name, team = x.team, epoch = x.epoch,
+                    started_at = x.started_at, external_labels = x.labels::jsonb, last_applied = x.time
+                FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::timestamptz[])
+                     AS x(id, job, name, team, epoch, started_at, labels, time)
+                WHERE l.id = x.id
             ),
-            -- The leaf's services as it reports them: the gone deleted, the others written where they changed.
-            gone AS (DELETE FROM leaf_services WHERE leaf_id = $8 AND service <> ALL($9::text[])),
-            reported AS (
+            reported AS (SELECT * FROM UNNEST($9::int8[], $10::text[], $11::int8[], $12::int8[]) AS r(leaf_id, service, total, up)),
+            -- The leaves' services as they report them: the gone deleted, the others written where they changed.
+            gone AS (
+                DELETE FROM leaf_services ls WHERE ls.leaf_id = ANY($1::int8[])
+                  AND NOT EXISTS (SELECT 1 FROM reported r WHERE r.leaf_id = ls.leaf_id AND r.service = ls.service)
+            ),
+            written AS (
                 INSERT INTO leaf_services AS ls (leaf_id, service, targets_total, targets_up)
-                SELECT $8, s, t, u FROM UNNEST($9::text[], $10::int8[], $11::int8[]) AS x(s, t, u)
+                SELECT leaf_id, service, total, up FROM reported
                 ON CONFLICT (leaf_id, service) DO UPDATE SET targets_total = EXCLUDED.targets_total, targets_up = EXCLUDED.targets_up
                 WHERE (ls.targets_total, ls.targets_up) IS DISTINCT FROM (EXCLUDED.targets_total, EXCLUDED.targets_up)
             )
-            SELECT g.service, g.aggregation_key, c.group_id, c.epoch, c.last_total
-            FROM cursors c JOIN groups g ON g.id = c.group_id
-            WHERE c.leaf_id = $8 AND g.team = $3
+            SELECT k.n, c.epoch, c.last_total, s.labels::text, sc.epoch, sc.last_total
+            FROM UNNEST($13::int8[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY AS k(leaf_id, team, service, key, n)
+            JOIN groups g ON g.team = k.team AND g.service = k.service AND g.aggregation_key = k.key
+            LEFT JOIN cursors c ON c.group_id = g.id AND c.leaf_id = k.leaf_id
+            LEFT JOIN (series s JOIN series_cursors sc ON sc.series_id = s.id) ON s.group_id = g.id AND sc.leaf_id = k.leaf_id
+            WHERE c.group_id IS NOT NULL OR s.id IS NOT NULL
             """
-        typealias Row = (String, String, Int64, String, Int64)
-        var job: String
-        var name: String
-        var team: String
-        var epoch: String
-        var startedAt: Date
-        var labels: String
-        var time: Date
-        var leafID: Int64
-        var services: [String]
-        var totals: [Int]
-        var ups: [Int]
+        typealias Row = (Int64, String?, Int64?, String?, String?, Int64?)
+        var ids: [Int64] = []
+        var jobs: [String] = []
+        var names: [String] = []
+        var teams: [String] = []
+        var epochs: [String] = []
+        var startedAt: [Date] = []
+        var labels: [String] = []
+        var times: [Date] = []
+        var serviceLeaves: [Int64] = []
+        var services: [String] = []
+        var totals: [Int] = []
+        var ups: [Int] = []
+        var keyLeaves: [Int64] = []
+        var keyTeams: [String] = []
+        var keyServices: [String] = []
+        var keys: [String] = []
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 11)
-            bindings.append(job)
-            bindings.append(name)
-            bindings.append(team)
-            bindings.append(epoch)
+            var bindings = PostgresBindings(capacity: 16)
+            bindings.append(ids)
+            bindings.append(jobs)
+            bindings.append(names)
+            bindings.append(teams)
+            bindings.append(epochs)
             bindings.append(startedAt)
             bindings.append(labels)
-            bindings.append(time)
-            bindings.append(leafID)
+            bindings.append(times)
+            bindings.append(serviceLeaves)
             bindings.append(services)
             bindings.append(totals)
             bindings.append(ups)
+            bindings.append(keyLeaves)
+            bindings.append(keyTeams)
+            bindings.append(keyServices)
+            bindings.append(keys)
             return bindings
         }
 
@@ -131,17 +152,18 @@ enum IngestStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    /// A leaf's deploys: new ones inserted, known ones keeping their earliest time and most instances.
+    /// Leaves' deploys: new ones inserted, known ones keeping their earliest time and most instances.
     struct UpsertDeploys: PostgresPreparedStatement {
         static let sql = """
             INSERT INTO deploys (team, service, deploy_id, at, version, label, instances)
-            SELECT $1, s, d, to_timestamp(a), NULLIF(v, ''), NULLIF(l, ''), i FROM UNNEST($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int8[]) AS x(s, d, a, v, l, i)
+            SELECT t, s, d, to_timestamp(a), NULLIF(v, ''), NULLIF(l, ''), i
+            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::int8[]) AS x(t, s, d, a, v, l, i)
             ON CONFLICT (team, service, deploy_id) DO UPDATE SET
                 at = LEAST(deploys.at, EXCLUDED.at), instances = GREATEST(deploys.instances, EXCLUDED.instances),
                 label = coalesce(EXCLUDED.label, deploys.label)
             """
         typealias Row = ()
-        var team: String
+        var teams: [String]
         var services: [String]
         var ids: [String]
         var times: [Double]
@@ -152,7 +174,7 @@ enum IngestStatements {
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 7)
-            bindings.append(team)
+            bindings.append(teams)
             bindings.append(services)
             bindings.append(ids)
             bindings.append(times)
@@ -165,38 +187,12 @@ enum IngestStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    /// The series cursors of a leaf's changed groups.
-    struct SeriesCursors: PostgresPreparedStatement {
-        static let sql = """
-            SELECT g.service, g.aggregation_key, s.labels::text, c.epoch, c.last_total
-            FROM UNNEST($1::text[], $2::text[]) AS k(service, key)
-            JOIN groups g ON g.team = $3 AND g.service = k.service AND g.aggregation_key = k.key
-            JOIN series s ON s.group_id = g.id JOIN series_cursors c ON c.series_id = s.id AND c.leaf_id = $4
-            """
-        typealias Row = (String, String, String, String, Int64)
-        var services: [String]
-        var keys: [String]
-        var team: String
-        var leafID: Int64
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 4)
-            bindings.append(services)
-            bindings.append(keys)
-            bindings.append(team)
-            bindings.append(leafID)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
-    }
-
     /// The series' totals, their cursors and their minutes.
     struct WriteSeries: PostgresPreparedStatement {
         static let sql = """
             WITH steps AS (
-                SELECT g, l::jsonb AS l, inc, next
-                FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[]) AS u(g, l, inc, next)
+                SELECT g, l::jsonb AS l, inc, next, leaf, epoch, t
+                FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::timestamptz[]) AS u(g, l, inc, next, leaf, epoch, t)
             ),
             upserted AS (
                 INSERT INTO series AS s (group_id, labels, total)
@@ -204,14 +200,17 @@ enum IngestStatements {
                 ON CONFLICT (group_id, labels) DO UPDATE SET total = s.total + EXCLUDED.total
                 RETURNING s.id, s.group_id, s.labels
             ),
-            matched AS (SELECT u.id, steps.inc, steps.next FROM upserted u JOIN steps ON steps.g = u.group_id AND steps.l = u.labels),
+            matched AS (
+                SELECT u.id, steps.inc, steps.next, steps.leaf, steps.epoch, steps.t
+                FROM upserted u JOIN steps ON steps.g = u.group_id AND steps.l = u.labels
+            ),
             moved_cursors AS (
                 INSERT INTO series_cursors (leaf_id, series_id, epoch, last_total)
-                SELECT $5, id, $6, next FROM matched
+                SELECT leaf, id, epoch, next FROM matched
                 ON CONFLICT (leaf_id, series_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
             )
             INSERT INTO series_counts (series_id, minute, count)
-            SELECT id, date_trunc('minute', $7::timestamptz), inc FROM matched WHERE inc > 0
+            SELECT id, date_trunc('minute', t), inc FROM matched WHERE inc > 0
             ON CONFLICT (series_id, minute) DO UPDATE SET count = series_counts.count + EXCLUDED.count
             """
         typealias Row = ()
@@ -219,9 +218,9 @@ enum IngestStatements {
         var labels: [String]
         var increases: [Int64]
         var nexts: [Int64]
-        var leafID: Int64
-        var epoch: String
-        var time: Date
+        var leafIDs: [Int64]
+        var epochs: [String]
+        var times: [Date]
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 7)
@@ -229,9 +228,9 @@ enum IngestStatements {
             bindings.append(labels)
             bindings.append(increases)
             bindings.append(nexts)
-            bindings.append(leafID)
-            bindings.append(epoch)
-            bindings.append(time)
+            bindings.append(leafIDs)
+            bindings.append(epochs)
+            bindings.append(times)
             return bindings
         }
 
@@ -242,12 +241,12 @@ enum IngestStatements {
     struct UpsertGroups: PostgresPreparedStatement {
         static let sql = """
             INSERT INTO groups AS g (team, service, aggregation_key, class, message, stacktrace, severity, first_seen, last_seen, total, fingerprint)
-            SELECT $1, s, k, c, m, st, sev,
-                   CASE WHEN fs = 'NaN' THEN $2::timestamptz ELSE to_timestamp(fs) END,
-                   CASE WHEN ls = 'NaN' THEN $2::timestamptz ELSE to_timestamp(ls) END, inc, fp
-            FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            SELECT tm, s, k, c, m, st, sev,
+                   CASE WHEN fs = 'NaN' THEN t ELSE to_timestamp(fs) END,
+                   CASE WHEN ls = 'NaN' THEN t ELSE to_timestamp(ls) END, inc, fp
+            FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                         $8::int2[], $9::float8[], $10::float8[], $11::int8[], $12::text[])
-                 AS u(s, k, c, m, st, sev, fs, ls, inc, fp)
+                 AS u(tm, t, s, k, c, m, st, sev, fs, ls, inc, fp)
             ON CONFLICT (team, service, aggregation_key) DO UPDATE SET
                 total = g.total + EXCLUDED.total,
                 severity = GREATEST(g.severity, EXCLUDED.severity),
@@ -258,11 +257,11 @@ enum IngestStatements {
                 stacktrace = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' THEN EXCLUDED.stacktrace ELSE g.stacktrace END,
                 -- Of the class and stack trace kept, so it follows them.
                 fingerprint = CASE WHEN EXCLUDED.total > 0 OR g.stacktrace = '' OR g.class = '' OR g.message = '' OR g.fingerprint = '' THEN EXCLUDED.fingerprint ELSE g.fingerprint END
-            RETURNING id, service, aggregation_key
+            RETURNING id, team, service, aggregation_key
             """
-        typealias Row = (Int64, String, String)
-        var team: String
-        var time: Date
+        typealias Row = (Int64, String, String, String)
+        var teams: [String]
+        var times: [Date]
         var services: [String]
         var keys: [String]
         var classes: [String]
@@ -276,8 +275,8 @@ enum IngestStatements {
 
         func makeBindings() throws -> PostgresBindings {
             var bindings = PostgresBindings(capacity: 12)
-            bindings.append(team)
-            bindings.append(time)
+            bindings.append(teams)
+            bindings.append(times)
             bindings.append(services)
             bindings.append(keys)
             bindings.append(classes)
@@ -294,80 +293,116 @@ enum IngestStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// The group cursors, the minute and hour counts, the samples and the status changes of
-    /// groups that occur again.
+    /// The group cursors, the minute and hour counts, the samples, the status changes of groups
+    /// that occur again, and the scrapes' rows in the snapshot log.
     struct CountsAndSamples: PostgresPreparedStatement {
         static let sql = """
-            WITH u AS (SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[]) AS u(id, next, increase)),
+            WITH u AS (
+                SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::text[], $6::timestamptz[]) AS u(id, next, increase, leaf, epoch, t)
+            ),
             moved_cursors AS (
                 INSERT INTO cursors (leaf_id, group_id, epoch, last_total)
-                SELECT $4, id, $5, next FROM u
+                SELECT leaf, id, epoch, next FROM u
                 ON CONFLICT (leaf_id, group_id) DO UPDATE SET epoch = EXCLUDED.epoch, last_total = EXCLUDED.last_total
             ),
             minutes AS (
                 INSERT INTO group_counts (group_id, minute, count)
-                SELECT id, date_trunc('minute', $6::timestamptz), increase FROM u WHERE increase > 0
+                SELECT id, date_trunc('minute', t), increase FROM u WHERE increase > 0
                 ON CONFLICT (group_id, minute) DO UPDATE SET count = group_counts.count + EXCLUDED.count
             ),
             hours AS (
                 INSERT INTO group_counts_hourly (group_id, hour, count)
-                SELECT id, date_trunc('hour', $6::timestamptz, 'UTC'), increase FROM u WHERE increase > 0
+                SELECT id, date_trunc('hour', t, 'UTC'), increase FROM u WHERE increase > 0
                 ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
             ),
             new_samples AS (
                 -- A sample stored already is not parsed again: ON CONFLICT would leave it as it is.
                 INSERT INTO samples (group_id, uuid, time, leaf_id, sample)
-                SELECT x.id, x.u, CASE WHEN x.t = 'NaN' THEN NULL ELSE to_timestamp(x.t) END, $4, x.s::jsonb
-                FROM UNNEST($7::int8[], $8::text[], $9::float8[], $10::text[]) AS x(id, u, t, s)
+                SELECT x.id, x.u, CASE WHEN x.t = 'NaN' THEN NULL ELSE to_timestamp(x.t) END, x.leaf, x.s::jsonb
+                FROM UNNEST($7::int8[], $8::text[], $9::float8[], $10::text[], $11::int8[]) AS x(id, u, t, s, leaf)
                 WHERE NOT EXISTS (SELECT 1 FROM samples o WHERE o.group_id = x.id AND o.uuid = x.u)
                 ON CONFLICT (group_id, uuid) DO NOTHING
             ),
             -- A resolved group that occurs again has regressed; an ignored one whose count
             -- condition is met is back. Both changes are recorded as made by canopy.
             moved AS (
-                UPDATE groups SET
-                    status = CASE WHEN status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
-                    status_changed_at = $6, status_changed_by = 'canopy',
+                UPDATE groups g SET
+                    status = CASE WHEN g.status = 'resolved' THEN 'regressed' ELSE 'unresolved' END,
+                    status_changed_at = x.t, status_changed_by = 'canopy',
                     ignored_until = NULL, ignored_until_total = NULL
-                WHERE id = ANY($11::int8[])
-                  AND (status = 'resolved' OR (status = 'ignored' AND ignored_until_total IS NOT NULL AND total >= ignored_until_total))
-                RETURNING id, status
+                FROM UNNEST($12::int8[], $13::timestamptz[]) AS x(id, t)
+                WHERE g.id = x.id
+                  AND (g.status = 'resolved' OR (g.status = 'ignored' AND g.ignored_until_total IS NOT NULL AND g.total >= g.ignored_until_total))
+                RETURNING g.id, g.status, x.t
+            ),
+            status_moved AS (
+                INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
+                SELECT id, t, 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
+                       CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
+                FROM moved
             )
-            INSERT INTO status_changes (group_id, at, actor, from_status, to_status, comment)
-            SELECT id, $6, 'canopy', CASE WHEN status = 'regressed' THEN 'resolved' ELSE 'ignored' END, status,
-                   CASE WHEN status = 'regressed' THEN 'occurred again after it was resolved' ELSE 'ignored until a count that was reached' END
-            FROM moved
+            INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
+            SELECT leaf, url, t, d, 'applied', NULL, epoch, g, o, sk, NULLIF(sd, '')
+            FROM UNNEST($14::int8[], $15::text[], $16::timestamptz[], $17::float8[], $18::text[], $19::int8[], $20::int8[], $21::int8[], $22::text[])
+                 AS l(leaf, url, t, d, epoch, g, o, sk, sd)
             """
         typealias Row = ()
         var groupIDs: [Int64]
         var cursors: [Int64]
         var increases: [Int64]
-        var leafID: Int64
-        var epoch: String
-        var time: Date
+        var leafIDs: [Int64]
+        var epochs: [String]
+        var times: [Date]
         var sampleGroups: [Int64]
         var sampleUUIDs: [String]
         var sampleTimes: [Double]
         var sampleBodies: [String]
+        var sampleLeaves: [Int64]
         var grown: [Int64]
+        var grownTimes: [Date]
+        var log: ScrapeLogRows
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 11)
+            var bindings = PostgresBindings(capacity: 22)
             bindings.append(groupIDs)
             bindings.append(cursors)
             bindings.append(increases)
-            bindings.append(leafID)
-            bindings.append(epoch)
-            bindings.append(time)
+            bindings.append(leafIDs)
+            bindings.append(epochs)
+            bindings.append(times)
             bindings.append(sampleGroups)
             bindings.append(sampleUUIDs)
             bindings.append(sampleTimes)
             bindings.append(sampleBodies)
+            bindings.append(sampleLeaves)
             bindings.append(grown)
+            bindings.append(grownTimes)
+            bindings.append(log.leafIDs)
+            bindings.append(log.urls)
+            bindings.append(log.times)
+            bindings.append(log.durations)
+            bindings.append(log.epochs)
+            bindings.append(log.groupsChanged)
+            bindings.append(log.occurrencesAdded)
+            bindings.append(log.skipped)
+            bindings.append(log.skippedDetail.map { $0 ?? "" })
             return bindings
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row {}
+    }
+
+    /// Applied scrapes' rows in the snapshot log, written with their apply.
+    struct ScrapeLogRows {
+        var leafIDs: [Int64]
+        var urls: [String]
+        var times: [Date]
+        var durations: [Double]
+        var epochs: [String]
+        var groupsChanged: [Int]
+        var occurrencesAdded: [Int64]
+        var skipped: [Int]
+        var skippedDetail: [String?]
     }
 
     /// Only the newest `limit` samples of each group stay.
@@ -403,7 +438,8 @@ extension PostgresConnection {
 }
 
 extension IngestStatements {
-    /// A leaf scrape's row in the snapshot log.
+    /// A leaf scrape's row in the snapshot log, for a scrape that was not applied (an applied one
+    /// is logged with its apply).
     struct LogScrape: PostgresPreparedStatement {
         static let sql = """
             INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
