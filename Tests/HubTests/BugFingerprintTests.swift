@@ -157,4 +157,22 @@ import Testing
             == BugFingerprint.make(className: "X", message: "m", stacktrace: trace(caller: "a")))
         #expect(BugFingerprint.make(className: "X", message: "m", storedStacktrace: "") == BugFingerprint.make(className: "X", message: "m", stacktrace: []))
     }
+
+    /// The replacements the frames' normalising makes without regexes give what the regexes did,
+    /// on many strings made of the characters that matter.
+    @Test func numberedReplacementsAgreeWithTheRegexesTheyReplace() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["$", "0", "12", "9", ".", ".func", "/0x", "aF", "g", "closure #", " in", "#", "x", "é"]
+        for _ in 0..<3_000 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            #expect(BugFingerprint.numbered(text, after: "$", with: "$") == text.replacing(#/\$[0-9]+/#, with: "$"), "\(text)")
+            #expect(
+                BugFingerprint.numbered(text, after: "/0x", digits: BugFingerprint.isHexDigit, with: "") == text.replacing(#/\/0x[0-9a-fA-F]+/#, with: ""),
+                "\(text)")
+            #expect(BugFingerprint.numbered(text, after: ".func", continued: true, with: ".func") == text.replacing(#/\.func[0-9]+(\.[0-9]+)*/#, with: ".func"), "\(text)")
+            #expect(BugFingerprint.numbered(text, after: "closure #", before: " in", with: "closure in") == text.replacing(/closure #[0-9]+ in/, with: "closure in"), "\(text)")
+        }
+        #expect(BugFingerprint.numbered("main.run.func1.2.3.x", after: ".func", continued: true, with: ".func") == "main.run.func.x")
+        #expect(BugFingerprint.numbered("Foo$$Lambda$14/0x0000f00d.apply", after: "/0x", digits: BugFingerprint.isHexDigit, with: "") == "Foo$$Lambda$14.apply")
+    }
 }

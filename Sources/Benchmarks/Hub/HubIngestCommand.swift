@@ -57,6 +57,11 @@ struct HubIngestCommand: AsyncParsableCommand {
     @Flag(name: .customLong("full-bodies"), help: "Leaves answer every request with all their groups, as a leaf older than deltas does.")
     var fullBodies = false
 
+    @Flag(
+        name: .customLong("statement-stats"),
+        help: "Also report PostgreSQL's statements over the windows by total time (pg_stat_statements; its PostgreSQL is restarted once to load it).")
+    var statementStats = false
+
     @Option(name: .customLong("data-dir"), help: "The hub's data dir: must not exist yet. Default: a new directory under /tmp.")
     var dataDir: String?
 
@@ -86,7 +91,7 @@ struct HubIngestCommand: AsyncParsableCommand {
         let benchmark = IngestBenchmark(
             settings: .init(
                 hubExecutable: hub, dataDir: URL(fileURLWithPath: directory).standardizedFileURL.path, keepDataDir: keepDataDir,
-                interval: interval.value, windows: windows, window: window.value, warmup: warmup.value, maxConcurrentScrapes: maxConcurrentScrapes),
+                interval: interval.value, windows: windows, window: window.value, warmup: warmup.value, maxConcurrentScrapes: maxConcurrentScrapes, statementStats: statementStats),
             fleet: fleet)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

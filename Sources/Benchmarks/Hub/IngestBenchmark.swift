@@ -21,6 +21,8 @@ struct IngestBenchmark: Service {
         var window: Duration
         var warmup: Duration
         var maxConcurrentScrapes: Int
+        /// Whether to report PostgreSQL's statements (`StatementStats`).
+        var statementStats = false
     }
 
     let settings: Settings
@@ -122,10 +124,15 @@ struct IngestBenchmark: Service {
     ) async throws {
         let timings = HubTimings(base: "http://127.0.0.1:\(port)", client: client)
         try await HubBenchmark.waitUntilReady(timings, hub: hub)
-        let socket = try hub.postgresSocket()
+        var socket = try hub.postgresSocket()
         postmaster = socket.postmaster
-        say("hub ready on 127.0.0.1:\(port) after \(HubBenchmark.seconds(ContinuousClock.now - started)); PostgreSQL pid \(socket.postmaster)")
         let psql = Psql(socketDirectory: socket.directory, port: socket.port, workDirectory: work)
+        let stats = settings.statementStats ? StatementStats(psql: psql) : nil
+        if stats != nil {
+            socket = try await StatementStats.enable(hub: hub, psql: psql, postmaster: socket.postmaster)
+            postmaster = socket.postmaster
+        }
+        say("hub ready on 127.0.0.1:\(port) after \(HubBenchmark.seconds(ContinuousClock.now - started)); PostgreSQL pid \(socket.postmaster)")
         let snapshot = { try await IngestSnapshot.take(timings: timings, hubPID: hub.process.processIdentifier, postmaster: socket.postmaster, psql: psql) }
 
         // Warm-up: every leaf's first report (all its groups new), then more of the steady state.
@@ -146,6 +153,7 @@ struct IngestBenchmark: Service {
         say("every leaf applied once after \(HubBenchmark.seconds(ContinuousClock.now - started)); warming up for \(DurationParser.format(settings.warmup))…")
         try await Task.sleep(for: settings.warmup)
 
+        try await stats?.reset()
         var windows: [IngestWindow] = []
         var start = try await snapshot()
         for number in 1...settings.windows {
@@ -157,6 +165,8 @@ struct IngestBenchmark: Service {
             start = end
         }
 
+        let statements = try await stats?.report()
+
         // Exactness: once every leaf's last body is applied, the groups hold exactly what the leaves counted.
         fleet.freeze()
         let served = fleet.servedTotal
@@ -167,6 +177,7 @@ struct IngestBenchmark: Service {
         let copies = try await CopyReference(psql: psql, work: work, postmaster: socket.postmaster).measure(median.rows)
         say("")
         say(IngestReport(leaves: leaves, interval: settings.interval, windows: windows, copies: copies, storedTotal: stored, servedTotal: served).text)
+        if let statements { say("\n" + statements) }
         if stored != served {
             throw BenchError("the hub's groups total \(stored) occurrences, the leaves counted \(served): counting is not exact")
         }

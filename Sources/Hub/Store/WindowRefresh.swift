@@ -55,9 +55,15 @@ struct WindowRefresh: Service {
                     """
                     WITH fresh AS (
                         SELECT group_id, sum(count)::int8 AS count FROM (\(rows)) history GROUP BY group_id HAVING sum(count) > 0
+                    ), changed AS (
+                        -- Only counts that moved reach ON CONFLICT, which locks (and logs) every row it
+                        -- meets, even where nothing is updated: that was most of a refresh's cost.
+                        SELECT f.group_id, f.count FROM fresh f
+                        LEFT JOIN group_windows w ON w.window_seconds = \(seconds) AND w.group_id = f.group_id
+                        WHERE w.count IS DISTINCT FROM f.count
                     ), upserted AS (
-                        INSERT INTO group_windows (window_seconds, group_id, count) SELECT \(seconds), group_id, count FROM fresh
-                        ON CONFLICT (window_seconds, group_id) DO UPDATE SET count = EXCLUDED.count WHERE group_windows.count <> EXCLUDED.count
+                        INSERT INTO group_windows (window_seconds, group_id, count) SELECT \(seconds), group_id, count FROM changed
+                        ON CONFLICT (window_seconds, group_id) DO UPDATE SET count = EXCLUDED.count
                     )
                     DELETE FROM group_windows w
                     WHERE w.window_seconds = \(seconds) AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.group_id = w.group_id)
