@@ -102,7 +102,8 @@ import Testing
             var bad = Self.scrape("bad", team: "t2", [Group(key: "broken", total: 9)])
             bad.complete = { _, _ in throw Undecodable() }
             let batch = [Self.scrape("a", team: "t1", [Group(key: "k", total: 2)]), bad, Self.scrape("c", team: "t3", [Group(key: "k", total: 3)])]
-            let results = await HubIngest.apply(batch, with: FederationApply(samplesPerGroup: 3), client: client, logger: Self.logger)
+            let metrics = HubMetrics()
+            let results = await HubIngest.apply(batch, with: FederationApply(samplesPerGroup: 3), client: client, metrics: metrics, logger: Self.logger)
             #expect(results.map { (try? $0.get())?.occurrencesAdded } == [2, nil, 3])
             #expect(try await HubStoreTests.total(client, team: "t1", key: "k") == 2)
             #expect(try await HubStoreTests.total(client, team: "t3", key: "k") == 3)
@@ -110,6 +111,9 @@ import Testing
             var logged: [String] = []
             for try await url in try await client.query("SELECT url FROM scrapes ORDER BY url", logger: Self.logger).decode(String.self) { logged.append(url) }
             #expect(logged == ["http://a/api/v1/federate", "http://c/api/v1/federate"])
+            let text = String(decoding: metrics.render(leaves: [], health: [:], databaseConnections: [:]), as: UTF8.self)
+            #expect(text.contains("canopy_hub_apply_batches_apart_total 1"), "\(text)")
+            #expect(text.contains("canopy_hub_apply_batch_scrapes_count 1"), "\(text)")
         }
     }
 }

@@ -73,6 +73,7 @@ import Testing
                 let hubMetrics = try await client.get("/metrics").body
                 #expect(Self.value(hubMetrics, "canopy_hub_federation_bodies_total{kind=\"full\"}") == 1, "one full body, the first")
                 #expect((Self.value(hubMetrics, "canopy_hub_federation_bodies_total{kind=\"delta\"}") ?? 0) >= 2)
+                #expect((Self.value(hubMetrics, "canopy_hub_apply_batch_scrapes_count") ?? 0) >= 3, "every applied scrape went through a batch")
                 let leafMetrics = try await leaf.client.get("/metrics").body
                 #expect((Self.value(leafMetrics, "canopy_leaf_federation_bodies_total{kind=\"delta\"}") ?? 0) >= 2)
 

@@ -10,6 +10,8 @@ struct HubMetrics: Sendable {
     var registry: PrometheusCollectorRegistry { server.registry }
     private let rows: Counter
     private let transactions: DurationHistogram
+    private let batches: ValueHistogram
+    private let batchesApartCount: Counter
     private let databaseErrors: Counter
     private let connections: GaugeFamily
     private let databaseUp: Gauge
@@ -21,10 +23,19 @@ struct HubMetrics: Sendable {
         let registry = server.registry
         rows = registry.makeCounter(descriptor: .init(metricName: "canopy_hub_rows_written", unitName: "total", helpText: "Rows written to PostgreSQL by applied scrapes."))
         transactions = registry.makeDurationHistogram(
-            descriptor: .init(metricName: "canopy_hub_apply_transaction", unitName: "seconds", helpText: "Time to apply one scrape of one leaf in its transaction."),
+            descriptor: .init(
+                metricName: "canopy_hub_apply_transaction", unitName: "seconds",
+                helpText: "Time to apply one scrape of one leaf: from its arrival at the ingest to its commit, the wait for the scrapes it is applied with included."),
             // Fine enough for a median and p90 of a few milliseconds to a second, as operators and
             // `canopy-bench hub ingest` read them.
             buckets: [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 250, 500, 1_000, 2_500, 5_000, 10_000].map { .milliseconds($0) })
+        batches = registry.makeValueHistogram(
+            descriptor: .init(metricName: "canopy_hub_apply_batch_scrapes", helpText: "Leaf scrapes applied together, in one transaction."),
+            buckets: [1, 2, 5, 10, 20, 50, 100])
+        batchesApartCount = registry.makeCounter(
+            descriptor: .init(
+                metricName: "canopy_hub_apply_batches_apart", unitName: "total",
+                helpText: "Batches that failed together and were applied scrape by scrape, each in a transaction of its own."))
         databaseErrors = registry.makeCounter(descriptor: .init(metricName: "canopy_hub_database_errors", unitName: "total", helpText: "Scrapes that could not be stored."))
         databaseUp = registry.makeGauge(descriptor: .init(metricName: "canopy_hub_database_up", helpText: "1 while PostgreSQL answers, 0 while the hub finds it unreachable."))
         databaseUnavailable = registry.makeCounter(
@@ -40,6 +51,10 @@ struct HubMetrics: Sendable {
         transactions.recordNanoseconds(Int64(seconds * 1e9))
         self.rows.increment(by: Int64(rows))
     }
+
+    func recordBatch(scrapes: Int) { batches.record(Double(scrapes)) }
+
+    func recordBatchApart() { batchesApartCount.increment() }
 
     func recordDatabaseError() { databaseErrors.increment() }
 

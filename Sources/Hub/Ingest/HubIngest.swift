@@ -36,15 +36,16 @@ final class HubIngest: ScrapeConsumer {
         let apply = FederationApply(samplesPerGroup: samplesPerGroup)
         // Two leaves of one team report the same groups: they are applied in separate batches.
         batches = BatchQueue(wait: batchWait, limit: Self.batchLimit, conflict: { $0.payload.leaf.team }) { scrapes in
-            await Self.apply(scrapes, with: apply, client: client, logger: logger)
+            await Self.apply(scrapes, with: apply, client: client, metrics: metrics, logger: logger)
         }
     }
 
     /// The scrapes applied in one transaction; when that fails for anything but an outage, each in
     /// a transaction of its own, so that one leaf's bad value never fails the scrapes beside it.
     static func apply(
-        _ scrapes: [FederationApply.Scrape], with apply: FederationApply, client: any DatabaseClient, logger: Logger
+        _ scrapes: [FederationApply.Scrape], with apply: FederationApply, client: any DatabaseClient, metrics: HubMetrics, logger: Logger
     ) async -> [Result<ApplyResult, any Error>] {
+        metrics.recordBatch(scrapes: scrapes.count)
         func transaction(_ scrapes: [FederationApply.Scrape]) async throws -> [ApplyResult] {
             try await client.transaction(logger: logger) { connection in try await apply.apply(scrapes, on: connection, logger: logger) }
         }
@@ -52,6 +53,7 @@ final class HubIngest: ScrapeConsumer {
             return try await transaction(scrapes).map { .success($0) }
         } catch {
             guard scrapes.count > 1, DatabaseUnavailable(classifying: error) == nil else { return scrapes.map { _ in .failure(error) } }
+            metrics.recordBatchApart()
             logger.debug(
                 "a batch of leaf scrapes could not be applied together; applying each alone",
                 metadata: ["hub.scrapes": "\(scrapes.count)", "store.error": "\(DatabaseErrorText.describe(error))"])
