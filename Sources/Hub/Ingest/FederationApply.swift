@@ -28,12 +28,6 @@ struct ApplyResult: Sendable, Equatable {
 struct FederationApply {
     let samplesPerGroup: Int
 
-    struct Cursor {
-        var groupID: Int64
-        var epoch: String
-        var lastTotal: Int64
-    }
-
     struct GroupKey: Hashable, Comparable, Sendable {
         var service: String
         var key: String

@@ -29,13 +29,13 @@ final class HubIngest: ScrapeConsumer {
     /// The most scrapes applied in one transaction.
     static let batchLimit = 100
 
-    init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger, batchWait: Duration = HubIngest.batchWait) {
+    init(client: any DatabaseClient, samplesPerGroup: Int, metrics: HubMetrics, logger: Logger) {
         self.client = client
         self.metrics = metrics
         self.logger = logger
         let apply = FederationApply(samplesPerGroup: samplesPerGroup)
         // Two leaves of one team report the same groups: they are applied in separate batches.
-        batches = BatchQueue(wait: batchWait, limit: Self.batchLimit, conflict: { $0.payload.leaf.team }) { scrapes in
+        batches = BatchQueue(wait: Self.batchWait, limit: Self.batchLimit, conflict: { $0.payload.leaf.team }) { scrapes in
             await Self.apply(scrapes, with: apply, client: client, metrics: metrics, logger: logger)
         }
     }
@@ -180,7 +180,7 @@ final class HubIngest: ScrapeConsumer {
             try await client.run(
                 IngestStatements.LogScrape(
                     url: target.url, time: health.lastScrape ?? Date(), duration: health.lastDurationSeconds, outcome: health.state != .up ? "failed" : "unchanged",
-                    error: health.lastError, groupsChanged: 0, occurrencesAdded: 0, skipped: 0, skippedDetail: nil),
+                    error: health.lastError),
                 logger: logger)
         } catch {
             // While the database is unreachable every scrape fails to store and to log: `Database` says so once.

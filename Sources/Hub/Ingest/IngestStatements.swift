@@ -443,7 +443,7 @@ extension IngestStatements {
     struct LogScrape: PostgresPreparedStatement {
         static let sql = """
             INSERT INTO scrapes (leaf_id, url, time, duration_seconds, outcome, error, epoch, groups_changed, occurrences_added, skipped, skipped_detail)
-            SELECT (SELECT id FROM leaves WHERE url = $1), $1, $2, $3, $4, $5::text, (SELECT epoch FROM leaves WHERE url = $1), $6, $7, $8, $9::text
+            SELECT (SELECT id FROM leaves WHERE url = $1), $1, $2, $3, $4, $5::text, (SELECT epoch FROM leaves WHERE url = $1), 0, 0, 0, NULL
             """
         typealias Row = ()
         var url: String
@@ -451,22 +451,14 @@ extension IngestStatements {
         var duration: Double
         var outcome: String
         var error: String?
-        var groupsChanged: Int
-        var occurrencesAdded: Int64
-        var skipped: Int
-        var skippedDetail: String?
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 9)
+            var bindings = PostgresBindings(capacity: 5)
             bindings.append(url)
             bindings.append(time)
             bindings.append(duration)
             bindings.append(outcome)
             bindings.append(error)
-            bindings.append(groupsChanged)
-            bindings.append(occurrencesAdded)
-            bindings.append(skipped)
-            bindings.append(skippedDetail)
             return bindings
         }
 
