@@ -60,9 +60,20 @@ import Testing
                 #expect((deltaChanges?["sequence"] as? Int ?? 0) > sequence)
                 let sent = changedGroups(delta).map { $0["aggregation_key"] as? String }
                 #expect(sent == ["ledger/timeout"], "only the group that changed")
+                func uuids(_ group: [String: Any]?) -> [String] { (group?["samples"] as? [[String: Any]])?.compactMap { $0["uuid"] as? String } ?? [] }
+                let leafSamples = uuids(changedGroups(try await leaf.client.json("/api/v1/federate") as? [String: Any]).first { $0["aggregation_key"] as? String == "ledger/timeout" })
+                #expect(leafSamples.count == 2, "the leaf holds both of the group's samples")
+                #expect(uuids(changedGroups(delta).first) == Array(leafSamples.prefix(1)), "the delta carries only the sample new since, the newest")
 
                 try await expectTotals(
                     ["payments/checkout/card declined": 1, "payments/checkout/ledger/timeout": 7, "payments/checkout/fraud check": 3], "after a delta")
+                // The hub has every sample the leaf holds, and the stack trace of the newest.
+                let page = try await client.json("/api/v1/groups?limit=10") as? [String: Any]
+                let id = try #require((page?["groups"] as? [[String: Any]])?.first { $0["aggregation_key"] as? String == "ledger/timeout" }?["id"] as? Int)
+                let detail = try await client.json("/api/v1/groups/\(id)") as? [String: Any]
+                #expect(Set(uuids(detail)) == Set(leafSamples))
+                let trace = ((detail?["samples"] as? [[String: Any]])?.first?["error"] as? [String: Any])?["stacktrace"] as? [String]
+                #expect(trace?.last == "app.swift:7", "the newest sample first")
                 target.report("card declined", total: 4)
                 target.report("new one", total: 2)
                 try await expectTotals(

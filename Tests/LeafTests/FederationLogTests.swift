@@ -64,6 +64,42 @@ import Testing
         #expect(Self.keys(back.send) == ["b"])
     }
 
+    static func sample(_ uuid: String) -> ErrorWithContext {
+        ErrorWithContext(error: ErrorInstance(className: "IOException", message: "boom", stacktrace: ["at a"], cause: nil), uuid: uuid)
+    }
+
+    static func group(_ key: String, total: Int, samples: [String]) -> (id: GroupID, group: FederatedGroup) {
+        var entry = group(key, total: total)
+        entry.group.samples = samples.map(sample)
+        return entry
+    }
+
+    static func uuids(_ send: [(id: GroupID, group: FederatedGroup)]) -> [[String]] { send.map { $0.group.samples.map(\.uuid) } }
+
+    @Test func aDeltaCarriesTheNewestSampleAndThoseNewSince() {
+        var log = FederationLog(id: "log-4")
+        let first = log.record([Self.group("a", total: 2, samples: ["s2", "s1"])], since: nil)
+        #expect(Self.uuids(first.send) == [["s2", "s1"]])
+
+        // One new sample: a hub at 1 gets it alone (it is the newest); a hub without a body gets all.
+        let grown = [Self.group("a", total: 3, samples: ["s3", "s2", "s1"])]
+        #expect(Self.uuids(log.record(grown, since: ("log-4", 1)).send) == [["s3"]])
+        #expect(Self.uuids(log.record(grown, since: nil).send) == [["s3", "s2", "s1"]])
+
+        // The total grew without a new sample: the newest is sent all the same, the others are not.
+        let counted = [Self.group("a", total: 4, samples: ["s3", "s2", "s1"])]
+        #expect(Self.uuids(log.record(counted, since: ("log-4", 2)).send) == [["s3"]])
+        // A hub still at 1 gets every sample first served after 1.
+        #expect(Self.uuids(log.record(counted, since: ("log-4", 1)).send) == [["s3"]])
+        #expect(Self.uuids(log.record(counted, since: ("log-4", 0)).send) == [["s3", "s2", "s1"]])
+
+        // A sample that left the group and came back is new again; one without a uuid is always sent.
+        _ = log.record([Self.group("a", total: 5, samples: ["s4", "s3"])], since: nil)
+        let back = log.record([Self.group("a", total: 6, samples: ["s5", "s3", "s1", ""])], since: ("log-4", 4))
+        #expect(back.changes == FederationChanges(log: "log-4", sequence: 5, since: 4))
+        #expect(Self.uuids(back.send) == [["s5", "s1", ""]])
+    }
+
     @Test func theRequestHeaderIsReadStrictly() {
         #expect(FederationChanges.parse(header: "log-1 17")! == ("log-1", 17))
         for bad in ["", "log-1", "log-1 x", "log-1 -1", "a b c", String(repeating: "x", count: 65) + " 1"] {

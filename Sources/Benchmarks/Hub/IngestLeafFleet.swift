@@ -150,9 +150,10 @@ struct SimulatedLeaf: Sendable {
     struct Group: Sendable {
         var group: FederatedGroup
         var kind: Int
-        /// The group's JSON before and after the samples' elements; the samples encoded, newest first.
+        /// The group's JSON before and after the samples' elements; the samples encoded, newest
+        /// first, each with the change log's sequence it was added at.
         var head: [UInt8] = []
-        var samples: [[UInt8]]
+        var samples: [(bytes: [UInt8], added: UInt64)]
         var tail: [UInt8] = []
         /// The change log's sequence this group last grew at.
         var changed: UInt64 = 0
@@ -191,7 +192,7 @@ struct SimulatedLeaf: Sendable {
                 ExceptionSeries(labels: Labels(["instance": "10.\(index % 250).\(number % 250).\(instance + 1):8080"]), total: instance == first ? total : 0)
             }
             let start = Int.random(in: 0..<SamplePool.perKind, using: &rng)
-            let samples = (0..<shape.samples).map { pool.encoded[kind][(start + $0) % SamplePool.perKind] }
+            let samples = (0..<shape.samples).map { (bytes: pool.encoded[kind][(start + $0) % SamplePool.perKind], added: UInt64(0)) }
             let group = FederatedGroup(
                 aggregationKey: "\(template.kind.className)@\(rng.hex(12))", className: template.kind.className, message: template.kind.render(&rng),
                 severity: template.kind.severity, total: total, firstSeen: now.addingTimeInterval(-86_400 + Double(number)),
@@ -221,7 +222,7 @@ struct SimulatedLeaf: Sendable {
             groups[number].group.series[series].total += added
             groups[number].group.lastSeen = now
             let sample = pool.templates[groups[number].kind].sample(&rng, at: now)
-            groups[number].samples.insert(Array(try! CanopyJSON.encoder().encode(sample)), at: 0)
+            groups[number].samples.insert((Array(try! CanopyJSON.encoder().encode(sample)), sequence), at: 0)
             if groups[number].samples.count > shape.samples { groups[number].samples.removeLast() }
             encode(number)
             total += Int64(added)
@@ -229,11 +230,11 @@ struct SimulatedLeaf: Sendable {
     }
 
     /// The whole payload, or for a hub that applied this leaf's body of sequence `since`, the
-    /// groups grown after it.
+    /// groups grown after it with their newest sample and those added after it (as `FederationLog`).
     func body(since: (log: String, sequence: UInt64)? = nil) -> ByteBuffer {
         let delta = since.flatMap { $0.log == log && $0.sequence <= sequence ? $0.sequence : nil }
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(pieces.reduce(0) { $0 + $1.count } + groups.reduce(0) { $0 + $1.head.count + $1.tail.count + $1.samples.reduce(0) { $0 + $1.count + 1 } })
+        buffer.reserveCapacity(pieces.reduce(0) { $0 + $1.count } + groups.reduce(0) { $0 + $1.head.count + $1.tail.count + $1.samples.reduce(0) { $0 + $1.bytes.count + 1 } })
         for (index, service) in services.enumerated() {
             if index == 0 && shape.deltas {
                 // `changes` sorts first among the payload's keys: right after its opening brace.
@@ -251,9 +252,9 @@ struct SimulatedLeaf: Sendable {
                 position += 1
                 let group = groups[number]
                 buffer.writeBytes(group.head)
-                for (offset, sample) in group.samples.enumerated() {
+                for (offset, sample) in group.samples.enumerated() where offset == 0 || delta.map({ sample.added > $0 }) ?? true {
                     if offset > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                    buffer.writeBytes(sample)
+                    buffer.writeBytes(sample.bytes)
                 }
                 buffer.writeBytes(group.tail)
             }
