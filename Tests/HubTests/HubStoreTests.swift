@@ -269,4 +269,52 @@ import Testing
             #expect(try await queries.groups(HubQueries.GroupFilter(team: "nobody")).groups.isEmpty)
         }
     }
+
+    /// The searched text lives in `group_search`, written only when it changes: an update of a
+    /// group's counters leaves its row (and its trigram index entries) as they were.
+    @Test func searchFollowsTheTextAndCountersAloneLeaveItAlone() async throws {
+        try await Self.withStore { client in
+            let queries = HubQueries(client: client, logger: Self.logger)
+            func found(_ text: String) async throws -> [String] { try await queries.groups(HubQueries.GroupFilter(text: text)).groups.map(\.aggregationKey) }
+            func searchRowVersion() async throws -> String {
+                try await client.query("SELECT s.xmin::text FROM group_search s JOIN groups g ON g.id = s.group_id WHERE g.aggregation_key = 'key-a'", logger: Self.logger)
+                    .collect().first!.decode(String.self)
+            }
+            try await Self.apply(client, Self.payload([Group(key: "key-a", total: 1, samples: ["s1"])]))
+            #expect(try await found("frame s1") == ["key-a"])
+            let written = try await searchRowVersion()
+
+            // More occurrences, the same newest sample: the counters move, the searched row does not.
+            try await Self.apply(client, Self.payload([Group(key: "key-a", total: 5, samples: ["s1"])]))
+            #expect(try await Self.total(client, key: "key-a") == 5)
+            #expect(try await searchRowVersion() == written)
+
+            // A newer sample's stack trace replaces the searched one.
+            try await Self.apply(client, Self.payload([Group(key: "key-a", total: 6, samples: ["s1", "s2"])]))
+            #expect(try await found("frame s2") == ["key-a"])
+            #expect(try await found("frame s1").isEmpty)
+            #expect(try await searchRowVersion() != written)
+
+            // Text common enough to be matched while the list walks its index (past `commonTextMatches`).
+            let common = (0...HubQueries.commonTextMatches).map { Group(key: "common-\($0)", total: 1) }
+            try await Self.apply(client, Self.payload(common))
+            let page = try await queries.groups(HubQueries.GroupFilter(text: "COMMON-", limit: 5))
+            #expect(page.groups.count == 5 && page.groups.allSatisfy { $0.aggregationKey.hasPrefix("common-") })
+            #expect(page.nextCursor != nil)
+        }
+    }
+
+    /// A database from before `group_search` gets its groups' text searchable by the migration.
+    @Test func theMigrationMakesExistingGroupsSearchable() async throws {
+        try await withTestDatabase { client in
+            let before = Schema.migrations.filter { $0.version < 10 }
+            _ = try await MigrationRunner.migrate(client, before, logger: Self.logger)
+            try await client.query(
+                "INSERT INTO groups (team, service, aggregation_key, class, message, stacktrace, first_seen, last_seen) VALUES ('t', 's', 'old-key', 'OldError', 'm', 'at old.Frame', now(), now())",
+                logger: Self.logger)
+            _ = try await MigrationRunner.migrate(client, Schema.migrations, logger: Self.logger)
+            let queries = HubQueries(client: client, logger: Self.logger)
+            #expect(try await queries.groups(HubQueries.GroupFilter(text: "old.frame")).groups.map(\.aggregationKey) == ["old-key"])
+        }
+    }
 }

@@ -143,7 +143,8 @@ struct HubQueries: Sendable {
                 conditions.append("g.id = ANY(\(try sql.bind(matching))::int8[])")
             } else {
                 let p = try sql.bind(pattern)
-                conditions.append("(g.message ILIKE \(p) OR g.stacktrace ILIKE \(p) OR g.class ILIKE \(p) OR g.aggregation_key ILIKE \(p))")
+                conditions.append(
+                    "EXISTS (SELECT 1 FROM group_search t WHERE t.group_id = g.id AND (t.message ILIKE \(p) OR t.stacktrace ILIKE \(p) OR t.class ILIKE \(p) OR t.aggregation_key ILIKE \(p)))")
             }
         }
         if let date = filter.firstSeenFrom { conditions.append("g.first_seen >= \(try sql.bind(date))") }
@@ -182,7 +183,7 @@ struct HubQueries: Sendable {
     private func matchingIDs(pattern: String) async throws -> [Int64] {
         let rows = try await client.query(
             """
-            SELECT id FROM groups
+            SELECT group_id FROM group_search
             WHERE message ILIKE \(pattern) OR stacktrace ILIKE \(pattern) OR class ILIKE \(pattern) OR aggregation_key ILIKE \(pattern)
             LIMIT \(Self.commonTextMatches + 1)
             """, logger: logger)
