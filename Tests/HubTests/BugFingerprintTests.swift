@@ -175,4 +175,16 @@ import Testing
         #expect(BugFingerprint.numbered("main.run.func1.2.3.x", after: ".func", continued: true, with: ".func") == "main.run.func.x")
         #expect(BugFingerprint.numbered("Foo$$Lambda$14/0x0000f00d.apply", after: "/0x", digits: BugFingerprint.isHexDigit, with: "") == "Foo$$Lambda$14.apply")
     }
+
+    /// The cache gives what `make` gives, remembers it, and starts again empty past its bound.
+    @Test func theCacheGivesWhatMakeGives() {
+        let cache = FingerprintCache(limitBytes: 4_096)
+        let traces = (0..<40).map { "at com.acme.Handler\($0).handle(Handler.java:\($0))\nat com.acme.Server.run(Server.java:1)" }
+        for trace in traces + traces {
+            #expect(cache.fingerprint(className: "E", message: "m", storedStacktrace: trace) == BugFingerprint.make(className: "E", message: "m", storedStacktrace: trace))
+        }
+        #expect(cache.count > 0 && cache.count < 40, "bounded by its bytes: \(cache.count)")
+        #expect(cache.fingerprint(className: "F", message: "m", storedStacktrace: traces[0]) != cache.fingerprint(className: "E", message: "m", storedStacktrace: traces[0]))
+        #expect(cache.fingerprint(className: "E", message: "x", storedStacktrace: "") != cache.fingerprint(className: "E", message: "y", storedStacktrace: ""), "without frames the message counts")
+    }
 }

@@ -27,6 +27,8 @@ struct ApplyResult: Sendable, Equatable {
 ///   of them twice. A leaf the hub never saw counts whole from its first report.
 struct FederationApply {
     let samplesPerGroup: Int
+    /// Shared by every copy: the hub's one ingest keeps one.
+    let fingerprints = FingerprintCache()
 
     struct GroupKey: Hashable, Comparable, Sendable {
         var service: String
@@ -399,7 +401,7 @@ struct FederationApply {
             severities: changes.map { Int16(SeverityRank.rank($0.group.severity)) }, firstSeen: changes.map { seconds($0.group.firstSeen) },
             lastSeen: changes.map { seconds($0.group.lastSeen) }, increases: changes.map(\.increase),
             // From the stack trace as stored, so that `FingerprintBackfill` would compute the same.
-            fingerprints: zip(changes, stacktraces).map { BugFingerprint.make(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) })
+            fingerprints: zip(changes, stacktraces).map { fingerprints.fingerprint(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) })
         var ids: [TeamGroupKey: Int64] = [:]
         for try await (id, team, service, key) in try await connection.execute(upsert, logger: logger) {
             ids[TeamGroupKey(team: team, key: GroupKey(service: service, key: key))] = id
