@@ -178,12 +178,12 @@ import Testing
 
     /// The cache gives what `make` gives, remembers it, and starts again empty past its bound.
     @Test func theCacheGivesWhatMakeGives() {
-        let cache = FingerprintCache(limitBytes: 4_096)
+        let cache = FingerprintCache(limit: 25)
         let traces = (0..<40).map { "at com.acme.Handler\($0).handle(Handler.java:\($0))\nat com.acme.Server.run(Server.java:1)" }
         for trace in traces + traces {
             #expect(cache.fingerprint(className: "E", message: "m", storedStacktrace: trace) == BugFingerprint.make(className: "E", message: "m", storedStacktrace: trace))
         }
-        #expect(cache.count > 0 && cache.count < 40, "bounded by its bytes: \(cache.count)")
+        #expect(cache.count == 80 % 25, "bounded by its entries: \(cache.count)")
         #expect(cache.fingerprint(className: "F", message: "m", storedStacktrace: traces[0]) != cache.fingerprint(className: "E", message: "m", storedStacktrace: traces[0]))
         #expect(cache.fingerprint(className: "E", message: "x", storedStacktrace: "") != cache.fingerprint(className: "E", message: "y", storedStacktrace: ""), "without frames the message counts")
     }

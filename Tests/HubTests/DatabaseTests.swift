@@ -1,6 +1,7 @@
 import CanopyTestSupport
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 
 @testable import Hub
@@ -63,6 +64,67 @@ import Testing
                 #expect(Self.metric(metrics, "canopy_hub_database_outages_total") == 1)
             }
         }
+    }
+
+    /// PostgreSQL ending a transaction's connection (a restart, an administrator) fails the transaction at its next
+    /// statement, at once. PostgresNIO 1.33 drops a statement written to a connection that has closed, and its caller
+    /// would wait forever: a leaf's scrape loop stopped for good that way when the hub's PostgreSQL restarted.
+    @Test func aConnectionTheServerEndsFailsTheTransactionInsteadOfHangingIt() async throws {
+        try await StoppableCluster.with { cluster in
+            let database = try Self.database(cluster)
+            try await withServices([database]) {
+                try await database.check(logger: testLogger)
+                for ending in ["between statements", "under a statement"] {
+                    let started = ContinuousClock.now
+                    let outcome = await Self.within(.seconds(20)) {
+                        try await database.transaction(logger: testLogger) { connection in
+                            let pid = try await connection.query("SELECT pg_backend_pid()", logger: testLogger).collect().first!.decode(Int32.self)
+                            if ending == "between statements" {
+                                try await database.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger)
+                                // The connection learns of it and closes before the next statement is written.
+                                try await Task.sleep(for: .milliseconds(300))
+                                try await connection.run(IngestStatements.TrimSamples(groupIDs: [], limit: 1), logger: testLogger)
+                            } else {
+                                async let terminated: Void = {
+                                    try await Task.sleep(for: .milliseconds(300))
+                                    try await database.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger)
+                                }()
+                                _ = try await connection.query("SELECT pg_sleep(5)", logger: testLogger).collect()
+                                try await terminated
+                            }
+                        }
+                    }
+                    #expect(outcome == .failed, "\(ending): \(outcome)")
+                    #expect(ContinuousClock.now - started < .seconds(10), "\(ending)")
+                    // The pool goes on with fresh connections.
+                    try await database.check(logger: testLogger)
+                }
+            }
+        }
+    }
+
+    enum Outcome: Equatable { case succeeded, failed, hung }
+
+    /// How `work` ended, or `hung` when it had not after `limit` (then it is left running).
+    static func within(_ limit: Duration, _ work: @escaping @Sendable () async throws -> Void) async -> Outcome {
+        let box = OutcomeBox()
+        Task {
+            let outcome: Outcome
+            do { try await work(); outcome = .succeeded } catch { outcome = .failed }
+            box.set(outcome)
+        }
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if let outcome = box.value { return outcome }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return box.value ?? .hung
+    }
+
+    final class OutcomeBox: Sendable {
+        private let state = Mutex<Outcome?>(nil)
+        func set(_ outcome: Outcome) { state.withLock { $0 = outcome } }
+        var value: Outcome? { state.withLock { $0 } }
     }
 
     /// A call that waits for a connection because the pool is busy waits for it, however long: the probe gets

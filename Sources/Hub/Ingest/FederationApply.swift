@@ -186,7 +186,7 @@ struct FederationApply {
     /// never apply one leaf at once, and never deadlock doing so); a leaf new to the hub inserted.
     private func lockLeaves(_ scrapes: [Scrape], results: inout [ApplyResult], on connection: PostgresConnection, logger: Logger) async throws -> [Leaf] {
         var known: [String: (id: Int64, epoch: String)] = [:]
-        for try await (id, url, epoch) in try await connection.execute(IngestStatements.LockLeaves(urls: scrapes.map(\.leafURL)), logger: logger) {
+        for try await (id, url, epoch) in try await connection.rows(IngestStatements.LockLeaves(urls: scrapes.map(\.leafURL)), logger: logger) {
             known[url] = (id, epoch)
         }
         var leaves: [Leaf] = []
@@ -207,7 +207,7 @@ struct FederationApply {
                 url: scrape.leafURL, job: scrape.job, name: payload.leaf.name, team: team, epoch: epoch, startedAt: payload.leaf.startedAt,
                 labels: try Self.labelsJSON(payload), time: scrape.time)
             var inserted: Int64?
-            for try await id in try await connection.execute(insert, logger: logger) { inserted = id }
+            for try await id in try await connection.rows(insert, logger: logger) { inserted = id }
             guard let id = inserted else { throw FederationApplyError("inserting the leaf \(scrape.leafURL) returned no id") }
             if !payload.services.isEmpty {
                 try await connection.run(
@@ -265,7 +265,7 @@ struct FederationApply {
             }
         }
         let decoder = JSONDecoder()
-        for try await (position, groupEpoch, groupTotal, labels, seriesEpoch, seriesTotal) in try await connection.execute(update, logger: logger) {
+        for try await (position, groupEpoch, groupTotal, labels, seriesEpoch, seriesTotal) in try await connection.rows(update, logger: logger) {
             let (index, key) = asked[Int(position) - 1]
             if let groupEpoch, let groupTotal { groups[index][key] = (groupEpoch, groupTotal) }
             if let labels, let seriesEpoch, let seriesTotal {
@@ -403,7 +403,7 @@ struct FederationApply {
             // From the stack trace as stored, so that `FingerprintBackfill` would compute the same.
             fingerprints: zip(changes, stacktraces).map { fingerprints.fingerprint(className: $0.group.className, message: $0.group.message, storedStacktrace: $1) })
         var ids: [TeamGroupKey: Int64] = [:]
-        for try await (id, team, service, key) in try await connection.execute(upsert, logger: logger) {
+        for try await (id, team, service, key) in try await connection.rows(upsert, logger: logger) {
             ids[TeamGroupKey(team: team, key: GroupKey(service: service, key: key))] = id
         }
         return ids

@@ -429,14 +429,6 @@ enum IngestStatements {
     }
 }
 
-extension PostgresConnection {
-    /// Runs a statement that returns no rows, to its end. (Not `execute`'s command-tag variant:
-    /// PostgresNIO 1.33 traps in it when the result was not complete on arrival.)
-    func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
-        for try await _ in try await execute(statement, logger: logger) {}
-    }
-}
-
 extension IngestStatements {
     /// A leaf scrape's row in the snapshot log, for a scrape that was not applied (an applied one
     /// is logged with its apply).

@@ -26,7 +26,7 @@ extension PostgresClient: DatabaseClient {
     }
 
     func transaction<Result: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await withTransaction(logger: logger) { connection in try await body(connection) }
+        try await withConnection { connection in try await connection.openTransaction(logger: logger, body) }
     }
 
     func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
@@ -150,7 +150,7 @@ final class Database: DatabaseClient, Service, Sendable {
     }
 
     func transaction<Result: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await call { client in try await client.withTransaction(logger: logger) { connection in try await body(connection) } }
+        try await call { client in try await client.withConnection { connection in try await connection.openTransaction(logger: logger, body) } }
     }
 
     func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {

@@ -17,7 +17,7 @@ struct GroupStatusStore: Sendable {
     /// Changes a group's status and records who did it. False when there is no such group.
     func set(id: Int64, _ request: Request, actor: String, comment: String?, now: Date = Date()) async throws -> Bool {
         try await client.transaction(logger: logger) { connection -> Bool in
-            let rows = try await connection.query("SELECT id, status, total FROM groups WHERE id = \(id) FOR UPDATE", logger: logger)
+            let rows = try await connection.openQuery("SELECT id, status, total FROM groups WHERE id = \(id) FOR UPDATE", logger: logger)
             guard let row = try await rows.collect().first else { return false }
             try await Self.change(try row.decode((Int64, String, Int64).self), request, actor: actor, comment: comment, now: now, on: connection, logger: logger)
             return true
@@ -32,7 +32,7 @@ struct GroupStatusStore: Sendable {
             // In id order, so that two of these never deadlock each other. (Against an ingest that
             // locks two of the groups the other way round, PostgreSQL aborts one: a failed scrape
             // loses nothing, the next one counts it.)
-            let rows = try await connection.query(
+            let rows = try await connection.openQuery(
                 "SELECT id, status, total FROM groups WHERE fingerprint = \(fingerprint) ORDER BY id FOR UPDATE", logger: logger)
             let groups = try await rows.collect().map { try $0.decode((Int64, String, Int64).self) }
             for group in groups {
@@ -63,13 +63,13 @@ struct GroupStatusStore: Sendable {
             until = date
             untilTotal = more.map { total + $0 }
         }
-        try await connection.query(
+        try await connection.openQuery(
             """
             UPDATE groups SET status = \(status), resolved_total = \(resolvedTotal), ignored_until = \(until), ignored_until_total = \(untilTotal),
                 status_changed_at = \(now), status_changed_by = \(actor)
             WHERE id = \(id)
             """, logger: logger)
-        try await connection.query(
+        try await connection.openQuery(
             """
             INSERT INTO status_changes (group_id, at, actor, from_status, to_status, ignored_until, ignored_until_total, comment)
             VALUES (\(id), \(now), \(actor), \(previous), \(status), \(until), \(untilTotal), \(comment))
