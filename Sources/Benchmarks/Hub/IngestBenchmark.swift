@@ -138,14 +138,15 @@ struct IngestBenchmark: Service {
         // Warm-up: every leaf's first report (all its groups new), then more of the steady state.
         let leaves = fleet.shape.leaves
         // A hub that falls behind takes long over it: wait while it gets on, not for a fixed time.
-        var last = (count: -1.0, at: ContinuousClock.now)
+        // Counted by leaf, not by applied scrapes: a leaf whose scrapes stopped must not hide behind another's.
+        var last = (count: -1, at: ContinuousClock.now)
         while true {
-            let count = try await snapshot().metrics[HubMetricsText.apply + "_count"]
-            if count >= Double(leaves) { break }
+            let count = Int(try await psql.value("SELECT count(*) FROM leaves WHERE last_applied IS NOT NULL", name: "leaves-applied")) ?? 0
+            if count >= leaves { break }
             if count > last.count {
                 last = (count, ContinuousClock.now)
             } else if ContinuousClock.now - last.at > .seconds(120) {
-                throw BenchError("the hub applied no scrape for 120 s during the warm-up (\(Int(count)) of \(leaves) leaves applied once)")
+                throw BenchError("no further leaf was applied for 120 s during the warm-up (\(count) of \(leaves) leaves applied once)")
             }
             if !hub.process.isRunning { throw BenchError("the hub exited during the warm-up") }
             try await Task.sleep(for: .seconds(1))

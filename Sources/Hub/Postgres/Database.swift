@@ -154,7 +154,8 @@ final class Database: DatabaseClient, Service, Sendable {
     }
 
     func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
-        try await call { client in for try await _ in try await client.execute(statement, logger: logger) {} }
+        // On a connection of the pool checked open first (`OpenConnection`): the pool may hand out one PostgreSQL just closed.
+        try await call { client in try await client.withConnection { connection in try await connection.run(statement, logger: logger) } }
     }
 
     /// Throws `DatabaseUnavailable` unless the database answers `SELECT 1`: `/-/ready`.
