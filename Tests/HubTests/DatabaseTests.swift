@@ -113,11 +113,7 @@ import Testing
             do { try await work(); outcome = .succeeded } catch { outcome = .failed }
             box.set(outcome)
         }
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if let outcome = box.value { return outcome }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        _ = try? await eventually(timeout: limit) { box.value != nil }
         return box.value ?? .hung
     }
 
