@@ -94,11 +94,34 @@ import Testing
                             }
                         }
                     }
-                    #expect(outcome == .failed, "\(ending): \(outcome)")
+                    #expect(outcome == .failed, "\(ending)")
                     #expect(ContinuousClock.now - started < .seconds(10), "\(ending)")
                     // The pool goes on with fresh connections.
                     try await database.check(logger: testLogger)
                 }
+            }
+        }
+    }
+
+    /// A query through the pool right after PostgreSQL ended the pool's connection ends (it fails, or succeeds on
+    /// a new connection) instead of waiting forever on the closed one.
+    @Test func aPoolQueryAfterTheServerEndedItsConnectionDoesNotHang() async throws {
+        try await StoppableCluster.with { cluster in
+            let database = try Self.database(cluster, maximumConnections: 1)
+            let admin = try Self.database(cluster, maximumConnections: 1)
+            try await withServices([database, admin]) {
+                var outcomes: [Outcome] = []
+                for attempt in 0..<100 {
+                    let pid = try await database.query("SELECT pg_backend_pid()", logger: testLogger).collect().first!.decode(Int32.self)
+                    try await admin.query("SELECT pg_terminate_backend(\(pid))", logger: testLogger)
+                    // Across the moments the closed connection could be handed out again.
+                    try await Task.sleep(for: .microseconds(100 * (attempt % 20)))
+                    outcomes.append(await Self.within(.seconds(10)) {
+                        _ = try await database.query("SELECT 1", logger: testLogger).collect()
+                    })
+                    _ = try? await eventually(timeout: .seconds(5)) { (try? await database.check(logger: testLogger)) != nil }
+                }
+                #expect(!outcomes.contains(.hung), "\(outcomes)")
             }
         }
     }

@@ -1,31 +1,60 @@
 import Logging
 import PostgresNIO
 
-/// Statements only on a connection that is still open, and transactions that never wait on a
-/// closed one. PostgresNIO 1.33 drops a statement written to a connection that has closed (once
-/// its handlers are gone) without failing it, and the caller waits forever: when PostgreSQL
-/// restarted under the hub, a transaction whose connection closed between two statements, or
-/// whose ROLLBACK went to the closed connection, stopped its leaf's scrape loop for good.
+/// Statements that end when their connection closes. PostgresNIO 1.33 writes a statement to its
+/// connection without a promise for the write: one written in the moment the connection closes
+/// (after its handlers are gone) is dropped, and its caller waits forever. When PostgreSQL
+/// restarted under the hub, that stopped a leaf's scrape loop for good; a pool query right after
+/// a backend was ended hung once in fifty (`DatabaseTests`). Checking `isClosed` first narrows
+/// the moment but cannot close it: the check and the write run on different threads.
 extension PostgresConnection {
+    /// How often a statement waiting for its first answer looks whether its connection closed.
+    static let closedPoll: Duration = .milliseconds(100)
+
     /// Throws `DatabaseUnavailable` when the connection has closed.
     func ensureOpen() throws {
         if isClosed { throw DatabaseUnavailable(reason: "the database closed the connection") }
     }
 
+    /// `start` (a statement up to its first answer), or `DatabaseUnavailable` once the connection
+    /// has closed without one. A statement the connection failed as it closed reports its own
+    /// error first: the closed connection is taken for the cause only a poll later. A statement
+    /// dropped that way is left waiting (a suspended task, once per dropped write). Cancelling
+    /// the caller does not end the wait, as it does not PostgresNIO's: the caller's next
+    /// statement must reach the connection after this one.
+    func whileOpen<T>(_ start: @escaping @Sendable () async throws -> T) async throws -> T {
+        try ensureOpen()
+        let outcome = FirstOutcome<Handed<T>>()
+        let handed = try await withCheckedThrowingContinuation { continuation in
+            outcome.start(continuation)
+            let watch = Task {
+                var closedPolls = 0
+                while closedPolls < 2 {
+                    guard (try? await Task.sleep(for: Self.closedPoll)) != nil else { return }
+                    if self.isClosed { closedPolls += 1 }
+                }
+                outcome.finish(.failure(DatabaseUnavailable(reason: "the database closed the connection")))
+            }
+            Task {
+                do { outcome.finish(.success(Handed(value: try await start()))) } catch { outcome.finish(.failure(error)) }
+                watch.cancel()
+            }
+        }
+        return handed.value
+    }
+
     /// `body` in one transaction: committed when it returns, rolled back when it throws (unless the
     /// connection closed, which rolled it back already). The body's own error is thrown.
     func openTransaction<Result: Sendable>(logger: Logger, _ body: @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        try ensureOpen()
-        try await query("BEGIN", logger: logger)
+        try await openQuery("BEGIN", logger: logger)
         let value: Result
         do {
             value = try await body(self)
         } catch {
-            if !isClosed { _ = try? await query("ROLLBACK", logger: logger) }
+            if !isClosed { _ = try? await openQuery("ROLLBACK", logger: logger) }
             throw error
         }
-        try ensureOpen()
-        try await query("COMMIT", logger: logger)
+        try await openQuery("COMMIT", logger: logger)
         return value
     }
 
@@ -39,14 +68,18 @@ extension PostgresConnection {
     func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws
         -> AsyncThrowingMapSequence<PostgresRowSequence, Statement.Row>
     {
-        try ensureOpen()
-        return try await execute(statement, logger: logger)
+        try await whileOpen { try await self.execute(statement, logger: logger) }
     }
 
     /// A query's rows.
     @discardableResult
     func openQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
-        try ensureOpen()
-        return try await self.query(query, logger: logger)
+        try await whileOpen { try await self.query(query, logger: logger) }
     }
+}
+
+/// A statement's rows handed from the task that started it to the one that reads them, which
+/// alone reads them from then on.
+private struct Handed<T>: @unchecked Sendable {
+    let value: T
 }

@@ -351,12 +351,12 @@ final class PrivatePostgres: Sendable {
                 continue
             }
             do {
-                let rows = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(database)", logger: logger)
+                let rows = try await connection.openQuery("SELECT 1 FROM pg_database WHERE datname = \(database)", logger: logger)
                 var exists = false
                 for try await _ in rows { exists = true }
                 if !exists {
                     do {
-                        try await connection.query("CREATE DATABASE \(unescaped: "\"\(database)\"")", logger: logger)
+                        try await connection.openQuery("CREATE DATABASE \(unescaped: "\"\(database)\"")", logger: logger)
                         logger.info("created the database", metadata: ["postgres.database": "\(database)"])
                     } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
                         // Created by somebody else in the meantime: fine.

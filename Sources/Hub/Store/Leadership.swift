@@ -103,7 +103,7 @@ final class Leadership: Service, Sendable {
     /// then the connection is closed and `work` left to fail on its own, as a query on a dead
     /// connection may never return (PostgresNIO 1.33).
     private func bounded<T: Sendable>(_ connection: PostgresConnection, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        let outcome = Outcome<T>()
+        let outcome = FirstOutcome<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 outcome.start(continuation)
@@ -119,40 +119,6 @@ final class Leadership: Service, Sendable {
             }
         } onCancel: {
             if outcome.finish(.failure(CancellationError())) { Task { try? await connection.close() } }
-        }
-    }
-
-    /// The first of the worker's result, the timeout and cancellation, delivered once.
-    private final class Outcome<T: Sendable>: Sendable {
-        private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?, done: Bool)>((nil, nil, false))
-
-        func start(_ continuation: CheckedContinuation<T, any Error>) {
-            let early = state.withLock { state -> Result<T, any Error>? in
-                guard let early = state.early else {
-                    state.continuation = continuation
-                    return nil
-                }
-                return early
-            }
-            if let early { continuation.resume(with: early) }
-        }
-
-        /// Delivers `result` unless something came first; says whether it was delivered.
-        @discardableResult
-        func finish(_ result: Result<T, any Error>) -> Bool {
-            let continuation = state.withLock { state -> CheckedContinuation<T, any Error>?? in
-                guard !state.done else { return .none }
-                state.done = true
-                guard let continuation = state.continuation else {
-                    state.early = result
-                    return .some(nil)
-                }
-                state.continuation = nil
-                return .some(continuation)
-            }
-            guard let continuation else { return false }
-            continuation?.resume(with: result)
-            return true
         }
     }
 

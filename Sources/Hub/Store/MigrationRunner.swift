@@ -38,13 +38,13 @@ enum MigrationRunner {
     private static func migrateOnOneConnection(_ client: PostgresClient, _ migrations: [Migration], logger: Logger) async throws -> [Int] {
         try await client.withConnection { connection in
             // A session lock on this one connection, so every statement below runs while holding it.
-            try await connection.query("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
+            try await connection.openQuery("SELECT pg_advisory_lock(\(lockKey))", logger: logger)
             do {
                 let applied = try await migrateLocked(connection, migrations, logger: logger)
-                try await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                try await connection.openQuery("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
                 return applied
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
+                _ = try? await connection.openQuery("SELECT pg_advisory_unlock(\(lockKey))", logger: logger)
                 throw error
             }
         }
@@ -61,7 +61,7 @@ enum MigrationRunner {
     }
 
     private static func migrateLocked(_ connection: PostgresConnection, _ migrations: [Migration], logger: Logger) async throws -> [Int] {
-        try await connection.query(
+        try await connection.openQuery(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version integer PRIMARY KEY,
@@ -70,7 +70,7 @@ enum MigrationRunner {
             )
             """, logger: logger)
         var present = Set<Int>()
-        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+        for try await version in try await connection.openQuery("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
             present.insert(version)
         }
         let known = migrations.last?.version ?? 0
@@ -101,24 +101,24 @@ enum MigrationRunner {
             let firstLine = statement.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? statement
             return MigrationError("migration \(migration.version) (\(migration.name)) failed at `\(firstLine)`: \(DatabaseErrorText.describe(error))")
         }
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.openQuery("BEGIN", logger: logger)
         do {
             for statement in migration.statements {
                 do {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.openQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                 } catch {
                     throw fail(statement, error)
                 }
             }
             do {
-                try await connection.query(
+                try await connection.openQuery(
                     "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.openQuery("COMMIT", logger: logger)
             } catch {
                 throw fail("COMMIT", error)
             }
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.openQuery("ROLLBACK", logger: logger)
             throw error
         }
     }
