@@ -46,7 +46,10 @@ struct IngestReport {
         lines.append("")
         lines.append("hub: \(Self.number(hubRate, digits: 0)) rows per second of apply time (the median window's rows / the sum of its transactions' times), \(Self.number(hubCPURate, digits: 0)) rows per CPU-second (hub + PostgreSQL)")
         lines.append("COPY: \(Self.number(copyRate, digits: 0)) rows/s, \(Self.number(copyCPURate, digits: 0)) rows per PostgreSQL CPU-second (the same window's rows of each table, \\copy into a LIKE … INCLUDING ALL copy)")
+        // PostgreSQL's side alone: what the same rows cost the database written by the hub and by COPY.
+        let databaseCPURate = Double(median.rowsWritten) / median.databaseCPU
         lines.append("COPY ratio: \(Self.number(100 * hubCPURate / copyCPURate, digits: 1)) % per CPU-second (goal ≥ 50 %); per apply-second against COPY's wall time: \(Self.number(100 * hubRate / copyRate, digits: 1)) %")
+        lines.append("PostgreSQL alone: \(Self.number(databaseCPURate, digits: 0)) rows per PostgreSQL CPU-second, \(Self.number(100 * databaseCPURate / copyCPURate, digits: 1)) % of COPY's")
         lines.append(
             "exact: \(storedTotal == servedTotal ? "yes" : "NO"): the hub's groups total \(storedTotal) occurrences, the \(leaves) leaves counted \(servedTotal)")
         return lines.joined(separator: "\n")
