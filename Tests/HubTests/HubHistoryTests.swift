@@ -91,6 +91,97 @@ import Testing
         }
     }
 
+    /// Every window count, by "window/group".
+    static func storedWindows(_ client: PostgresClient) async throws -> [String: Int64] {
+        var counts: [String: Int64] = [:]
+        for try await (window, group, count) in try await client.query("SELECT window_seconds, group_id, count FROM group_windows", logger: logger)
+            .decode((Int32, Int64, Int64).self)
+        {
+            counts["\(window)/\(group)"] = count
+        }
+        return counts
+    }
+
+    /// A refresh after another sums only the groups whose windows can have moved, and holds at every step what a
+    /// refresh of every group gives: counts that grew, history that left a window, a window whose first hour moved.
+    @Test func aRefreshOfTheMovedGroupsGivesWhatOneOfEveryGroupGives() async throws {
+        try await HubStoreTests.withStore { client in
+            let start = Date()
+            let shapes: [String: [(hoursAgo: Double, increase: Int)]] = [
+                "recent": [(0.1, 5), (0.5, 7), (0.98, 2), (1.02, 100)],
+                "daily": [(2.5, 40), (23.9, 3), (24.1, 1000), (47, 9)],
+                "weekly": [(30, 11), (24 * 6.9, 13), (24 * 7.1, 5000)],
+                "quiet": [(0.9, 1)],
+            ]
+            for (key, steps) in shapes { try await Self.history(client, key: key, now: start, steps: steps) }
+            let refresh = WindowRefresh(client: client, logger: Self.logger, fullInterval: .seconds(30 * 86400))
+            #expect(try await refresh.refresh(now: start) == .full)
+            #expect(try await Self.storedWindows(client).count == 9, "recent and quiet in all three, daily in the day and week, weekly in the week")
+            var now = start
+            let steps: [(seconds: Double, grows: [String])] = [
+                (5 * 60, ["recent"]), (40 * 60, []), (61 * 60, ["daily", "new"]), (3 * 3600, []), (22 * 3600, ["weekly"]), (26 * 3600, []),
+                (5 * 86400, ["quiet"]), (2 * 86400, []),
+            ]
+            for step in steps {
+                now = now.addingTimeInterval(step.seconds)
+                for key in step.grows { try await Self.history(client, key: key, now: now, steps: [(0, 3)]) }
+                let kind = try await refresh.refresh(now: now)
+                #expect(kind == .increment(marked: step.grows.count), "\(step)")
+                let moved = try await Self.storedWindows(client)
+                // A refresh of every group, by a new one.
+                #expect(try await WindowRefresh(client: client, logger: Self.logger).refresh(now: now) == .full)
+                let full = try await Self.storedWindows(client)
+                #expect(moved == full, "\(step)")
+            }
+            #expect(try await Self.storedWindows(client).isEmpty == false)
+        }
+    }
+
+    /// At the retention's edge an hour may have its rollup row and no minutes (retention deletes minutes to the
+    /// moment, hours by the day): a window whose first whole hour moves past that hour loses it at once, as a
+    /// refresh of every group would have it.
+    @Test func aWindowLosesAnHourWithoutMinutesWhenItsFirstHourMovesPastIt() async throws {
+        try await HubStoreTests.withStore { client in
+            // Ten minutes past an hour, so that the day's window starts inside hour X and reads X + 1 from the rollup.
+            let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 / 3600).rounded(.down) * 3600 - 3600 + 600)
+            try await Self.history(client, key: "edge", now: start, steps: [(22 + 50.0 / 60, 50)])
+            let id = try await HubStoreTests.groupID(client, key: "edge")
+            try await client.query("DELETE FROM group_counts WHERE group_id = \(id)", logger: Self.logger)
+            let refresh = WindowRefresh(client: client, logger: Self.logger, fullInterval: .seconds(86400))
+            #expect(try await refresh.refresh(now: start) == .full)
+            #expect(try await Self.storedWindows(client)["86400/\(id)"] == 50)
+            // 75 minutes on, the day starts 25 minutes into hour X + 1: its minutes are read, and there are none.
+            let later = start.addingTimeInterval(75 * 60)
+            #expect(try await refresh.refresh(now: later) == .increment(marked: 0))
+            #expect(try await Self.storedWindows(client)["86400/\(id)"] == nil)
+            #expect(try await Self.storedWindows(client)["604800/\(id)"] == 50)
+        }
+    }
+
+    /// A mark that an ingest still applying its counts holds is left for the next refresh (which would otherwise
+    /// sum the group without them), and the refresh does not wait for that ingest.
+    @Test func aMarkAnIngestStillHoldsIsLeftForTheNextRefresh() async throws {
+        try await HubStoreTests.withStore { client in
+            let now = Date()
+            try await Self.history(client, key: "k", now: now, steps: [(0.2, 4)])
+            let id = try await HubStoreTests.groupID(client, key: "k")
+            let refresh = WindowRefresh(client: client, logger: Self.logger)
+            #expect(try await refresh.refresh(now: now) == .full)
+            try await client.withConnection { ingest in
+                try await ingest.query("BEGIN", logger: Self.logger)
+                try await ingest.query("INSERT INTO window_changes (group_id) VALUES (\(id)) ON CONFLICT (group_id) DO UPDATE SET group_id = EXCLUDED.group_id", logger: Self.logger)
+                try await ingest.query("UPDATE group_counts SET count = count + 6 WHERE group_id = \(id)", logger: Self.logger)
+                try await ingest.query("UPDATE group_counts_hourly SET count = count + 6 WHERE group_id = \(id)", logger: Self.logger)
+                let started = ContinuousClock.now
+                #expect(try await refresh.refresh(now: now.addingTimeInterval(10)) == .increment(marked: 0))
+                #expect(ContinuousClock.now - started < .seconds(5))
+                try await ingest.query("COMMIT", logger: Self.logger)
+            }
+            #expect(try await refresh.refresh(now: now.addingTimeInterval(20)) == .increment(marked: 1))
+            #expect(try await Self.storedWindows(client)["3600/\(id)"] == 10)
+        }
+    }
+
     @Test func occurrencesReadWholeHoursFromTheRollupExactly() async throws {
         try await HubStoreTests.withStore { client in
             let now = Date()

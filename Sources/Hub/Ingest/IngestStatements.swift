@@ -293,8 +293,9 @@ enum IngestStatements {
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
-    /// The group cursors, the minute and hour counts, the samples, the status changes of groups
-    /// that occur again, and the scrapes' rows in the snapshot log.
+    /// The group cursors, the minute and hour counts and the groups' marks for the window refresh,
+    /// the samples, the status changes of groups that occur again, and the scrapes' rows in the
+    /// snapshot log.
     struct CountsAndSamples: PostgresPreparedStatement {
         static let sql = """
             WITH u AS (
@@ -314,6 +315,12 @@ enum IngestStatements {
                 INSERT INTO group_counts_hourly (group_id, hour, count)
                 SELECT id, date_trunc('hour', t, 'UTC'), increase FROM u WHERE increase > 0
                 ON CONFLICT (group_id, hour) DO UPDATE SET count = group_counts_hourly.count + EXCLUDED.count
+            ),
+            marked AS (
+                -- For `WindowRefresh`. An update, not DO NOTHING, of a mark that is there: the
+                -- refresh then cannot take the mark before this transaction's counts are committed.
+                INSERT INTO window_changes (group_id) SELECT DISTINCT id FROM u WHERE increase > 0
+                ON CONFLICT (group_id) DO UPDATE SET group_id = EXCLUDED.group_id
             ),
             new_samples AS (
                 -- A sample stored already is not parsed again: ON CONFLICT would leave it as it is.

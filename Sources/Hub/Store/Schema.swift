@@ -339,6 +339,14 @@ enum Schema {
                 "CREATE INDEX group_search_key_trgm ON group_search USING gin (aggregation_key gin_trgm_ops)",
                 "CREATE INDEX group_search_stacktrace_trgm ON group_search USING gin (stacktrace gin_trgm_ops)",
             ]),
+        Migration(
+            version: 11, name: "groups whose window counts may have moved",
+            statements: [
+                // Marked by the ingest with the counts, taken by `WindowRefresh`, which then sums
+                // only these groups' windows (and the groups whose minutes left a window) instead
+                // of every group's: a quarter of what PostgreSQL spent at 1,000 leaves.
+                "CREATE TABLE window_changes (group_id bigint PRIMARY KEY)",
+            ]),
     ]
 
 }
