@@ -143,19 +143,31 @@ struct WindowRefresh: Service {
         }
     }
 
-    /// Every group's `window` when `candidates` is nil, else only theirs.
+    /// Every group's `window` when `candidates` is nil, else only theirs (each candidate's rows
+    /// found by its key: scanning the window's rows for them read every group's).
     private func refresh(_ window: Duration, now: Date, candidates: Candidates?) async throws {
         var sql = SQLBuilder()
         let seconds = try sql.bind(Int32(window.components.seconds))
-        let only = try candidates.map { "WITH candidates AS (\(try $0.sql(&sql)))," } ?? "WITH"
-        let rows = try sql.historyRows(.window(window, now: now), groups: candidates == nil ? "true" : "group_id IN (SELECT group_id FROM candidates)")
-        let gone = candidates == nil ? "" : "AND w.group_id IN (SELECT group_id FROM candidates)"
+        let fresh: String
+        let gone: String
+        if let candidates {
+            let rows = try sql.historyRows(.window(window, now: now), groups: "group_id = c.group_id")
+            fresh = """
+                WITH candidates AS (\(try candidates.sql(&sql))), fresh AS (
+                    SELECT c.group_id, sum(h.count)::int8 AS count FROM candidates c CROSS JOIN LATERAL (\(rows)) h
+                    GROUP BY c.group_id HAVING sum(h.count) > 0
+                )
+                """
+            gone = "AND w.group_id IN (SELECT group_id FROM candidates)"
+        } else {
+            let rows = try sql.historyRows(.window(window, now: now), groups: "true")
+            fresh = "WITH fresh AS (SELECT group_id, sum(count)::int8 AS count FROM (\(rows)) history GROUP BY group_id HAVING sum(count) > 0)"
+            gone = ""
+        }
         try await client.query(
             sql.query(
                 """
-                \(only) fresh AS (
-                    SELECT group_id, sum(count)::int8 AS count FROM (\(rows)) history GROUP BY group_id HAVING sum(count) > 0
-                ), changed AS (
+                \(fresh), changed AS (
                     -- Only counts that moved reach ON CONFLICT, which locks (and logs) every row it
                     -- meets, even where nothing is updated: that was most of a refresh's cost.
                     SELECT f.group_id, f.count FROM fresh f
