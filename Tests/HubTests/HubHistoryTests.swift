@@ -29,16 +29,17 @@ import Testing
         }
     }
 
-    @Test func windowCountsAgreeWithTheMinuteHistory() async throws {
-        try await HubStoreTests.withStore { client in
-            let now = Date()
-            // Occurrences on both sides of each window's start, across hour and day boundaries.
-            let shapes: [String: [(hoursAgo: Double, increase: Int)]] = [
+    /// Occurrences on both sides of each window's start, across hour and day boundaries, by group key.
+    static let edges: [String: [(hoursAgo: Double, increase: Int)]] = [
                 "recent": [(0.1, 5), (0.5, 7), (0.98, 2), (1.02, 100)],
                 "daily": [(2.5, 40), (23.9, 3), (24.1, 1000), (47, 9)],
                 "weekly": [(30, 11), (24 * 6.9, 13), (24 * 7.1, 5000)],
-                "old": [(24 * 8, 1)],
-            ]
+    ]
+
+    @Test func windowCountsAgreeWithTheMinuteHistory() async throws {
+        try await HubStoreTests.withStore { client in
+            let now = Date()
+            let shapes = Self.edges.merging(["old": [(24 * 8, 1)]]) { $1 }
             for (key, steps) in shapes { try await Self.history(client, key: key, now: now, steps: steps) }
             let queries = HubQueries(client: client, logger: Self.logger)
             let ids = Dictionary(uniqueKeysWithValues: try await shapes.keys.asyncMap { ($0, try await HubStoreTests.groupID(client, key: $0)) })
@@ -107,12 +108,7 @@ import Testing
     @Test func aRefreshOfTheMovedGroupsGivesWhatOneOfEveryGroupGives() async throws {
         try await HubStoreTests.withStore { client in
             let start = Date()
-            let shapes: [String: [(hoursAgo: Double, increase: Int)]] = [
-                "recent": [(0.1, 5), (0.5, 7), (0.98, 2), (1.02, 100)],
-                "daily": [(2.5, 40), (23.9, 3), (24.1, 1000), (47, 9)],
-                "weekly": [(30, 11), (24 * 6.9, 13), (24 * 7.1, 5000)],
-                "quiet": [(0.9, 1)],
-            ]
+            let shapes = Self.edges.merging(["quiet": [(0.9, 1)]]) { $1 }
             for (key, steps) in shapes { try await Self.history(client, key: key, now: start, steps: steps) }
             let refresh = WindowRefresh(client: client, logger: Self.logger, fullInterval: .seconds(30 * 86400))
             #expect(try await refresh.refresh(now: start) == .full)
