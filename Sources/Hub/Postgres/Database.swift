@@ -25,10 +25,10 @@ extension PostgresClient: DatabaseClient {
         try await openQuery(query, logger: logger)
     }
 
-    /// A query on a connection of the pool checked open first (`OpenConnection`): the pool may hand out one that
-    /// PostgreSQL has just closed, and PostgresNIO's own `query` then waits forever (one in fifty right after a
-    /// backend was ended, in `DatabaseTests`). The rows may stream after the lease: the connection queues
-    /// whatever the pool gives it next behind them.
+    /// A query on a connection of the pool, failed if that connection closes before it starts (`OpenConnection`):
+    /// the pool may hand out one that PostgreSQL has just closed, and PostgresNIO's own `query` then waits forever
+    /// (one in fifty right after a backend was ended, in `DatabaseTests`). The rows may stream after the lease:
+    /// the connection queues whatever the pool gives it next behind them.
     func openQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         try await withConnection { connection in try await connection.openQuery(query, logger: logger) }
     }
@@ -162,7 +162,7 @@ final class Database: DatabaseClient, Service, Sendable {
     }
 
     func run<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws where Statement.Row == () {
-        // On a connection of the pool checked open first (`OpenConnection`): the pool may hand out one PostgreSQL just closed.
+        // Failed if its connection closes before it starts (`OpenConnection`): the pool may hand out one PostgreSQL just closed.
         try await call { client in try await client.withConnection { connection in try await connection.run(statement, logger: logger) } }
     }
 

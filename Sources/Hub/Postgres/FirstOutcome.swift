@@ -7,9 +7,6 @@ import Synchronization
 final class FirstOutcome<T: Sendable>: Sendable {
     private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, early: Result<T, any Error>?, done: Bool)>((nil, nil, false))
 
-    /// Whether a result was delivered (or is waiting for `start`).
-    var isDone: Bool { state.withLock { $0.done } }
-
     func start(_ continuation: CheckedContinuation<T, any Error>) {
         let early = state.withLock { state -> Result<T, any Error>? in
             guard let early = state.early else {

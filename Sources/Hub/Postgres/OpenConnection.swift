@@ -11,11 +11,6 @@ extension PostgresConnection {
     /// How often a statement waiting for its first answer looks whether its connection closed.
     static let closedPoll: Duration = .milliseconds(100)
 
-    /// Throws `DatabaseUnavailable` when the connection has closed.
-    func ensureOpen() throws {
-        if isClosed { throw DatabaseUnavailable(reason: "the database closed the connection") }
-    }
-
     /// `start` (a statement up to its first answer), or `DatabaseUnavailable` once the connection
     /// has closed without one. A statement the connection failed as it closed reports its own
     /// error first: the closed connection is taken for the cause only a poll later. A statement
@@ -23,7 +18,8 @@ extension PostgresConnection {
     /// the caller does not end the wait, as it does not PostgresNIO's: the caller's next
     /// statement must reach the connection after this one.
     func whileOpen<T>(_ start: @escaping @Sendable () async throws -> T) async throws -> T {
-        try ensureOpen()
+        let closed = DatabaseUnavailable(reason: "the database closed the connection")
+        if isClosed { throw closed }
         let outcome = FirstOutcome<Handed<T>>()
         let handed = try await withCheckedThrowingContinuation { continuation in
             outcome.start(continuation)
@@ -33,7 +29,7 @@ extension PostgresConnection {
                     guard (try? await Task.sleep(for: Self.closedPoll)) != nil else { return }
                     if self.isClosed { closedPolls += 1 }
                 }
-                outcome.finish(.failure(DatabaseUnavailable(reason: "the database closed the connection")))
+                outcome.finish(.failure(closed))
             }
             Task {
                 do { outcome.finish(.success(Handed(value: try await start()))) } catch { outcome.finish(.failure(error)) }

@@ -22,11 +22,11 @@ struct WindowRefresh: Service {
 
     let client: any DatabaseClient
     let logger: Logger
-    var interval: Duration = .seconds(10)
-    var longestInterval: Duration = .seconds(60)
-    var fullInterval: Duration = .seconds(600)
+    let interval: Duration
+    let longestInterval: Duration = .seconds(60)
+    let fullInterval: Duration
     /// Whether this hub does the work that must happen once (`Leadership`): one refresh is enough.
-    var leads: @Sendable () -> Bool = { true }
+    let leads: @Sendable () -> Bool
     /// The last refresh that succeeded, shared by copies of this value.
     private let last = LastRefresh()
 
@@ -73,26 +73,20 @@ struct WindowRefresh: Service {
     }
 
     /// One statement per window: counts that changed are updated, groups quiet in the window lose
-    /// their row. A refresh that fails leaves the next one to sum every group.
+    /// their row. A refresh that fails leaves the next one to sum every group (the last refresh is
+    /// taken here and set again only at the end).
     @discardableResult
     func refresh(now: Date) async throws -> Kind {
         let previous = last.take()
-        do {
-            let marked = try await takeMarks()
-            let kind: Kind
-            if let previous, previous.at <= now, now.timeIntervalSince(previous.full) < Double(fullInterval.components.seconds), marked.count <= Self.largestIncrement {
-                for window in Self.windows { try await refresh(window, now: now, candidates: Candidates(window: window, since: previous.at, now: now, marked: marked)) }
-                kind = .increment(marked: marked.count)
-            } else {
-                for window in Self.windows { try await refresh(window, now: now, candidates: nil) }
-                kind = .full
-            }
-            last.set(at: now, full: kind == .full ? now : previous?.full ?? now)
-            return kind
-        } catch {
-            last.forget()
-            throw error
+        let marked = try await takeMarks()
+        if let previous, previous.at <= now, now.timeIntervalSince(previous.full) < Double(fullInterval.components.seconds), marked.count <= Self.largestIncrement {
+            for window in Self.windows { try await refresh(window, now: now, candidates: Candidates(window: window, since: previous.at, now: now, marked: marked)) }
+            last.set(at: now, full: previous.full)
+            return .increment(marked: marked.count)
         }
+        for window in Self.windows { try await refresh(window, now: now, candidates: nil) }
+        last.set(at: now, full: now)
+        return .full
     }
 
     /// The marks no ingest holds: a mark that a transaction still applying counts has locked is
